@@ -1,0 +1,130 @@
+"""``python -m parlab.bench``: the headline figures of every lesson, measured here and now.
+
+Speedups are measured as interleaved (serial, parallel) pairs on pools started before the
+clock, and the median of the pair ratios is reported, so that a burst of noise on a shared
+machine hits both sides alike. Pool start-up is a figure of its own.
+
+Each lesson adds a group: a function ``entries(cores) -> {name: {...}}`` named in GROUPS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from parlab import system
+from parlab.run import WorkerPool
+from parlab.workloads import fib
+
+__all__ = ["GROUPS", "speedup_entry", "collect", "main"]
+
+# group name -> "module:function"; the function takes the usable core count.
+GROUPS: dict[str, str] = {
+    "core": "parlab.bench:core_entries",
+}
+
+FIB_N = 27
+PAIRS = 7
+
+
+def speedup_entry(serial: Callable[[], Any], parallel: Callable[[], Any], workers: int,
+                  pairs: int = PAIRS) -> dict[str, Any]:
+    """Time serial and parallel alternately ``pairs`` times; report the median ratio (the headline speedup)."""
+    serial(), parallel()  # warm-up: imports, caches, first-touch of the workers
+    ratios, s_times, p_times = [], [], []
+    for _ in range(pairs):
+        t0 = time.perf_counter()
+        expected = serial()
+        t1 = time.perf_counter()
+        got = parallel()
+        t2 = time.perf_counter()
+        if got != expected:
+            raise AssertionError("parallel result differs from the serial result")
+        s_times.append(t1 - t0)
+        p_times.append(t2 - t1)
+        ratios.append((t1 - t0) / (t2 - t1))
+    return {"speedup": round(statistics.median(ratios), 3), "workers": workers,
+            "serial_s": round(statistics.median(s_times), 4),
+            "parallel_s": round(statistics.median(p_times), 4),
+            "speedup_min": round(min(ratios), 3), "speedup_max": round(max(ratios), 3),
+            "pairs": pairs}
+
+
+def _pool_speedup(backend: str, func: Callable[..., Any], tasks: list[Any], workers: int,
+                  **pool_kw: Any) -> dict[str, Any]:
+    with WorkerPool("serial") as serial_pool, WorkerPool(backend, workers, warn=False, **pool_kw) as pool:
+        return speedup_entry(lambda: serial_pool.map(func, tasks).results,
+                             lambda: pool.map(func, tasks).results, workers)
+
+
+def startup_ms(start_method: str, workers: int, repeats: int = 3) -> float:
+    """Median time (ms) to start ``workers`` process workers with a start method, until all are ready."""
+    times = []
+    for _ in range(repeats):
+        pool = WorkerPool("processes", workers, start_method=start_method, warn=False)
+        times.append(pool.startup_s)
+        pool.close()
+    return round(1000 * statistics.median(times), 1)
+
+
+def core_entries(cores: int) -> dict[str, Any]:
+    """processes_fib, threads_fib and the start-up cost per start method (lessons 00-02)."""
+    tasks = [FIB_N] * (4 * cores)
+    out: dict[str, Any] = {
+        "processes_fib": _pool_speedup("processes", fib, tasks, cores),
+        "threads_fib": _pool_speedup("threads", fib, tasks, cores),
+    }
+    for method in system.available_start_methods():
+        out[f"startup_{method}_ms"] = {"value": startup_ms(method, cores), "workers": cores}
+    return out
+
+
+def collect(groups: list[str] | None = None) -> dict[str, Any]:
+    """Run the chosen groups (all by default) and return the JSON-ready report."""
+    names = groups or list(GROUPS)
+    unknown = [g for g in names if g not in GROUPS]
+    if unknown:
+        raise SystemExit(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
+    cores = system.usable_cores()
+    results: dict[str, Any] = {}
+    for name in names:
+        module, func = GROUPS[name].split(":")
+        results.update(getattr(importlib.import_module(module), func)(cores))
+    return {"usable_cores": cores, "python": sys.version.split()[0], "results": results}
+
+
+def _format(report: dict[str, Any]) -> str:
+    lines = [f"parlab bench: {report['usable_cores']} usable cores, Python {report['python']}",
+             f"{'name':<26}{'figure':>12}  detail"]
+    for name, entry in report["results"].items():
+        if "speedup" in entry:
+            figure = f"{entry['speedup']:.2f}×"
+            detail = (f"k={entry['workers']}  serial {entry['serial_s']:.3f} s  "
+                      f"parallel {entry['parallel_s']:.3f} s  "
+                      f"range {entry['speedup_min']:.2f}-{entry['speedup_max']:.2f}")
+        else:
+            figure = f"{entry['value']}"
+            detail = "  ".join(f"{k}={v}" for k, v in entry.items() if k != "value")
+        lines.append(f"{name:<26}{figure:>12}  {detail}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: the table, or ``--json`` for machines."""
+    parser = argparse.ArgumentParser(prog="python -m parlab.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--only", nargs="+", metavar="GROUP", help=f"groups: {', '.join(GROUPS)}")
+    args = parser.parse_args(argv)
+    report = collect(args.only)
+    print(json.dumps(report, indent=2) if args.json else _format(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""What this machine offers: usable cores, the Python build, the GIL, start methods, tools.
+
+Nothing here runs work. Lesson 00 prints these facts; the harness stores them with every
+measurement so a number never travels without the machine that produced it.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import platform
+import shutil
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = [
+    "usable_cores", "cgroup_cpu_limit", "python_build", "gil_enabled", "free_threaded_build",
+    "default_start_method", "available_start_methods", "find_compiler", "find_mpiexec",
+    "Check", "machine_checks",
+]
+
+
+def cgroup_cpu_limit(root: str | os.PathLike[str] = "/sys/fs/cgroup") -> float | None:
+    """The CPU quota a Linux cgroup (v2 or v1) allows, in cores, or None when unlimited (lesson 00)."""
+    root = Path(root)
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]  # cgroup v2: "max 100000"
+        if quota != "max":
+            return int(quota) / int(period)
+        return None
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())  # cgroup v1
+        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+        if quota_us > 0 and period_us > 0:
+            return quota_us / period_us
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def usable_cores() -> int:
+    """Cores this process may really use: CPU affinity and cgroup quota, not os.cpu_count() (lessons 00-06)."""
+    if hasattr(os, "process_cpu_count"):  # Python 3.13+: affinity-aware
+        cores = os.process_cpu_count() or 1
+    elif hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 1
+    limit = cgroup_cpu_limit()
+    if limit is not None:
+        # A quota of 1.5 cores lets two workers share 1.5 cores: round up, never below 1.
+        cores = min(cores, max(1, math.ceil(limit)))
+    return max(1, cores)
+
+
+def free_threaded_build() -> bool:
+    """True on a free-threaded CPython build such as 3.13t (lesson 01)."""
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+def gil_enabled() -> bool:
+    """Whether the GIL is on right now; a free-threaded build can still turn it back on (lesson 01)."""
+    probe = getattr(sys, "_is_gil_enabled", None)
+    if probe is not None:
+        return bool(probe())
+    return True  # every build before 3.13 has a GIL (PyPy too)
+
+
+def python_build() -> dict[str, str | bool]:
+    """Version, implementation and build flags of the running Python (lessons 00, 01)."""
+    return {
+        "version": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "free_threaded": free_threaded_build(),
+        "gil_enabled": gil_enabled(),
+        "executable": sys.executable,
+        "platform": f"{platform.system()} {platform.machine()}",
+    }
+
+
+def available_start_methods() -> list[str]:
+    """Process start methods this platform supports, the default first (lesson 02)."""
+    return multiprocessing.get_all_start_methods()
+
+
+def default_start_method() -> str:
+    """The start method a new process pool gets here unless told otherwise (lesson 02)."""
+    chosen = multiprocessing.get_start_method(allow_none=True)
+    return chosen or available_start_methods()[0]
+
+
+def find_compiler() -> str | None:
+    """Path of a C compiler that pip can build parlab's kernels with, or None (lessons 00, 03)."""
+    configured = (sysconfig.get_config_var("CC") or "").split()
+    candidates = configured[:1] + ["cc", "gcc", "clang", "cl"]
+    for name in candidates:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def find_mpiexec() -> str | None:
+    """The mpiexec next to the running Python first (a pip-installed MPI), then on PATH (lessons 00, 05)."""
+    bindir = Path(sys.executable).parent
+    for name in ("mpiexec", "mpiexec.exe", "mpiexec.hydra"):
+        candidate = bindir / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return shutil.which("mpiexec")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the machine check in lesson 00: a fact, whether it is fine, and a fix."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        mark = "✓" if self.ok else "✗"
+        hint = f"  → {self.fix}" if (self.fix and not self.ok) else ""
+        return f"{mark} {self.name}: {self.detail}{hint}"
+
+
+def _module_available(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def machine_checks() -> list[Check]:
+    """Every fact lesson 00 checks, each ✓ or ✗ with a hint that fixes it (lesson 00)."""
+    cores = usable_cores()
+    build = python_build()
+    mpiexec = find_mpiexec()
+    compiler = find_compiler()
+    return [
+        Check("usable cores", cores >= 2, f"{cores} (the machine reports {os.cpu_count()})",
+              "speedups need at least 2 cores; on a laptop close other heavy programs, on a "
+              "cluster ask the batch system for more CPUs"),
+        Check("Python", sys.version_info >= (3, 11),
+              f"{build['implementation']} {build['version']}"
+              + (" free-threaded" if build["free_threaded"] else ""),
+              "install Python 3.11 or newer"),
+        Check("GIL", True, "enabled" if build["gil_enabled"] else "disabled (free-threaded)"),
+        Check("start method", True,
+              f"{default_start_method()} (available: {', '.join(available_start_methods())})"),
+        Check("C compiler", compiler is not None, compiler or "none found",
+              "Linux: apt install build-essential; macOS: xcode-select --install; "
+              "Windows: Visual Studio Build Tools (C++ workload); then pip install -e ."),
+        Check("MPI launcher", mpiexec is not None, mpiexec or "no mpiexec found",
+              "pip install mpi4py mpich (Windows: pip install mpi4py impi-rt)"),
+        Check("mpi4py", _module_available("mpi4py"), "importable" if _module_available("mpi4py")
+              else "not installed", "pip install mpi4py"),
+        Check("widgets", _module_available("ipywidgets"),
+              "ipywidgets importable" if _module_available("ipywidgets") else "not installed",
+              "pip install ipywidgets, then reload JupyterLab"),
+    ]
