@@ -27,6 +27,10 @@ __all__ = ["GROUPS", "speedup_entry", "collect", "main"]
 # group name -> "module:function"; the function takes the usable core count.
 GROUPS: dict[str, str] = {
     "core": "parlab.bench:core_entries",
+    "gil": "parlab.benches.gil:entries",            # lessons 01-02
+    "kernels": "parlab.benches.kernels:entries",    # lesson 03
+    "children": "parlab.benches.children:entries",  # lesson 04
+    "mpi": "parlab.benches.mpi:entries",            # lesson 05
 }
 
 FIB_N = 27

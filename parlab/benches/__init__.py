@@ -1,0 +1,1 @@
+"""Benchmark groups of ``python -m parlab.bench``, one module per lesson."""
