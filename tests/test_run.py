@@ -1,0 +1,110 @@
+"""run_tasks and WorkerPool: serial-equal results on every backend and start method, and bad input."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import numpy as np
+import pytest
+
+from parlab import workloads
+from parlab.run import (OversubscriptionWarning, WorkerPool, check_workers, max_workers_allowed,
+                        run_tasks)
+
+METHODS = multiprocessing.get_all_start_methods()
+BACKENDS = [("serial", None, 1), ("threads", None, 3)] + [("processes", m, 2) for m in METHODS]
+
+CASES = [
+    (workloads.fib, [12, 5, 20, 1], False),
+    (workloads.count_primes, [(0, 200), (200, 500), (500, 900)], True),
+    (workloads.monte_carlo_pi, [(2000, 1), (2000, 2), (2000, 3)], True),
+    (workloads.hash_buffer, [workloads.make_buffer(5000, s) for s in range(4)], False),
+]
+
+
+@pytest.mark.parametrize("backend,method,workers", BACKENDS)
+def test_every_backend_gives_the_serial_results_in_order(backend, method, workers):
+    for func, tasks, star in CASES:
+        expected = [func(*t) if star else func(t) for t in tasks]
+        got = run_tasks(func, tasks, backend=backend, workers=workers, start_method=method,
+                        star=star, chunksize=2, warn=False)
+        assert got.results == expected, (func.__name__, backend, method)
+        assert sorted(s.task for s in got.timeline) == list(range(len(tasks)))
+        assert all(0 <= s.start <= s.end <= got.wall_s + 1e-3 for s in got.timeline)
+        assert {s.worker for s in got.timeline} <= set(range(workers))
+        assert got.start_method == method if backend == "processes" else got.start_method is None
+
+
+def test_workloads_are_known_values():
+    assert workloads.fib(20) == 6765
+    assert workloads.count_primes(0, 100) == 25
+    assert workloads.count_primes(2, 3) == 1
+    assert workloads.monte_carlo_pi(1000, 42) == workloads.monte_carlo_pi(1000, 42)
+    assert 700 < workloads.monte_carlo_pi(1000, 42) < 870
+    assert workloads.hash_buffer(b"", 1) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert workloads.make_buffer(16, 3) == workloads.make_buffer(16, 3) != workloads.make_buffer(16, 4)
+
+
+def test_pool_is_reused_and_reports_startup():
+    with WorkerPool("processes", 2, warn=False) as pool:
+        assert pool.startup_s > 0
+        first = pool.map(workloads.fib, [10, 11])
+        second = pool.map(workloads.fib, [12, 13])
+    assert first.results == [55, 89] and second.results == [144, 233]
+    with pytest.raises(RuntimeError, match="closed"):
+        pool.map(workloads.fib, [1])
+
+
+def test_more_workers_than_cores_is_allowed_with_a_warning():
+    from parlab.system import usable_cores
+
+    with pytest.warns(OversubscriptionWarning, match="usable cores"):
+        got = run_tasks(workloads.fib, [5] * 4, backend="threads", workers=usable_cores() + 1)
+    assert got.results == [5] * 4
+
+
+# The bad-input table: (argument, value, exception type, words the message must contain).
+BAD = [
+    ("workers", 0, ValueError, "whole number from 1 to"),
+    ("workers", -1, ValueError, "whole number from 1 to"),
+    ("workers", 2.5, TypeError, "whole number"),
+    ("workers", "4", TypeError, "whole number"),
+    ("workers", True, TypeError, "whole number"),
+    ("workers", None, TypeError, "whole number"),
+    ("workers", 10**6, ValueError, "whole number from 1 to"),
+    ("backend", "gpu", ValueError, "serial, threads, processes"),
+    ("start_method", "vfork", ValueError, "fork, spawn, forkserver"),
+    ("chunksize", 0, ValueError, "chunksize must be a whole number >= 1"),
+    ("timeout", -1, ValueError, "timeout must be a number of seconds > 0"),
+]
+
+
+@pytest.mark.parametrize("name,value,exc,words", BAD, ids=[f"{b[0]}={b[1]!r}" for b in BAD])
+def test_bad_input_is_refused_with_what_is_allowed(name, value, exc, words):
+    kwargs = {"backend": "processes", "workers": 2}
+    kwargs[name] = value
+    with pytest.raises(exc, match=words):
+        run_tasks(workloads.fib, [1], **kwargs)
+
+
+def test_numpy_integers_are_accepted():
+    assert check_workers(np.int64(4)) == 4
+    got = run_tasks(workloads.fib, [3, 4], backend="threads", workers=np.int32(2))
+    assert got.results == [2, 3]
+    assert max_workers_allowed() >= 64
+
+
+def test_unpicklable_functions_are_refused_before_any_worker_starts():
+    with pytest.raises(TypeError, match="lambda"):
+        run_tasks(lambda x: x, [1], backend="processes", workers=2, start_method="spawn")
+    with pytest.raises(TypeError, match="importable module"):
+        def nested(x):
+            return x
+        run_tasks(nested, [1], backend="processes", workers=2)
+
+
+def test_serial_backend_takes_one_worker():
+    with pytest.raises(ValueError, match="workers=1"):
+        WorkerPool("serial", 2)
+    with pytest.raises(ValueError, match="processes backend only"):
+        WorkerPool("threads", 2, start_method="spawn")
