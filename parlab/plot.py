@@ -106,7 +106,7 @@ def plot_timeline(run: RunResult, ax: Axes | None = None, title: str | None = No
     ax.invert_yaxis()
     ax.set_xlabel("time since the run started (s)")
     what = run.backend + (f", {run.start_method}" if run.start_method else "")
-    ax.set_title(title or f"{len(run.timeline)} tasks on {run.workers} {what} worker(s): "
+    ax.set_title(title or f"{len(run.timeline)} tasks on {run.workers} worker(s) ({what}): "
                           f"{run.wall_s:.2f} s")
     ax.set_xlim(left=0)
     ax.grid(axis="x", alpha=0.3)
