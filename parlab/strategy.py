@@ -1,0 +1,271 @@
+"""Choosing a strategy: Amdahl and Gustafson with sliders, scaled speedups, the decision guide (lesson 06).
+
+The panel computes laws, it measures nothing: the learner's points come from the sweeps
+measured earlier in the lesson. The guide prints each choice with the number behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import ipywidgets as w
+from matplotlib.axes import Axes
+
+from parlab import system
+from parlab.measure import Sweep, amdahl_speedup, format_seconds, format_speedup, gustafson_speedup, time_call
+from parlab.plot import new_axes
+from parlab.reference import Reference, workload_tasks
+from parlab.run import WorkerPool
+from parlab.widgets import Panel
+from parlab.workloads import fib, hash_buffer, io_wait, make_buffer
+
+__all__ = ["scaled_speedups", "fit_gustafson", "pool_speedup", "io_speedup", "hashlib_speedup",
+           "plot_backends", "laws", "plot_laws", "law_rows", "laws_panel", "best", "decision_guide", "compare_rows", "text_table"]
+
+
+# --------------------------------------------------------------------------- measuring
+
+def scaled_speedups(workers: Sequence[int], *, backend: str = "processes", per_worker: int = 16,
+                    repeats: int = 3) -> dict[int, float]:
+    """Gustafson's scaled speedup: k workers on k times the work, against one worker's time × k (lesson 06)."""
+    base = workload_tasks(per_worker)
+    expected = [fib(n) for n in base]
+    one = time_call(lambda: [fib(n) for n in base], repeats=repeats).median
+    out = {}
+    for k in workers:
+        with WorkerPool(backend, k, warn=False) as pool:
+            got: list[list[int]] = []
+            t = time_call(lambda: got.append(pool.map(fib, base * k).results), repeats=repeats)
+        if any(r != expected * k for r in got):
+            raise AssertionError(f"{backend} with {k} workers returned wrong results")
+        out[k] = k * one / t.median  # the serial time of k × the work, over the parallel time
+    return out
+
+
+def fit_gustafson(scaled: Mapping[int, float]) -> float:
+    """The serial fraction that Gustafson's law S = k - f (k - 1) gives for measured points, in [0, 1] (lesson 06)."""
+    pts = [(k, s) for k, s in scaled.items() if k > 1]
+    if not pts:
+        raise ValueError("a Gustafson fit needs at least one point with more than one worker")
+    f = sum((k - s) * (k - 1) for k, s in pts) / sum((k - 1) ** 2 for k, _ in pts)  # least squares
+    return min(1.0, max(0.0, f))
+
+
+def pool_speedup(func: Any, tasks: list[Any], workers: int, backend: str = "threads",
+                 repeats: int = 3) -> tuple[float, float, float]:
+    """(serial s, parallel s, speedup) of ``func`` over ``tasks``, results checked equal (lesson 06)."""
+    expected = [func(t) for t in tasks]
+    serial = time_call(lambda: [func(t) for t in tasks], repeats=repeats, warmup=0).median
+    with WorkerPool(backend, workers, warn=False) as pool:
+        got: list[list[Any]] = []
+        par = time_call(lambda: got.append(pool.map(func, tasks).results), repeats=repeats).median
+    if any(r != expected for r in got):
+        raise AssertionError(f"{backend} returned results that differ from the serial run")
+    return serial, par, serial / par
+
+
+def io_speedup(workers: int = 8, seconds: float = 0.05) -> tuple[float, float, float]:
+    """I/O-bound tasks (``io_wait``) on threads: (serial s, threads s, speedup) (lesson 06)."""
+    return pool_speedup(io_wait, [seconds] * workers, workers, "threads", repeats=2)
+
+
+def hashlib_speedup(workers: int | None = None, nbytes: int = 1 << 24) -> tuple[float, float, float]:
+    """Stdlib C code that releases the GIL (hashlib on large buffers) on threads (lesson 06)."""
+    k = workers or system.usable_cores()
+    data = make_buffer(nbytes)
+    return pool_speedup(hash_buffer, [data] * (4 * k), k, "threads")
+
+
+# --------------------------------------------------------------------------- the laws
+
+def laws(fraction: float, max_workers: int) -> dict[str, list[float]]:
+    """Amdahl and Gustafson curves for workers 1..max_workers (lesson 06)."""
+    if not 0.0 <= fraction <= 1.0 or max_workers < 1:
+        raise ValueError(f"fraction must be in [0, 1] and max_workers >= 1, got {fraction}, {max_workers}")
+    ks = list(range(1, max_workers + 1))
+    return {"workers": [float(k) for k in ks], "amdahl": [amdahl_speedup(fraction, k) for k in ks],
+            "gustafson": [gustafson_speedup(fraction, k) for k in ks]}
+
+
+def plot_laws(result: Mapping[str, Any], ax: Axes | None = None) -> Axes:
+    """Both laws for one serial fraction, with measured strong and scaled points placed on them (lesson 06)."""
+    ax = new_axes(ax)
+    f, curves = result["fraction"], laws(result["fraction"], result["max_workers"])
+    ks = curves["workers"]
+    ax.plot(ks, ks, color="0.6", linestyle="--", label="ideal (speedup = workers)")
+    ax.plot(ks, curves["amdahl"], color="C0", label="Amdahl: fixed problem size")
+    ax.plot(ks, curves["gustafson"], color="C1", label="Gustafson: problem grows with workers")
+    if f > 0:
+        ax.axhline(1 / f, color="C0", linestyle=":", linewidth=1, label=f"Amdahl's ceiling 1/f = {1 / f:.0f}")
+    strong, scaled = result.get("strong") or {}, result.get("scaled") or {}
+    if strong:
+        ax.plot(list(strong), list(strong.values()), "o", color="C0", markeredgecolor="black",
+                label="measured here: fixed size")
+    if scaled:
+        ax.plot(list(scaled), list(scaled.values()), "s", color="C1", markeredgecolor="black",
+                label="measured here: scaled size")
+    reference = result.get("reference") or {}
+    if reference:
+        ax.plot(list(reference), list(reference.values()), "^", color="0.5", markeredgecolor="black",
+                label="reference machine: fixed size")
+    ax.set_xlim(0, max(ks) + 1)
+    ax.set_ylim(0, max(ks) + 1)
+    ax.set_xlabel("workers")
+    ax.set_ylabel("speedup")
+    ax.set_title(f"Amdahl and Gustafson, serial fraction f = {f:.2f}")
+    ax.legend(fontsize="small", loc="upper left")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def law_rows(result: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The laws at a few worker counts, beside what was measured, as display strings (lesson 06)."""
+    f, top = result["fraction"], result["max_workers"]
+    strong, scaled = result.get("strong") or {}, result.get("scaled") or {}
+    ks = sorted({k for k in (1, 2, 4, 8, 16, 32, 64, 128) if k <= top} | {top} | set(strong) | set(scaled))
+    return [{"workers": str(k), "Amdahl": format_speedup(amdahl_speedup(f, k)),
+             "measured": format_speedup(strong[k]) if k in strong else "",
+             "Gustafson": format_speedup(gustafson_speedup(f, k)),
+             "measured (scaled)": format_speedup(scaled[k]) if k in scaled else ""} for k in ks]
+
+
+def laws_panel(strong: Mapping[int, float] | None = None, scaled: Mapping[int, float] | None = None, *,
+               reference: Mapping[int, float] | None = None, fraction: float = 0.1,
+               max_workers: int = 16) -> Panel:
+    """Sliders for the serial fraction and workers; the curves redraw as a slider moves (lesson 06)."""
+    controls: dict[str, w.ValueWidget] = {
+        "fraction": w.FloatSlider(value=round(min(max(fraction, 0.0), 0.5), 2), min=0.0, max=0.5,
+                                  step=0.01, description="serial f", continuous_update=False),
+        "max_workers": w.IntSlider(value=max_workers, min=2, max=128, description="workers",
+                                   continuous_update=False),
+    }
+
+    def measure(values: dict[str, Any], progress: Any) -> dict[str, Any]:
+        progress(1, 1)
+        return {**values, "strong": dict(strong or {}), "scaled": dict(scaled or {}),
+                "reference": dict(reference or {})}
+
+    panel = Panel(controls, measure, plot_laws, law_rows, "Amdahl's and Gustafson's laws")
+    for control in controls.values():  # cheap to compute: redraw on every change, no Run needed
+        control.observe(lambda _change: panel.run() if not panel.busy else None, names="value")
+    return panel
+
+
+def plot_backends(sweeps: Mapping[str, Sweep], reference: Reference | None = None,
+                  ax: Axes | None = None) -> Axes:
+    """Every backend's measured speedup, solid, and the reference set's, dashed in the same colour (lesson 06)."""
+    ax = new_axes(ax, figsize=(7.5, 3.6))
+    parallel = {n: s for n, s in sweeps.items() if n != "serial"}
+    if not parallel:
+        raise ValueError("plot_backends needs at least one parallel backend's sweep")
+    top = max(max(s.workers) for s in parallel.values())
+    ax.plot([1, top], [1, top], color="0.6", linestyle="--", label="ideal")
+    for i, (name, sweep) in enumerate(parallel.items()):
+        ax.plot(sweep.workers, sweep.speedups, marker="o", color=f"C{i}", label=f"{name} (here)")
+        theirs = sorted((r["workers"], r["speedup"]) for r in (reference.rows if reference else ())
+                        if r["backend"] == name and r["workers"] <= top)
+        if theirs:
+            ax.plot(*zip(*theirs), marker="s", markersize=4, linestyle=":", color=f"C{i}",
+                    alpha=0.7, label=f"{name} ({reference.name})")
+    ax.set_xticks(range(1, top + 1) if top <= 16 else ax.get_xticks())
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("workers")
+    ax.set_ylabel("speedup")
+    cores = next(iter(parallel.values())).metadata.usable_cores
+    ax.set_title(f"One workload, every backend ({cores} usable cores here)")
+    ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    ax.grid(alpha=0.3)
+    return ax
+
+
+# --------------------------------------------------------------------------- the decision guide
+
+def best(sweep: Sweep, cores: int | None = None) -> tuple[int, float]:
+    """(workers, speedup) of the fastest point that does not use more workers than cores (lesson 06)."""
+    limit = cores or sweep.metadata.usable_cores
+    pts = [p for p in sweep.points if p.workers <= limit] or list(sweep.points)
+    top = max(pts, key=lambda p: p.speedup)
+    return top.workers, top.speedup
+
+
+def _verdict(speedup: float, workers: int) -> str:
+    if workers == 1:
+        return "only one worker could run here, so no parallel gain can show"
+    if speedup >= 0.6 * workers:
+        return "it scales"
+    return "it scales partly" if speedup >= 1.3 else "no gain"
+
+
+def decision_guide(sweeps: Mapping[str, Sweep], skipped: Mapping[str, str], *,
+                   io: tuple[float, float, float], c_threads: tuple[float, float, float]) -> list[str]:
+    """Each situation, the backend to choose, and the number measured here that says why (lesson 06)."""
+    cores = system.usable_cores()
+    lines = [f"I/O-bound (waiting on disk or network): choose threads. The waits took "
+             f"{format_seconds(io[0])} one after another and {format_seconds(io[1])} on threads: "
+             f"{format_speedup(io[2])}. A waiting thread releases the GIL and costs little."]
+    thr, proc = sweeps.get("threads"), sweeps.get("processes")
+    if thr and proc:
+        (kt, st), (kp, sp) = best(thr, cores), best(proc, cores)
+        if cores == 1:
+            lines.append("CPU-bound pure Python: this machine has 1 usable core, so nothing can run "
+                         "faster here; on more cores choose processes (compare the reference set).")
+        elif st >= 0.6 * kt and kt > 1:
+            lines.append(f"CPU-bound pure Python: threads reached {format_speedup(st)} on {kt} "
+                         "(a free-threaded build without a GIL?); processes "
+                         f"{format_speedup(sp)} on {kp}. Either works here; processes work everywhere.")
+        else:
+            lines.append(f"CPU-bound pure Python: choose processes: {format_speedup(sp)} on {kp} "
+                         f"workers ({_verdict(sp, kp)}), while threads reached {format_speedup(st)} "
+                         "(the GIL lets one thread run Python at a time)."
+                         + ("" if sp >= 1.3 else " Processes gained little this time: other programs "
+                            "may be busy on the cores; run the sweep again."))
+    kern = sweeps.get("kernel-threads")
+    if kern:
+        kk, sk = best(kern, cores)
+        speed = sweeps["serial"].serial.median / kern.serial.median
+        lines.append(f"C code that releases the GIL: choose threads: the compiled kernel on {kk} "
+                     f"threads reached {format_speedup(sk)} ({_verdict(sk, kk)}), and the kernel "
+                     f"alone is {format_speedup(speed)} faster than pure Python.")
+    else:
+        why = skipped.get("kernel-threads", "not measured")
+        lines.append(f"C code that releases the GIL: choose threads: hashlib (C in the standard "
+                     f"library) on {cores} threads reached {format_speedup(c_threads[2])} "
+                     f"({_verdict(c_threads[2], cores)}). (The compiled kernel: {why}.)")
+    kids = sweeps.get("children")
+    if kids:
+        kc, sc = best(kids, cores)
+        lines.append(f"Separate programs (tools, scripts in other languages): choose child scripts: "
+                     f"{format_speedup(sc)} on {kc}, start-up of every child included.")
+    mpi = sweeps.get("mpi")
+    if mpi:
+        km, sm = best(mpi, cores)
+        lines.append(f"More than one machine: choose MPI: {format_speedup(sm)} on {km} ranks here "
+                     "(launch included); the same program runs across hosts with a host file.")
+    else:
+        lines.append(f"More than one machine: choose MPI (lesson 05). Not measured here: "
+                     f"{skipped.get('mpi', 'not requested')}.")
+    return lines
+
+
+def compare_rows(sweeps: Mapping[str, Sweep], reference: Reference) -> list[dict[str, str]]:
+    """This machine's speedups beside a reference set's, matched by backend and workers (lesson 06)."""
+    ref = {(r["backend"], r["workers"]): r["speedup"] for r in reference.rows}
+    rows = []
+    for name, sweep in sweeps.items():
+        for p in sweep.points:
+            theirs = ref.get((name, p.workers))
+            rows.append({"backend": name, "workers": str(p.workers), "here": format_speedup(p.speedup),
+                         reference.name: format_speedup(theirs) if theirs is not None else "—"})
+    return rows
+
+
+def text_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Rows of display strings as an aligned text table (lesson 06)."""
+    if not rows:
+        return "(no rows)"
+    keys = list(rows[0])
+    width = {k: max(len(k), *(len(str(r[k])) for r in rows)) for k in keys}
+    lines = ["  ".join(k.rjust(width[k]) for k in keys)]
+    lines += ["  ".join(str(r[k]).rjust(width[k]) for k in keys) for r in rows]
+    return "\n".join(lines)
