@@ -1,0 +1,72 @@
+"""Bench group "mpi" (lesson 05): the integral's speedup inside MPI, mpiexec start-up, ping-pong latency.
+
+The integral's times are taken inside the MPI program (after a Barrier, with MPI.Wtime,
+the slowest rank's), so launching is not in the speedup; runs on 1 rank and on all usable
+cores alternate so that noise on a shared machine hits both alike. The ping-pong latency
+(8-byte buffer) is set beside ``python -m mpi4py.bench pingpong`` measured in the same run.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from parlab import system
+from parlab.mpi import INSTALL_HINT, run_mpi
+from parlab.mpi_measure import median_startup_s, reference_pingpong, run_integral
+
+__all__ = ["entries", "integral_entry", "pingpong_entry"]
+
+INTERVALS = 4_000_000
+REPEATS = 3
+PAIRS = 5
+LATENCY_BYTES = 8
+LATENCY_LOOP = 10_000
+LATENCY_ROUNDS = 3
+
+
+def integral_entry(cores: int, pairs: int = PAIRS) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(mpi_integral speedup entry, mpiexec_startup_ms entry), from alternating 1-rank and all-core jobs."""
+    ratios, serial, parallel, wide_runs = [], [], [], []
+    for _ in range(pairs):
+        one = run_integral(1, INTERVALS, REPEATS)
+        wide = run_integral(cores, INTERVALS, REPEATS)
+        tolerance = float(one.data["tolerance"])
+        if abs(wide.data["value"] - one.data["value"]) > tolerance * abs(one.data["value"]):
+            raise AssertionError(f"integral on {cores} ranks {wide.data['value']!r} differs from "
+                                 f"1 rank {one.data['value']!r}")
+        s, p = statistics.median(one.data["seconds"]), statistics.median(wide.data["seconds"])
+        serial.append(s)
+        parallel.append(p)
+        ratios.append(s / p)
+        wide_runs.append(wide)
+    speedup = {"speedup": round(statistics.median(ratios), 3), "workers": cores,
+               "serial_s": round(statistics.median(serial), 4),
+               "parallel_s": round(statistics.median(parallel), 4),
+               "speedup_min": round(min(ratios), 3), "speedup_max": round(max(ratios), 3),
+               "pairs": pairs, "intervals": INTERVALS}
+    startup = {"value": round(1000 * median_startup_s(wide_runs), 1), "ranks": cores}
+    return speedup, startup
+
+
+def pingpong_entry(rounds: int = LATENCY_ROUNDS) -> dict[str, Any]:
+    """One-trip latency of an 8-byte buffer (Send/Recv) against mpi4py.bench's, alternating, medians in µs."""
+    ours, reference = [], []
+    for _ in range(rounds):
+        run = run_mpi("pingpong", 2, "--min-size", LATENCY_BYTES, "--max-size", LATENCY_BYTES,
+                      "--loop", LATENCY_LOOP, "--skip", LATENCY_LOOP // 40, "--modes", "buffer")
+        ours.append(run.data["seconds"]["buffer"][0])
+        ref = reference_pingpong(LATENCY_BYTES, LATENCY_LOOP, min_size=LATENCY_BYTES)
+        reference.append(ref[LATENCY_BYTES])
+    latency, ref_latency = 1e6 * statistics.median(ours), 1e6 * statistics.median(reference)
+    return {"value": round(latency, 3), "latency_us": round(latency, 3),
+            "reference_latency_us": round(ref_latency, 3), "ratio": round(latency / ref_latency, 3),
+            "bytes": LATENCY_BYTES, "ranks": 2, "rounds": rounds}
+
+
+def entries(cores: int) -> dict[str, Any]:
+    """mpi_integral, mpiexec_startup_ms and mpi_pingpong (lesson 05); a note instead when MPI is missing."""
+    if system.find_mpiexec() is None:
+        return {"mpi_skipped": {"value": None, "reason": f"no mpiexec: {INSTALL_HINT}"}}
+    speedup, startup = integral_entry(cores)
+    return {"mpi_integral": speedup, "mpiexec_startup_ms": startup, "mpi_pingpong": pingpong_entry()}
