@@ -3,40 +3,62 @@
 A panel measures nothing itself: its Run button calls a function that calls ``measure``
 (the same functions the scripted cells call), then a drawing function from ``plot``.
 Moving a slider starts nothing; only Run does, so a pool is not started on every tick.
+
+The Run button's callback runs in the kernel's main thread, like a cell: Jupyter's
+interrupt button reaches it as KeyboardInterrupt, and parlab's pools kill their workers
+on the way out. While it runs, the kernel handles no other message, so a second click is
+held back until the run ends; the panel recognises such a click and drops it.
 """
 
 from __future__ import annotations
 
 import html
 import io
+import numbers
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import ipywidgets as w
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from PIL import Image
 
 from parlab import system
 from parlab.measure import Sweep, format_seconds, format_speedup, speedup_sweep
 from parlab.plot import DPI, FIGSIZE, plot_speedup
-from parlab.run import START_METHODS, check_workers
+from parlab.run import BACKENDS, START_METHODS, check_workers
 
-__all__ = ["Panel", "speedup_panel", "render_png", "sweep_rows"]
+__all__ = ["PANEL_CLASS", "Panel", "render_png", "speedup_panel", "sweep_rows"]
 
 Progress = Callable[[int, int], None]
 
+PANEL_CLASS = "parlab-panel"  # CSS class of every panel: the browser tests find panels by it
+# Without a time stamp on a browser click: one handled this soon after a run ended was sent
+# during the run (the kernel held it back); a person cannot see the re-enabled button and
+# click it this fast.
+STALE_CLICK_S = 0.25
+_ERROR_STYLE = "color:#b00020"
+PNG_COLOURS = 128
+
 
 def render_png(draw: Callable[[Axes], Any], figsize: tuple[float, float] = FIGSIZE) -> bytes:
-    """Draw on a fresh off-screen figure and return it as PNG bytes (no pyplot state touched)."""
+    """Draw on a fresh off-screen figure and return small PNG bytes; pyplot state is untouched (lessons 00-06)."""
     fig = Figure(figsize=figsize, dpi=DPI, layout="constrained")
     draw(fig.add_subplot())
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    # A plot of lines and bars looks the same in 128 colours and takes a third of the bytes:
+    # the image travels to the browser on every run and is kept in a saved notebook.
+    small = io.BytesIO()
+    Image.open(buf).convert("RGB").quantize(PNG_COLOURS).save(small, "PNG", optimize=True)
+    return small.getvalue()
 
 
 def sweep_rows(sweep: Sweep) -> list[dict[str, str]]:
-    """A sweep as rows of display strings for the panel's table."""
+    """A sweep as rows of display strings for the panel's table (lessons 00-02)."""
     return [{"workers": str(p.workers), "time": format_seconds(p.timing.median),
              "speedup": format_speedup(p.speedup), "efficiency": f"{p.efficiency:.0%}"}
             for p in sweep.points]
@@ -45,10 +67,71 @@ def sweep_rows(sweep: Sweep) -> list[dict[str, str]]:
 def _html_table(rows: Sequence[dict[str, str]]) -> str:
     if not rows:
         return ""
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0])
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r.values())
-                   + "</tr>" for r in rows)
-    return f"<table class='parlab-table'><tr>{head}</tr>{body}</table>"
+    cell = "padding:2px 8px;text-align:right;border-bottom:1px solid #ddd"
+    head = "".join(f"<th style='{cell}'>{html.escape(str(k))}</th>" for k in rows[0])
+    body = "".join("<tr>" + "".join(f"<td style='{cell}'>{html.escape(str(v))}</td>"
+                                    for v in r.values()) + "</tr>" for r in rows)
+    return (f"<table class='parlab-table' style='border-collapse:collapse;font-size:13px'>"
+            f"<tr>{head}</tr>{body}</table>")
+
+
+def _error_html(text: str) -> str:
+    return f"<span style='{_ERROR_STYLE}'>{html.escape(text)}</span>"
+
+
+def _parent_message() -> dict[str, Any] | None:
+    """The message the kernel is handling now (a cell's execute_request, a click), or None outside a kernel."""
+    try:
+        from IPython import get_ipython
+
+        kernel = getattr(get_ipython(), "kernel", None)
+        return kernel.get_parent("shell") if kernel is not None else None
+    except Exception:  # plain Python, tests, an ipykernel without get_parent: no message
+        return None
+
+
+def _sent_at(message: dict[str, Any] | None) -> float | None:
+    """When the sender stamped ``message`` (its own clock, seconds since the epoch), if it did."""
+    date = (message or {}).get("header", {}).get("date")
+    if isinstance(date, str):
+        try:
+            date = datetime.fromisoformat(date.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(date, datetime):
+        return None
+    return (date if date.tzinfo else date.replace(tzinfo=UTC)).timestamp()
+
+
+def _is_click_on(message: dict[str, Any] | None, button: w.Button) -> bool:
+    """True when ``message`` is the browser's click on ``button`` (not ``.click()`` in code)."""
+    comm = getattr(button, "comm", None)
+    return bool(message and comm is not None
+                and message.get("header", {}).get("msg_type") == "comm_msg"
+                and message.get("content", {}).get("comm_id") == comm.comm_id)
+
+
+class _SenderClock:
+    """Kernel clock minus the browser's clock, the smallest seen: puts a click's stamp on the kernel's clock.
+
+    The smallest difference is the clock skew plus the shortest delivery time, so the
+    estimate is never earlier than the real moment of the click: a click counts as made
+    during a run only when it certainly was.
+    """
+
+    offset: float | None = None
+
+    @classmethod
+    def observe(cls, message: dict[str, Any] | None) -> None:
+        sent = _sent_at(message)
+        if sent is not None:
+            seen = time.time() - sent
+            cls.offset = seen if cls.offset is None else min(cls.offset, seen)
+
+    @classmethod
+    def kernel_time(cls, message: dict[str, Any] | None) -> float | None:
+        sent = _sent_at(message)
+        return None if sent is None or cls.offset is None else sent + cls.offset
 
 
 class Panel:
@@ -61,26 +144,50 @@ class Panel:
     def __init__(self, controls: dict[str, w.ValueWidget], measure: Callable[[dict[str, Any], Progress], Any],
                  draw: Callable[[Any, Axes], Any], rows: Callable[[Any], Sequence[dict[str, str]]] | None = None,
                  title: str = "") -> None:
+        if not isinstance(controls, dict) or not all(isinstance(c, w.ValueWidget) for c in controls.values()):
+            raise TypeError("controls must be a dict of name -> ipywidget with a value (IntSlider, Dropdown, ...)")
+        for name, fn in (("measure", measure), ("draw", draw)):
+            if not callable(fn):
+                raise TypeError(f"{name} must be a function, got {fn!r}")
+        if rows is not None and not callable(rows):
+            raise TypeError(f"rows must be a function or None, got {rows!r}")
         self.controls = controls
         self._measure = measure
         self._draw = draw
         self._rows = rows
         self.result: Any = None
-        self.busy = False
+        self.runs = 0  # finished runs: the status names the latest, so a new result is visible
+        self._lock = threading.Lock()
+        self._ended_at = float("-inf")  # time.monotonic() when the last run ended
+        self._ended_wall = float("-inf")  # the same moment on time.time()
         self.button = w.Button(description="Run", button_style="primary", icon="play",
                                tooltip="measure with these settings")
         self.progress = w.IntProgress(value=0, min=0, max=1, description="progress",
                                       layout=w.Layout(width="260px"))
         self.status = w.HTML("Move the sliders, then press Run.")
-        self.image = w.Image(format="png", layout=w.Layout(max_width="480px"))
+        self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
         self.table = w.HTML()
+        for widget, name in ((self.button, "run"), (self.progress, "progress"),
+                             (self.status, "status"), (self.image, "plot"), (self.table, "table")):
+            widget.add_class(f"parlab-{name}")
         self.button.on_click(self._on_click)
-        header = [w.HTML(f"<b>{html.escape(title)}</b>")] if title else []
-        self.widget = w.VBox(header + [
-            w.HBox(list(controls.values())),
-            w.HBox([self.button, self.progress, self.status]),
-            w.HBox([self.image, self.table]),
+        cores = system.usable_cores()
+        note = f"this machine: {cores} usable core{'s' if cores != 1 else ''}"
+        header = (f"<b>{html.escape(title)}</b> &nbsp;<span style='color:#666'>({note})</span>" if title
+                  else f"<span style='color:#666'>{note}</span>")
+        wrap = w.Layout(flex_flow="row wrap", align_items="center")
+        self.widget = w.VBox([
+            w.HTML(header),
+            w.HBox(list(controls.values()), layout=wrap),
+            w.HBox([self.button, self.progress, self.status], layout=wrap),
+            w.HBox([self.image, self.table], layout=w.Layout(flex_flow="row wrap", align_items="flex-start")),
         ])
+        self.widget.add_class(PANEL_CLASS)
+
+    @property
+    def busy(self) -> bool:
+        """True while a run is in progress."""
+        return self._lock.locked()
 
     def values(self) -> dict[str, Any]:
         """The controls' current values."""
@@ -88,40 +195,70 @@ class Panel:
 
     def _set_progress(self, done: int, total: int) -> None:
         self.progress.max = max(total, 1)
-        self.progress.value = min(done, total)
+        self.progress.value = max(0, min(done, total))
+        self.status.value = f"running… step {min(done, total)} of {total}"
 
     def run(self) -> Any:
         """Measure with the current values and redraw: what Run does (errors are raised)."""
-        if self.busy:
+        if not self._lock.acquire(blocking=False):
             raise RuntimeError("a run is already in progress; wait for it to finish")
-        self.busy = True
         self.button.disabled = True
+        self.progress.bar_style = ""
+        self.progress.value = 0
         self.status.value = "running…"
-        self._set_progress(0, 1)
+        _SenderClock.observe(_parent_message())
+        t0 = time.perf_counter()
         try:
             result = self._measure(self.values(), self._set_progress)
             self.image.value = render_png(lambda ax: self._draw(result, ax))
             self.table.value = _html_table(self._rows(result)) if self._rows else ""
             self.result = result
-            self.status.value = "done"
+            self.runs += 1
+            self.progress.value = self.progress.max
+            self.progress.bar_style = "success"
+            self.status.value = f"done: run {self.runs} took {format_seconds(time.perf_counter() - t0)}"
             return result
         except KeyboardInterrupt:
-            self.status.value = "interrupted: the workers were stopped"
+            self.progress.value = 0
+            self.status.value = _error_html("interrupted: the run was stopped and its workers with it")
+            raise
+        except BaseException as exc:
+            self.progress.bar_style = "danger"
+            self.status.value = _error_html(f"error: {type(exc).__name__}: {exc}")
             raise
         finally:
-            self.busy = False
+            self._ended_at, self._ended_wall = time.monotonic(), time.time()
             self.button.disabled = False
+            self._lock.release()
+
+    def _sent_during_last_run(self, message: dict[str, Any] | None) -> bool:
+        """Was this browser click sent while the last run was going (held back by the kernel)?"""
+        if not _is_click_on(message, self.button):
+            return False  # .click() in code: always meant
+        sent = _SenderClock.kernel_time(message)
+        if sent is not None:
+            return sent < self._ended_wall
+        # No stamp to go by: a click handled this soon after the end was waiting in the queue.
+        return time.monotonic() - self._ended_at < STALE_CLICK_S
 
     def _on_click(self, _button: w.Button) -> None:
-        # A click while running is refused (the button is also disabled in the browser).
+        # Refuse, never queue: a click during a run (from another thread, or held back by the
+        # kernel until the run ended) must not start a second run that nobody asked for.
         if self.busy:
             self.status.value = "already running: wait for it to finish"
             return
+        message = _parent_message()
+        if self._sent_during_last_run(message):
+            if "ignored" not in self.status.value:
+                self.status.value += " (a click made during the run was ignored)"
+            return
+        _SenderClock.observe(message)
         try:
             self.run()
-        except Exception as exc:  # shown in the panel: a callback's exception is otherwise hidden
-            self.status.value = (f"<span style='color:#b00'>error: "
-                                 f"{html.escape(type(exc).__name__)}: {html.escape(str(exc))}</span>")
+        except KeyboardInterrupt:
+            pass  # run() has said so in the status; the kernel stays up and the workers are gone
+        except Exception:
+            pass  # run() has shown it in the status: a callback's exception is otherwise hidden
 
     def click(self) -> None:
         """Press Run from code, exactly as the button does (tests use this)."""
@@ -133,6 +270,15 @@ class Panel:
         display(self.widget)
 
 
+def _check_size(size: object, label: str) -> tuple[int, int, int]:
+    ok = (isinstance(size, tuple) and len(size) == 3
+          and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in size))
+    if not ok or not size[0] <= size[2] <= size[1]:  # type: ignore[index]
+        raise ValueError(f"{label}: size must be a tuple (min, max, value) of whole numbers with "
+                         f"min <= value <= max, got {size!r}")
+    return int(size[0]), int(size[1]), int(size[2])  # type: ignore[index]
+
+
 def speedup_panel(func: Callable[..., Any], make_tasks: Callable[[int], Iterable[Any]], *,
                   backends: Sequence[str] = ("threads", "processes"), size: tuple[int, int, int] = (1, 10, 5),
                   size_label: str = "size", start_methods: bool = False, chunksize: bool = False,
@@ -142,13 +288,21 @@ def speedup_panel(func: Callable[..., Any], make_tasks: Callable[[int], Iterable
 
     ``make_tasks(size)`` builds the task list for the size slider's value ``size=(min, max, value)``.
     """
+    if not callable(func) or not callable(make_tasks):
+        raise TypeError("func and make_tasks must be functions (make_tasks(size) -> list of tasks)")
+    backends = list(backends) if not isinstance(backends, str) else [backends]
+    if not backends or any(b not in BACKENDS for b in backends):
+        raise ValueError(f"backends must list some of {', '.join(BACKENDS)}; got {backends!r}")
+    low, high, value = _check_size(size, size_label)
+    if isinstance(repeats, bool) or not isinstance(repeats, numbers.Integral) or repeats < 1:
+        raise ValueError(f"repeats must be a whole number >= 1, got {repeats!r}")
     cores = system.usable_cores()
     top = check_workers(max_workers if max_workers is not None else 2 * cores)
     controls: dict[str, w.ValueWidget] = {
         "workers": w.IntSlider(value=min(cores, top), min=1, max=top, description="workers",
                                continuous_update=False),
-        "backend": w.Dropdown(options=list(backends), value=backends[0], description="backend"),
-        "size": w.IntSlider(value=size[2], min=size[0], max=size[1], description=size_label,
+        "backend": w.Dropdown(options=backends, value=backends[0], description="backend"),
+        "size": w.IntSlider(value=value, min=low, max=high, description=size_label,
                             continuous_update=False),
     }
     if start_methods:
@@ -161,8 +315,9 @@ def speedup_panel(func: Callable[..., Any], make_tasks: Callable[[int], Iterable
 
     def measure(v: dict[str, Any], progress: Progress) -> Sweep:
         backend = v["backend"]
-        return speedup_sweep(func, make_tasks(v["size"]), backend=backend,
-                             workers=range(1, v["workers"] + 1),
+        # The serial backend has one worker by definition: its "sweep" is the baseline alone.
+        counts = [1] if backend == "serial" else range(1, v["workers"] + 1)
+        return speedup_sweep(func, make_tasks(v["size"]), backend=backend, workers=counts,
                              start_method=v.get("start_method") if backend == "processes" else None,
                              chunksize=v.get("chunksize", 1), repeats=repeats, star=star,
                              progress=progress)
