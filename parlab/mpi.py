@@ -29,9 +29,22 @@ from parlab import launch, system
 from parlab.scripts.mpi_common import RESULT_TAG
 
 __all__ = [
-    "PROGRAMS", "INSTALL_HINT", "MPIError", "LauncherNotFound", "WrongSize", "RankFailed", "MPITimeout",
-    "MPIRun", "max_ranks", "check_ranks", "find_launcher", "mpiexec_argv", "short_command", "run_mpi",
-    "run_source", "write_hostfile",
+    "INSTALL_HINT",
+    "PROGRAMS",
+    "LauncherNotFound",
+    "MPIError",
+    "MPIRun",
+    "MPITimeout",
+    "RankFailed",
+    "WrongSize",
+    "check_ranks",
+    "find_launcher",
+    "max_ranks",
+    "mpiexec_argv",
+    "run_mpi",
+    "run_source",
+    "short_command",
+    "write_hostfile",
 ]
 
 PROGRAMS = {name: f"parlab.scripts.mpi_{name}"

@@ -15,13 +15,30 @@ from typing import Any
 from matplotlib.axes import Axes
 
 from parlab import launch, system
-from parlab.measure import (Metadata, ResultMismatch, Sweep, SweepPoint, fit_amdahl, format_seconds,
-                            timing_from)
+from parlab.measure import (
+    Metadata,
+    ResultMismatch,
+    Sweep,
+    SweepPoint,
+    fit_amdahl,
+    format_seconds,
+    timing_from,
+)
 from parlab.mpi import DEFAULT_TIMEOUT_S, MPIRun, check_ranks, find_launcher, run_mpi
 from parlab.plot import DPI, plot_speedup
 
-__all__ = ["run_integral", "integral_sweep", "startup_s", "run_pingpong", "pingpong_curves",
-           "reference_pingpong", "plot_pingpong", "collective_table", "integral_panel"]
+__all__ = [
+    "collective_table",
+    "integral_panel",
+    "integral_sweep",
+    "median_startup_s",
+    "pingpong_curves",
+    "plot_pingpong",
+    "reference_pingpong",
+    "run_integral",
+    "run_pingpong",
+    "startup_s",
+]
 
 Progress = Callable[[int, int], None]
 
@@ -120,7 +137,10 @@ def plot_pingpong(curves: dict[str, dict[int, float]], axes: tuple[Axes, Axes] |
     lat, bw = axes
     for label, curve in curves.items():
         sizes = sorted(curve)
+        # One colour per way of sending; parlab's line solid, mpi4py.bench's dashed.
+        colour = "C1" if "pickle" in label else "C0"
         style = {"linestyle": "--", "marker": "x"} if "mpi4py.bench" in label else {"marker": "o"}
+        style["color"] = colour
         lat.plot(sizes, [1e6 * curve[s] for s in sizes], label=label, markersize=4, **style)
         bw.plot(sizes, [s / curve[s] / 1e6 for s in sizes], label=label, markersize=4, **style)
     for ax, what in ((lat, "time for one trip (µs)"), (bw, "bandwidth (MB/s)")):
@@ -137,7 +157,7 @@ def plot_pingpong(curves: dict[str, dict[int, float]], axes: tuple[Axes, Axes] |
 
 def collective_table(step: dict[str, Any]) -> str:
     """Who holds what before and after one collective, as a fixed-width text table (lesson 05)."""
-    width = max(len(repr(v)) for v in step["before"]) + 2
+    width = max(len("before"), *(len(repr(v)) for v in step["before"])) + 2
     lines = [f"{step['name']}:  {step['call']}", f"  rank  {'before':<{width}}after"]
     for rank, (before, after) in enumerate(zip(step["before"], step["after"])):
         lines.append(f"  {rank:>4}  {before!r:<{width}}{after!r}")
@@ -153,7 +173,7 @@ def integral_panel(repeats: int = 3) -> Any:
     top = 2 * system.usable_cores()
     controls = {
         "ranks": w.IntSlider(value=top, min=1, max=top, description="ranks", continuous_update=False),
-        "millions": w.IntSlider(value=2, min=1, max=10, description="M intervals",
+        "millions": w.IntSlider(value=1, min=1, max=10, description="M intervals",
                                 continuous_update=False),
     }
 

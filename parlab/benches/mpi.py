@@ -54,7 +54,8 @@ def pingpong_entry(rounds: int = LATENCY_ROUNDS) -> dict[str, Any]:
     ours, reference = [], []
     for _ in range(rounds):
         run = run_mpi("pingpong", 2, "--min-size", LATENCY_BYTES, "--max-size", LATENCY_BYTES,
-                      "--loop", LATENCY_LOOP, "--skip", LATENCY_LOOP // 40, "--modes", "buffer")
+                      "--loop", LATENCY_LOOP, "--skip", LATENCY_LOOP // 40, "--budget", 5,
+                      "--modes", "buffer")
         ours.append(run.data["seconds"]["buffer"][0])
         ref = reference_pingpong(LATENCY_BYTES, LATENCY_LOOP, min_size=LATENCY_BYTES)
         reference.append(ref[LATENCY_BYTES])

@@ -10,7 +10,7 @@ import argparse
 import json
 from typing import Any
 
-__all__ = ["RESULT_TAG", "report", "make_parser"]
+__all__ = ["RESULT_TAG", "make_parser", "report"]
 
 # Rank 0 prints exactly one line that starts with this tag; the launcher parses it.
 RESULT_TAG = "PARLAB-MPI-RESULT "

@@ -8,7 +8,7 @@ round trip, the figure ``python -m mpi4py.bench pingpong`` reports too. Ranks be
 wait; with one rank, rank 0 sends to itself.
 
 Usage: mpiexec -n 2 python -m mpi4py -m parlab.scripts.mpi_pingpong [--min-size B] [--max-size B]
-       [--loop L] [--modes buffer,pickle]
+       [--loop L] [--skip S] [--budget SECONDS] [--modes buffer,pickle]
 """
 
 from __future__ import annotations
@@ -18,10 +18,17 @@ from typing import Any
 from parlab.scripts.mpi_common import make_parser, report
 
 LARGE = 1 << 14  # above this size, fewer round trips keep the run short (as mpi4py.bench does)
+MIN_LOOP = 10
 
 
-def one_way_seconds(comm: Any, nbytes: int, mode: str, loop: int, skip: int) -> float:
-    """Mean time of one trip (half a round trip) for ``nbytes`` of uint8 between ranks 0 and 1."""
+def one_way_seconds(comm: Any, nbytes: int, mode: str, loop: int, skip: int,
+                    budget: float) -> tuple[float, int]:
+    """Time trips of ``nbytes`` between ranks 0 and 1: (seconds for one trip, number of round trips timed).
+
+    The untimed warm-up trips also estimate how long a trip takes; rank 0 then lowers
+    ``loop`` so that the timed part fits in about ``budget`` seconds (a busy machine can
+    make each trip wait for a time slice) and tells the other ranks with ``bcast``.
+    """
     import numpy as np
     from mpi4py import MPI
 
@@ -29,11 +36,15 @@ def one_way_seconds(comm: Any, nbytes: int, mode: str, loop: int, skip: int) -> 
     out = np.full(nbytes, rank, dtype=np.uint8)
     into = np.empty(nbytes, dtype=np.uint8)
     buffered = mode == "buffer"
-    comm.Barrier()  # everyone starts together: no rank is still busy with the last size
-    start = 0.0
-    for i in range(skip + loop):
-        if i == skip:
-            start = MPI.Wtime()  # warm-up round trips are not timed
+
+    def trips(count: int) -> float:
+        start = MPI.Wtime()
+        for _ in range(count):
+            trip()
+        return MPI.Wtime() - start
+
+    def trip() -> None:
+        nonlocal into
         if size == 1:
             if buffered:
                 comm.Sendrecv(out, dest=0, recvbuf=into, source=0)
@@ -53,8 +64,13 @@ def one_way_seconds(comm: Any, nbytes: int, mode: str, loop: int, skip: int) -> 
             else:
                 into = comm.recv(source=0)
                 comm.send(out, dest=0)
-    elapsed = MPI.Wtime() - start
-    return elapsed / loop / 2
+
+    comm.Barrier()  # everyone starts together: no rank is still busy with the last size
+    warmup = trips(skip)  # not timed; only estimates the time of one round trip
+    if rank == 0:
+        loop = max(MIN_LOOP, min(loop, int(budget * skip / max(warmup, 1e-9))))
+    loop = comm.bcast(loop, root=0)
+    return trips(loop) / loop / 2, loop
 
 
 def sizes_between(low: int, high: int) -> list[int]:
@@ -70,10 +86,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--loop", type=int, default=2000, metavar="L", help="timed round trips per size")
     parser.add_argument("--skip", type=int, default=50, help="untimed warm-up round trips per size")
     parser.add_argument("--modes", default="buffer,pickle", help="buffer, pickle or both (comma separated)")
+    parser.add_argument("--budget", type=float, default=0.05, metavar="S",
+                        help="about S seconds of timed round trips per size at most")
     args = parser.parse_args(argv)
     modes = args.modes.split(",")
-    if not set(modes) <= {"buffer", "pickle"} or args.loop < 1 or args.min_size < 1:
-        parser.error("modes are buffer and/or pickle; --loop and --min-size must be >= 1")
+    if not set(modes) <= {"buffer", "pickle"} or args.loop < MIN_LOOP or args.min_size < 1 \
+            or args.skip < 1 or not args.budget > 0:
+        parser.error(f"modes are buffer and/or pickle; --loop must be >= {MIN_LOOP}, "
+                     "--min-size and --skip >= 1, --budget > 0")
     sizes = sizes_between(args.min_size, args.max_size)
     if not sizes:
         parser.error("no power of two lies between --min-size and --max-size")
@@ -81,14 +101,17 @@ def main(argv: list[str] | None = None) -> None:
 
     comm = MPI.COMM_WORLD
     seconds: dict[str, list[float]] = {}
+    trips: dict[str, list[int]] = {}
     for mode in modes:
-        seconds[mode] = []
+        seconds[mode], trips[mode] = [], []
         for nbytes in sizes:
             big = nbytes > LARGE
-            loop = max(1, args.loop // 10) if big else args.loop
+            loop = max(MIN_LOOP, args.loop // 10) if big else args.loop
             skip = max(1, args.skip // 10) if big else args.skip
-            seconds[mode].append(one_way_seconds(comm, nbytes, mode, loop, skip))
-    report(comm, {"sizes": sizes, "seconds": seconds, "loop": args.loop})
+            one_way, timed = one_way_seconds(comm, nbytes, mode, loop, skip, args.budget)
+            seconds[mode].append(one_way)
+            trips[mode].append(timed)
+    report(comm, {"sizes": sizes, "seconds": seconds, "trips": trips})
 
 
 if __name__ == "__main__":
