@@ -95,7 +95,7 @@ def _sent_at(message: dict[str, Any] | None) -> float | None:
     date = (message or {}).get("header", {}).get("date")
     if isinstance(date, str):
         try:
-            date = datetime.fromisoformat(date.replace("Z", "+00:00"))
+            date = datetime.fromisoformat(date)  # 3.11+ reads a trailing Z
         except ValueError:
             return None
     if not isinstance(date, datetime):
@@ -165,7 +165,8 @@ class Panel:
         self.progress = w.IntProgress(value=0, min=0, max=1, description="progress",
                                       layout=w.Layout(width="260px"))
         self.status = w.HTML("Move the sliders, then press Run.")
-        self.image = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        # Hidden until the first plot: an empty image shows as a broken-image icon.
+        self.image = w.Image(format="png", layout=w.Layout(max_width="100%", display="none"))
         self.table = w.HTML()
         for widget, name in ((self.button, "run"), (self.progress, "progress"),
                              (self.status, "status"), (self.image, "plot"), (self.table, "table")):
@@ -211,6 +212,7 @@ class Panel:
         try:
             result = self._measure(self.values(), self._set_progress)
             self.image.value = render_png(lambda ax: self._draw(result, ax))
+            self.image.layout.display = None
             self.table.value = _html_table(self._rows(result)) if self._rows else ""
             self.result = result
             self.runs += 1

@@ -50,7 +50,9 @@ def _line_panel(**kwargs):
 def test_run_button_draws_the_plot_and_fills_the_table():
     panel, control, calls = _line_panel()
     assert panel.image.value == b"" and panel.table.value == ""
+    assert panel.image.layout.display == "none"  # no broken-image icon before the first plot
     panel.click()
+    assert panel.image.layout.display is None
     assert calls == [{"n": 2}]
     first_image, first_table = panel.image.value, panel.table.value
     assert _png_size(first_image) == (FIGSIZE[0] * DPI, FIGSIZE[1] * DPI)
