@@ -9,6 +9,7 @@ a child in another group, so the parent has to pass it on.
 
 from __future__ import annotations
 
+import json
 import numbers
 import os
 import signal
@@ -17,9 +18,11 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["Completed", "ChildFailed", "ChildTimeout", "Child", "start", "run", "module_argv",
-           "describe_returncode", "DEFAULT_TIMEOUT_S"]
+           "describe_returncode", "DEFAULT_TIMEOUT_S", "start_many", "wait_all", "run_many",
+           "json_result"]
 
 DEFAULT_TIMEOUT_S = 120.0
 _GRACE_S = 2.0  # between SIGTERM and SIGKILL
@@ -129,6 +132,34 @@ class Child:
             self.popen.kill()
             self.popen.wait(_GRACE_S)
 
+    def kill(self) -> None:
+        """Kill the child's whole group at once with SIGKILL, as a crash would (lesson 04 does it on purpose)."""
+        try:
+            if os.name == "posix":
+                os.killpg(self.popen.pid, signal.SIGKILL)
+            else:
+                self.popen.kill()
+        except ProcessLookupError:
+            pass
+
+    def _reap_group(self) -> None:
+        # The leader exited on its own, but a grandchild it started may still run in its group:
+        # terminate it, then kill it, so that nothing outlives the child.
+        if os.name != "posix":
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.popen.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                return
+            deadline = time.monotonic() + _GRACE_S
+            while time.monotonic() < deadline:
+                try:
+                    os.killpg(self.popen.pid, 0)
+                except (ProcessLookupError, PermissionError):
+                    return
+                time.sleep(0.02)
+
     def wait(self, timeout: float = DEFAULT_TIMEOUT_S, *, check: bool = True) -> Completed:
         """Wait for the child; stop its group on timeout or Ctrl-C; raise ChildFailed on failure."""
         timeout = _check_timeout(timeout)
@@ -143,6 +174,7 @@ class Child:
             self.stop()
             self.popen.communicate()
             raise
+        self._reap_group()
         done = self._completed(out, err)
         if check and done.returncode != 0:
             raise ChildFailed(done)
@@ -164,3 +196,62 @@ def run(argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S, check: bool 
     """Start a child, wait for it within ``timeout``, and return what it printed (lessons 04, 05)."""
     timeout = _check_timeout(timeout)
     return start(argv, env=env, cwd=cwd).wait(timeout, check=check)
+
+
+def start_many(argvs: Sequence[Sequence[str]], *, env: dict[str, str] | None = None,
+               cwd: str | os.PathLike[str] | None = None) -> list[Child]:
+    """Start several children at once, each in its own group; if one fails to start, stop the others (lesson 04)."""
+    lists = [_check_argv(argv) for argv in argvs]  # every argument list checked before anything starts
+    children: list[Child] = []
+    try:
+        for argv in lists:
+            children.append(Child(argv, env=env, cwd=cwd))
+    except BaseException:
+        for child in children:
+            child.stop()
+            child.popen.communicate()
+        raise
+    return children
+
+
+def wait_all(children: Sequence[Child], timeout: float = DEFAULT_TIMEOUT_S, *,
+             check: bool = True) -> list[Completed]:
+    """Wait for every child (each within ``timeout`` of its start); on a timeout or Ctrl-C stop them all (lesson 04).
+
+    With ``check``, the first child that failed raises ChildFailed once all have finished.
+    """
+    timeout = _check_timeout(timeout)
+    done: list[Completed] = []
+    try:
+        for child in children:
+            done.append(child.wait(timeout, check=False))
+    except BaseException:  # ChildTimeout or KeyboardInterrupt: the others must not outlive the parent
+        for child in children[len(done):]:
+            child.stop()
+            child.popen.communicate()
+        raise
+    if check:
+        for completed in done:
+            if completed.returncode != 0:
+                raise ChildFailed(completed)
+    return done
+
+
+def run_many(argvs: Sequence[Sequence[str]], *, timeout: float = DEFAULT_TIMEOUT_S, check: bool = True,
+             env: dict[str, str] | None = None, cwd: str | os.PathLike[str] | None = None) -> list[Completed]:
+    """Start several children together and wait for all of them (lesson 04)."""
+    timeout = _check_timeout(timeout)
+    return wait_all(start_many(argvs, env=env, cwd=cwd), timeout, check=check)
+
+
+def json_result(completed: Completed) -> Any:
+    """The JSON value a child printed as the last line of its stdout (lesson 04); never parsed from free text."""
+    lines = [line for line in completed.stdout.splitlines() if line.strip()]
+    name = " ".join(completed.argv[1:4])
+    if not lines:
+        raise ValueError(f"child '{name}' printed nothing on stdout; it should print one JSON line")
+    try:
+        return json.loads(lines[-1])
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"child '{name}' did not end its output with a JSON line: {lines[-1][:200]!r} "
+                         f"({exc.msg})") from None
