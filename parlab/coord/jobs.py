@@ -1,0 +1,226 @@
+"""The parent's side of lesson 04: put a job on a board, launch k child scripts, collect, time.
+
+Children are ``python -m parlab.scripts.worker`` processes started with argument lists, each in
+its own process group; the server's address and key reach them through their environment.
+"""
+
+from __future__ import annotations
+
+import secrets
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from parlab import launch
+from parlab.coord import Server
+from parlab.coord.board import Outcome
+from parlab.measure import (Metadata, ResultMismatch, Sweep, SweepPoint, Timing, fit_amdahl,
+                            format_seconds, timing_from)
+from parlab.run import check_workers
+from parlab.scripts.worker import check_task
+
+__all__ = ["JobResult", "run_job", "job_sweep", "child_startup", "worker_argv", "prime_tasks",
+           "describe", "children_panel"]
+
+
+def prime_tasks(count: int, width: int = 15_000, start: int = 1_000_000) -> list[dict[str, Any]]:
+    """``count`` equal CPU tasks: count the primes in consecutive ranges (lesson 04)."""
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be a whole number of tasks >= 1, got {count!r}")
+    return [{"func": "count_primes", "args": [start + i * width, start + (i + 1) * width]}
+            for i in range(count)]
+
+
+def worker_argv(job: str, name: str, *, lease_s: float, timeout: float,
+                die_after: int | None = None) -> list[str]:
+    """The argument list of one child: the job and its name, never the server's key (lesson 04)."""
+    extra = ["--die-after", die_after] if die_after is not None else []
+    return launch.module_argv("parlab.scripts.worker", "--job", job, "--name", name,
+                              "--lease", lease_s, "--timeout", timeout, *extra)
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """One job run over k children: every accepted result, what each child reported, and the wall time."""
+
+    backend: str
+    children: int
+    outcomes: tuple[Outcome, ...]
+    reports: tuple[dict[str, Any] | None, ...]  # each child's JSON line; None for a killed child
+    completed: tuple[launch.Completed, ...]
+    wall_s: float
+    startup_s: float  # median time from launch to a child's first claim
+    killed: str | None = None
+    killed_tasks: tuple[str, ...] = ()
+
+    @property
+    def results(self) -> list[Any]:
+        """The results in task order."""
+        return [o.result for o in self.outcomes]
+
+    def rows(self) -> list[dict[str, str]]:
+        """One row per child: name, how it ended, tasks done (for a table)."""
+        rows = []
+        for i, (done, report) in enumerate(zip(self.completed, self.reports)):
+            rows.append({"child": f"child-{i}", "ended": launch.describe_returncode(done.returncode),
+                         "tasks done": str(report["done"]) if report else "-",
+                         "late duplicates": str(report["duplicates"]) if report else "-"})
+        return rows
+
+
+def _kill_when_busy(child: launch.Child, board: Any, name: str, deadline: float) -> tuple[str, ...]:
+    # Wait until the child holds a lease (it is in the middle of a task), then kill it.
+    while time.perf_counter() < deadline:
+        if name in board.leases().values():
+            child.kill()
+            child.popen.wait(5)
+            return tuple(t for t, w in board.leases().items() if w == name)
+        if child.popen.poll() is not None or board.status().done == board.status().total:
+            break
+        time.sleep(0.002)
+    raise RuntimeError(f"{name} finished before it could be killed mid-task: give the job more tasks")
+
+
+def run_job(server: Server, tasks: Sequence[dict[str, Any]], children: int, *, lease_s: float = 5.0,
+            timeout: float = 120.0, kill: int | None = None, die_after: int | None = None) -> JobResult:
+    """Run ``tasks`` over ``children`` worker scripts through ``server`` and collect every result (lesson 04).
+
+    ``kill=i`` kills child i with SIGKILL in the middle of a task; ``die_after=n`` makes child 0
+    kill itself during its task n+1. Either way its task comes back when the lease expires.
+    """
+    items = [check_task(t) for t in tasks]  # all checked before anything starts
+    k = check_workers(children)
+    if not items:
+        raise ValueError("tasks is empty: give the job at least one task")
+    for name, index in (("kill", kill), ("die_after", die_after)):
+        if index is not None and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
+            raise ValueError(f"{name} must be a whole number >= 0 or None, got {index!r}")
+    if kill is not None and kill >= k:
+        raise ValueError(f"kill must name a child from 0 to {k - 1}, got {kill}")
+    board = server.board(f"job-{secrets.token_hex(4)}")
+    t0, launched = time.perf_counter(), time.time()
+    try:
+        board.submit(items)
+        argvs = [worker_argv(board.job, f"child-{i}", lease_s=lease_s, timeout=timeout,
+                             die_after=die_after if i == 0 else None) for i in range(k)]
+        kids = launch.start_many(argvs, env=server.child_env())
+        killed_tasks: tuple[str, ...] = ()
+        try:
+            if kill is not None:
+                killed_tasks = _kill_when_busy(kids[kill], board, f"child-{kill}", t0 + timeout)
+        except BaseException:
+            for kid in kids:
+                kid.stop()
+            launch.wait_all(kids, timeout, check=False)
+            raise
+        done = launch.wait_all(kids, timeout + 10, check=False)  # children give up at `timeout`
+        wall = time.perf_counter() - t0
+        outcomes = tuple(board.outcomes())
+    finally:
+        board.delete()
+    crashed = die_after is not None and done[0].returncode != 0
+    for i, completed in enumerate(done):
+        if completed.returncode != 0 and i != kill and not (i == 0 and crashed):
+            raise launch.ChildFailed(completed)
+    reports = tuple(launch.json_result(c) if c.returncode == 0 else None for c in done)
+    if [o.task_id for o in outcomes] != [str(i) for i in range(len(items))]:
+        raise RuntimeError(f"{len(items)} tasks but results for {len(outcomes)}: a task was lost")
+    firsts = [r["first_claim"] - launched for r in reports if r and r.get("first_claim")]
+    victim = f"child-{kill}" if kill is not None else ("child-0" if crashed else None)
+    return JobResult(server.backend, k, outcomes, reports, tuple(done), wall,
+                     statistics.median(firsts) if firsts else 0.0, victim, killed_tasks)
+
+
+def job_sweep(server: Server, tasks: Sequence[dict[str, Any]], children: Sequence[int], *,
+              expected: Sequence[Any] | None = None, repeats: int = 3, warmup: int = 0,
+              lease_s: float = 5.0, timeout: float = 120.0,
+              progress: Callable[[int, int], None] | None = None) -> Sweep:
+    """Time the job on 1 child, then on each count of ``children``: speedup over one child (lesson 04).
+
+    Every run's results are checked against ``expected`` (the in-process serial results) or,
+    without it, against the one-child run.
+    """
+    counts = [check_workers(c) for c in children]
+    if not counts or repeats < 1 or warmup < 0:
+        raise ValueError("children must list at least one count, repeats >= 1 and warmup >= 0")
+    items = [check_task(t) for t in tasks]
+    reference = list(expected) if expected is not None else None
+    total = 1 + len([c for c in counts if c != 1])
+    timings: dict[int, tuple[Timing, float]] = {}
+
+    def measure(k: int) -> tuple[Timing, float]:
+        nonlocal reference
+        walls, starts = [], []
+        for i in range(warmup + repeats):
+            run = run_job(server, items, k, lease_s=lease_s, timeout=timeout)
+            if reference is None:
+                reference = run.results
+            if run.results != reference:
+                raise ResultMismatch(f"{k} children returned results that differ from the serial run")
+            if i >= warmup:
+                walls.append(run.wall_s)
+                starts.append(run.startup_s)
+        return timing_from(walls), statistics.median(starts)
+
+    for step, k in enumerate([1] + [c for c in counts if c != 1], start=1):
+        timings[k] = measure(k)
+        if progress:
+            progress(step, total)
+    base = timings[1][0].median
+    cores = Metadata.here().usable_cores
+    points = []
+    for k in counts:
+        timing, startup = timings[k]
+        q1, q3 = timing.quartiles
+        speedup = base / timing.median
+        points.append(SweepPoint(k, timing, startup, speedup, base / q3, base / q1, speedup / k, k > cores))
+    fit_points = [(p.workers, p.speedup) for p in points if 1 < p.workers <= cores]
+    fit = fit_amdahl(*zip(*fit_points)) if fit_points else None
+    return Sweep(f"children via {server.backend} server", f"children/{server.backend}", None, len(items),
+                 timings[1][0], tuple(points), fit, Metadata.here())
+
+
+def child_startup(repeats: int = 5) -> Timing:
+    """Time to start a minimal child script and collect its JSON line, start to exit (lesson 04)."""
+    argv = launch.module_argv("parlab.scripts.hello", "ready")
+    launch.run(argv, timeout=60)  # warm-up: the first start also reads files into the OS cache
+    walls = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        launch.json_result(launch.run(argv, timeout=60))
+        walls.append(time.perf_counter() - t0)
+    return timing_from(walls)
+
+
+def describe(result: JobResult) -> str:
+    """A short fixed-format account of a job run (timings in the lessons' format)."""
+    return (f"{len(result.outcomes)} tasks over {result.children} children via the {result.backend} "
+            f"server in {format_seconds(result.wall_s)}")
+
+
+def children_panel(server: Server, *, tasks: int = 8, repeats: int = 1) -> Any:
+    """Sliders for children and tasks; Run sweeps 1..children through ``server`` and plots the speedup (lesson 04)."""
+    import ipywidgets as w
+
+    from parlab.plot import plot_speedup
+    from parlab.system import usable_cores
+    from parlab.widgets import Panel, sweep_rows
+
+    cores = usable_cores()
+    controls = {
+        "children": w.IntSlider(value=cores, min=1, max=cores + 2, description="children",
+                                continuous_update=False),
+        "tasks": w.IntSlider(value=tasks, min=1, max=64, description="tasks", continuous_update=False),
+    }
+
+    def measure(values: dict[str, Any], progress: Callable[[int, int], None]) -> Sweep:
+        return job_sweep(server, prime_tasks(values["tasks"]), range(1, values["children"] + 1),
+                         repeats=repeats, progress=progress)
+
+    def draw(sweep: Sweep, ax: Any) -> None:
+        plot_speedup(sweep, ax, title=f"{sweep.tasks} tasks over k children ({server.backend} server)")
+        ax.set_xlabel("children")
+
+    return Panel(controls, measure, draw, sweep_rows, title="Children and tasks: speedup over one child")
