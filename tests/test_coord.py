@@ -1,0 +1,308 @@
+"""parlab.coord against REAL servers: the embedded one and a local redis-server.
+
+Leases, exactly-once results, a child killed mid-task, keys and passwords, bad addresses.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import pytest
+
+from parlab import coord, launch
+from parlab.coord import CoordError, jobs
+from parlab.coord.localredis import LocalRedis, free_port
+from parlab.scripts.worker import check_task, run_task
+
+HOW = "install it (Debian: apt-get install redis-server; macOS: brew install redis)"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _gone(pid: int, within: float = 5.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture(scope="module")
+def local_redis():
+    """One real redis-server for the module, on a free loopback port; stopped afterwards."""
+    if coord.redis_server_binary() is None:
+        yield None
+        return
+    with LocalRedis() as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(require, local_redis):
+    require(local_redis is not None, "redis-server", HOW)
+    return local_redis.url
+
+
+@pytest.fixture(params=["embedded", pytest.param("redis", marks=pytest.mark.redis)])
+def server(request, require, local_redis):
+    if request.param == "redis":
+        require(local_redis is not None, "redis-server", HOW)
+        srv = coord.serve("redis", url=local_redis.url)
+    else:
+        srv = coord.serve("embedded")
+    yield srv
+    srv.close()
+
+
+TASKS = jobs.prime_tasks(8, width=3000)
+
+
+@pytest.fixture(scope="module")
+def expected():
+    return [run_task(t) for t in TASKS]
+
+
+# --------------------------------------------------------------------------- the board itself
+
+def test_claim_and_complete_exactly_once(server):
+    board = server.board("basics")
+    try:
+        assert board.submit([{"n": 1}, {"n": 2}]) == ["0", "1"]
+        assert board.status() == coord.Status(total=2, pending=2, leased=0, done=0)
+        a = board.claim("a", 30)
+        b = board.claim("b", 30)
+        assert (a.task_id, a.payload, b.task_id, b.payload) == ("0", {"n": 1}, "1", {"n": 2})
+        assert board.claim("c", 30) is None  # everything is leased
+        assert board.leases() == {"0": "a", "1": "b"}
+        assert board.complete("0", "a", {"sum": 1}) is True
+        assert board.complete("0", "a", {"sum": 99}) is False  # a second result is refused
+        assert board.complete("7", "a", 1) is False  # no such task
+        assert board.status() == coord.Status(total=2, pending=0, leased=1, done=1)
+        assert board.complete("1", "b", [2]) is True
+        assert [(o.task_id, o.result, o.worker, o.attempts) for o in board.outcomes()] == [
+            ("0", {"sum": 1}, "a", 1), ("1", [2], "b", 1)]
+    finally:
+        board.delete()
+    assert board.status().total == 0
+
+
+def test_an_expired_lease_returns_the_task_and_only_one_result_counts(server):
+    board = server.board("lease")
+    try:
+        board.submit(["only"])
+        first = board.claim("slow", 0.3)
+        assert board.claim("other", 5) is None
+        time.sleep(0.5)  # "slow" died or stalled: its lease expires
+        second = board.claim("other", 5)
+        assert second is not None and second.task_id == first.task_id
+        assert board.complete(second.task_id, "other", "B") is True
+        assert board.complete(first.task_id, "slow", "A") is False  # too late: already done
+        [outcome] = board.outcomes()
+        assert (outcome.result, outcome.worker, outcome.attempts) == ("B", "other", 2)
+        assert board.claim("third", 5) is None  # a finished task never comes back
+    finally:
+        board.delete()
+
+
+def test_a_late_first_result_wins_and_the_requeued_copy_is_dropped(server):
+    board = server.board("late")
+    try:
+        board.submit(["x"])
+        board.claim("slow", 0.2)
+        time.sleep(0.35)
+        board.claim("other", 5)  # re-leased to another child
+        assert board.complete("0", "slow", "A") is True  # the slow child finished first after all
+        assert board.complete("0", "other", "B") is False
+        assert [(o.result, o.worker) for o in board.outcomes()] == [("A", "slow")]
+        assert board.status().leased == 0
+    finally:
+        board.delete()
+
+
+@pytest.mark.faults
+def test_bad_input_is_refused_with_what_is_allowed(server):
+    board = server.board("bad")
+    with pytest.raises(TypeError, match="JSON value"):
+        board.submit([{1, 2}])
+    with pytest.raises(TypeError, match="JSON value"):
+        board.submit([float("nan")])
+    with pytest.raises(ValueError, match="letters, digits"):
+        server.board("no spaces allowed")
+    with pytest.raises(ValueError, match="letters, digits"):
+        board.claim("a:b", 5)
+    with pytest.raises(ValueError, match="lease_s"):
+        board.claim("a", 0)
+    assert board.status().total == 0
+
+
+# --------------------------------------------------------------------------- children and the parent
+
+def test_children_finish_the_job_with_the_serial_results(server, expected):
+    result = jobs.run_job(server, TASKS, 2, timeout=60)
+    assert result.results == expected
+    assert [o.task_id for o in result.outcomes] == [str(i) for i in range(len(TASKS))]
+    assert sum(r["done"] for r in result.reports) == len(TASKS)
+    assert all(c.returncode == 0 for c in result.completed)
+    assert result.startup_s > 0
+
+
+@pytest.mark.faults
+def test_a_child_that_dies_mid_task_loses_nothing(server, expected):
+    result = jobs.run_job(server, TASKS, 2, lease_s=0.5, die_after=1, timeout=60)
+    assert result.completed[0].returncode == -9  # it killed itself with SIGKILL, lease in hand
+    assert result.killed == "child-0"
+    assert result.results == expected  # every task's result, exactly once, in order
+    retried = [o for o in result.outcomes if o.attempts > 1]
+    assert len(retried) == 1 and retried[0].worker == "child-1"
+    assert result.reports[0] is None and result.reports[1]["done"] == len(TASKS) - 1
+
+
+@pytest.mark.faults
+def test_a_child_killed_by_the_parent_loses_nothing(server, expected):
+    result = jobs.run_job(server, jobs.prime_tasks(8, width=15000), 2, lease_s=0.5, kill=0, timeout=60)
+    assert result.completed[0].returncode == -9
+    assert result.killed_tasks, "the child was killed while it held a lease"
+    for task_id in result.killed_tasks:
+        outcome = result.outcomes[int(task_id)]
+        assert outcome.worker == "child-1" and outcome.attempts >= 2
+    assert [o.task_id for o in result.outcomes] == [str(i) for i in range(8)]
+
+
+@pytest.mark.faults
+def test_tasks_are_data_from_an_allowlist_checked_before_anything_starts(server):
+    with pytest.raises(ValueError, match="count_primes"):
+        jobs.run_job(server, [{"func": "os.system", "args": ["id"]}], 1)
+    with pytest.raises(ValueError, match="letters|whole number"):
+        jobs.run_job(server, TASKS, 0)
+    with pytest.raises(ValueError, match="from 0 to 1"):
+        jobs.run_job(server, TASKS, 2, kill=2)
+    with pytest.raises(ValueError, match="data/corpus"):
+        run_task({"func": "word_count", "args": ["../../etc/passwd"]})
+    assert check_task({"func": "fib", "args": [3]})
+
+
+@pytest.mark.faults
+def test_a_worker_without_a_server_says_so():
+    env = {k: v for k, v in os.environ.items() if k not in (coord.ENV_URL, coord.ENV_KEY)}
+    done = launch.run(launch.module_argv("parlab.scripts.worker", "--job", "j", "--name", "w"),
+                      timeout=30, check=False, env=env)
+    assert done.returncode == 2 and coord.ENV_URL in done.stderr
+
+
+def test_job_sweep_measures_and_checks_every_run(server, expected):
+    sweep = jobs.job_sweep(server, TASKS, [1, 2], expected=expected, repeats=1)
+    assert sweep.workers == [1, 2] and sweep.points[0].speedup == pytest.approx(1.0)
+    with pytest.raises(Exception, match="differ"):
+        jobs.job_sweep(server, TASKS, [1], expected=[0] * len(TASKS), repeats=1)
+
+
+# --------------------------------------------------------------------------- keys, passwords, addresses
+
+@pytest.mark.faults
+def test_the_embedded_server_refuses_a_client_with_the_wrong_key():
+    with coord.serve() as server:
+        env = server.child_env()
+        key = bytes.fromhex(env[coord.ENV_KEY])
+        wrong = bytes([key[0] ^ 1]) + key[1:]
+        with pytest.raises(CoordError, match="wrong key"):
+            coord.open_board(server.url, "j", wrong)
+        with pytest.raises(CoordError, match="needs its key"):
+            coord.open_board(server.url, "j", None)
+        board = coord.open_board(server.url, "j", key)  # still serving the right key
+        assert board.submit([1]) == ["0"]
+        assert server.board("j").status().total == 1
+
+
+@pytest.mark.faults
+def test_the_key_travels_in_the_environment_never_in_argv():
+    with coord.serve() as server:
+        env = server.child_env()
+        argv = jobs.worker_argv("j", "w", lease_s=1, timeout=5)
+        assert env[coord.ENV_URL] == server.url and len(env[coord.ENV_KEY]) == 64
+        assert env[coord.ENV_KEY] not in " ".join(argv)
+
+
+@pytest.mark.faults
+def test_the_embedded_server_listens_on_loopback_only():
+    with pytest.raises(ValueError, match="loopback"):
+        coord.serve("embedded", host="0.0.0.0")
+    with pytest.raises(ValueError, match="takes no url"):
+        coord.serve("embedded", url="redis://127.0.0.1:6379")
+    with pytest.raises(ValueError, match="embedded, redis"):
+        coord.serve("memcached")
+
+
+@pytest.mark.redis
+@pytest.mark.faults
+def test_redis_refuses_a_client_with_the_wrong_password(redis_url):
+    wrong = redis_url.replace("redis://:", "redis://:x")
+    with pytest.raises(CoordError, match="wrong password") as info:
+        coord.serve("redis", url=wrong)
+    assert redis_url.split("@")[0].split(":")[-1] not in str(info.value)  # the password is hidden
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("url, message", [
+    ("http://127.0.0.1:6379", "starts with redis://"),
+    ("redis://127.0.0.1:port/0", "not a number"),
+    ("redis://127.0.0.1:99999/0", "not a number"),
+    ("redis:///0", "names no host"),
+    ("redis://127.0.0.1:6379/first", "must be a number"),
+    ("127.0.0.1:6379", "starts with redis://"),
+])
+def test_a_malformed_redis_url_gets_a_clear_error(url, message, monkeypatch):
+    with pytest.raises(CoordError, match=message):
+        coord.serve("redis", url=url)
+    monkeypatch.setenv("REDIS_URL", url)
+    with pytest.raises(CoordError, match=message):
+        coord.serve("redis")
+
+
+@pytest.mark.faults
+def test_no_redis_address_or_no_server_says_how_to_get_one(monkeypatch):
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    with pytest.raises(CoordError, match="set REDIS_URL.*apt-get install redis-server"):
+        coord.serve("redis")
+    with pytest.raises(CoordError, match="no Redis server answers.*redis-server --port"):
+        coord.serve("redis", url=f"redis://127.0.0.1:{free_port()}/0")
+
+
+# --------------------------------------------------------------------------- nothing left behind
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
+def test_servers_and_children_leave_nothing_behind(require, expected):
+    with coord.serve() as server:
+        pid = server.server_pid
+        assert _alive(pid)
+        result = jobs.run_job(server, TASKS, 2, timeout=60)
+        assert result.results == expected
+        assert not any(_alive(report["pid"]) for report in result.reports)
+    assert _gone(pid), "the embedded server outlived close()"
+    require(coord.redis_server_binary() is not None, "redis-server", HOW)
+    redis = LocalRedis()
+    folder, redis_pid = redis._dir, redis.pid
+    assert _alive(redis_pid) and folder.is_dir()
+    redis.stop()
+    assert _gone(redis_pid), "redis-server outlived stop()"
+    assert not folder.exists(), "the temporary folder with the password was not removed"
+
+
+@pytest.mark.faults
+def test_local_redis_without_the_program_says_how_to_install(monkeypatch):
+    monkeypatch.setattr("parlab.coord.localredis.redis_server_binary", lambda: None)
+    with pytest.raises(CoordError, match="no redis-server program.*apt-get"):
+        LocalRedis()
+
+
+def test_worker_usage_line():
+    done = launch.run([sys.executable, "-m", "parlab.scripts.worker", "--help"], timeout=30)
+    assert done.stdout.startswith("usage: python -m parlab.scripts.worker")
