@@ -79,3 +79,51 @@ def _sha256(previous: bytes, data: bytes) -> bytes:
     h = hashlib.sha256(previous)
     h.update(data)
     return h.digest()
+
+
+# --------------------------------------------------------------------------- lessons 01-02: real I/O, payloads, a crash
+
+def request_reply(port: int, key: str, message: str, timeout: float = 30.0) -> str:
+    """Send one request to a loopback server and wait for its reply: real socket I/O (lesson 01).
+
+    The thread blocks in ``recv`` with the GIL released, as it would waiting on a remote
+    server. The server (``parlab.gil.SlowServer``) answers only requests that carry its key.
+    """
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+        conn.sendall(f"{key} {message}\n".encode())
+        reply = conn.makefile("rb").readline().decode().rstrip("\n")
+    if not reply:
+        raise ConnectionError(f"the server on port {port} closed the connection without a reply "
+                              "(a wrong key, or the server was stopped)")
+    return reply
+
+
+def compressed_size(data: bytes, level: int = 6) -> int:
+    """Size of ``data`` after zlib compression; zlib releases the GIL while it works (lesson 01)."""
+    import zlib
+
+    return len(zlib.compress(data, level))
+
+
+def payload_size(data: bytes) -> int:
+    """Return ``len(data)``: almost no work, so the time it takes is the cost of sending ``data`` (lesson 02)."""
+    return len(data)
+
+
+def crash_worker(exit_code: int) -> int:
+    """End the process worker abruptly with ``exit_code``, as a crash in C code would (lesson 02).
+
+    Refuses to run in the main process: there it would end the notebook's own kernel.
+    """
+    import multiprocessing
+    import os
+
+    if multiprocessing.parent_process() is None:
+        raise RuntimeError("crash_worker only runs inside a process worker; in this process it "
+                           "would end the notebook's kernel. Use backend='processes'.")
+    os._exit(exit_code)
+
+
+__all__ += ["request_reply", "compressed_size", "payload_size", "crash_worker"]
