@@ -20,9 +20,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Completed", "ChildFailed", "ChildTimeout", "Child", "start", "run", "module_argv",
-           "describe_returncode", "DEFAULT_TIMEOUT_S", "start_many", "wait_all", "run_many",
-           "json_result"]
+__all__ = [
+    "DEFAULT_TIMEOUT_S",
+    "Child",
+    "ChildFailed",
+    "ChildTimeout",
+    "Completed",
+    "describe_returncode",
+    "json_result",
+    "module_argv",
+    "run",
+    "run_many",
+    "start",
+    "start_many",
+    "wait_all",
+]
 
 DEFAULT_TIMEOUT_S = 120.0
 _GRACE_S = 2.0  # between SIGTERM and SIGKILL

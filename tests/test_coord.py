@@ -6,6 +6,7 @@ Leases, exactly-once results, a child killed mid-task, keys and passwords, bad a
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 
@@ -306,3 +307,45 @@ def test_local_redis_without_the_program_says_how_to_install(monkeypatch):
 def test_worker_usage_line():
     done = launch.run([sys.executable, "-m", "parlab.scripts.worker", "--help"], timeout=30)
     assert done.stdout.startswith("usage: python -m parlab.scripts.worker")
+
+
+PARENT = """
+from parlab import coord
+from parlab.coord import jobs
+with coord.serve() as server:
+    jobs.run_job(server, [{"func": "io_wait", "args": [30]}] * 4, 2, timeout=60)
+"""
+
+
+def _descendants(pid: int) -> list[int]:
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        try:
+            with open(f"/proc/{parent}/task/{parent}/children") as fh:
+                kids = [int(x) for x in fh.read().split()]
+        except OSError:
+            continue
+        found += kids
+        frontier += kids
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
+@pytest.mark.faults
+def test_interrupting_the_parent_stops_its_children_and_its_server():
+    parent = launch.start([sys.executable, "-c", PARENT])
+    try:
+        family: list[int] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(family) < 3:  # the server and two workers
+            family = [p for p in _descendants(parent.pid) if _alive(p)]
+            time.sleep(0.05)
+        assert len(family) >= 3, f"the parent did not start its server and children: {family}"
+        time.sleep(0.5)  # the workers have claimed their 30 s tasks; the parent waits
+        os.kill(parent.pid, signal.SIGINT)
+        done = parent.wait(30, check=False)
+    finally:
+        parent.stop()
+    assert "KeyboardInterrupt" in done.stderr
+    assert all(_gone(p) for p in family), f"left behind: {[p for p in family if _alive(p)]}"

@@ -24,16 +24,35 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from typing import Any
+from typing import Any, Self
 
 from parlab.coord.board import Board, Claim, CoordError, Outcome, Status
 from parlab.coord.embedded import EmbeddedBoard, connect_embedded, start_manager
-from parlab.coord.redisboard import (HOW_TO_GET_REDIS, RedisBoard, check_redis_url, connect_redis,
-                                     hide_password)
+from parlab.coord.redisboard import (
+    HOW_TO_GET_REDIS,
+    RedisBoard,
+    check_redis_url,
+    connect_redis,
+    hide_password,
+)
 
-__all__ = ["Board", "Claim", "Outcome", "Status", "Server", "CoordError", "serve", "open_board",
-           "open_board_from_env", "check_redis_url", "redis_server_binary", "ENV_URL", "ENV_KEY",
-           "BACKENDS", "HOW_TO_GET_REDIS"]
+__all__ = [
+    "BACKENDS",
+    "ENV_KEY",
+    "ENV_URL",
+    "HOW_TO_GET_REDIS",
+    "Board",
+    "Claim",
+    "CoordError",
+    "Outcome",
+    "Server",
+    "Status",
+    "check_redis_url",
+    "open_board",
+    "open_board_from_env",
+    "redis_server_binary",
+    "serve",
+]
 
 BACKENDS = ("embedded", "redis")
 ENV_URL = "PARLAB_COORD_URL"  # where the children find the server
@@ -80,7 +99,7 @@ class Server:
         else:
             client.close()
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Board", "Claim", "Outcome", "Status", "CoordError", "check_name"]
+__all__ = ["Board", "Claim", "CoordError", "Outcome", "Status", "check_name"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 

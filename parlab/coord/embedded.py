@@ -8,6 +8,7 @@ checks it with an HMAC challenge before it reads a single pickled byte, and it l
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 
 from parlab.coord.board import Board, CoordError, Status
 
-__all__ = ["BoardStore", "EmbeddedBoard", "start_manager", "connect_embedded"]
+__all__ = ["BoardStore", "EmbeddedBoard", "connect_embedded", "start_manager"]
 
 
 class _Job:
@@ -133,10 +134,22 @@ class _Manager(BaseManager):
 _Manager.register("store", callable=_store)
 
 
+def _watch_parent(parent: int) -> None:
+    # Runs in the server process. The parent shuts the server down when it closes or exits;
+    # if the parent is killed outright it cannot, so the server leaves on its own.
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parlab-parent-watch", daemon=True).start()
+
+
 def start_manager(host: str, key: bytes) -> tuple[Any, str, Any]:
     """Start the server process on ``host`` and a free port: (manager, parlab://host:port, store proxy)."""
     manager = _Manager(address=(host, 0), authkey=key)
-    manager.start()  # its own process; it ignores Ctrl-C, the parent stops it with shutdown()
+    # Its own process; it ignores Ctrl-C, the parent stops it with shutdown() (also at exit).
+    manager.start(_watch_parent, (os.getpid(),))
     bound_host, port = manager.address[:2]
     return manager, f"parlab://{bound_host}:{port}", manager.store()
 

@@ -16,13 +16,29 @@ from typing import Any
 from parlab import launch
 from parlab.coord import Server
 from parlab.coord.board import Outcome
-from parlab.measure import (Metadata, ResultMismatch, Sweep, SweepPoint, Timing, fit_amdahl,
-                            format_seconds, timing_from)
+from parlab.measure import (
+    Metadata,
+    ResultMismatch,
+    Sweep,
+    SweepPoint,
+    Timing,
+    fit_amdahl,
+    format_seconds,
+    timing_from,
+)
 from parlab.run import check_workers
 from parlab.scripts.worker import check_task
 
-__all__ = ["JobResult", "run_job", "job_sweep", "child_startup", "worker_argv", "prime_tasks",
-           "describe", "children_panel"]
+__all__ = [
+    "JobResult",
+    "child_startup",
+    "children_panel",
+    "describe",
+    "job_sweep",
+    "prime_tasks",
+    "run_job",
+    "worker_argv",
+]
 
 
 def prime_tasks(count: int, width: int = 15_000, start: int = 1_000_000) -> list[dict[str, Any]]:

@@ -13,14 +13,16 @@ import shutil
 import socket
 import tempfile
 import time
+import weakref
 from pathlib import Path
+from typing import Self
 
 from parlab import launch
 from parlab.coord import Server, redis_server_binary, serve
 from parlab.coord.board import CoordError
 from parlab.coord.redisboard import HOW_TO_GET_REDIS, hide_password
 
-__all__ = ["LocalRedis", "free_port", "find_redis"]
+__all__ = ["LocalRedis", "find_redis", "free_port"]
 
 _READY_TIMEOUT_S = 10.0
 
@@ -44,8 +46,11 @@ class LocalRedis:
             raise CoordError(f"no redis-server program found; {HOW_TO_GET_REDIS}")
         self._dir = Path(tempfile.mkdtemp(prefix="parlab-redis-"))
         self.child: launch.Child | None = None
+        self._running: list[launch.Child] = []  # what the clean-up stops
+        # Also stopped when the interpreter exits (a kernel restart), if nobody called stop().
+        self._finalizer = weakref.finalize(self, LocalRedis._cleanup, self._dir, self._running)
         try:
-            for attempt in range(3):  # another program may take the free port before we bind it
+            for _ in range(3):  # another program may take the free port before we bind it
                 self.port = free_port()
                 if self._start():
                     return
@@ -65,11 +70,13 @@ class LocalRedis:
             fh.write("\n".join(lines) + "\n")
         self.url = f"redis://:{password}@127.0.0.1:{self.port}/0"
         self.child = launch.start([self.binary, str(conf)])
+        self._running[:] = [self.child]
         deadline = time.monotonic() + _READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.child.popen.poll() is not None:  # it exited: most likely the port was taken
                 self.child.popen.communicate()
                 self.child = None
+                self._running.clear()
                 return False
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
@@ -91,17 +98,22 @@ class LocalRedis:
         """The server's process id while it runs."""
         return self.child.pid if self.child is not None else None
 
-    def stop(self) -> None:
-        """Stop the server (its whole process group) and remove its temporary folder."""
-        child, self.child = self.child, None
-        if child is not None:
+    @staticmethod
+    def _cleanup(folder: Path, running: list[launch.Child]) -> None:
+        for child in running:
             child.stop()
             child.popen.communicate()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        running.clear()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def stop(self) -> None:
+        """Stop the server (its whole process group) and remove its temporary folder."""
+        self.child = None
+        self._finalizer()  # runs the clean-up once; later calls do nothing
 
     close = stop  # the same verb as a Server's, so a lesson can close both alike
 
-    def __enter__(self) -> LocalRedis:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from parlab.coord.board import Board, CoordError, Status
 
-__all__ = ["RedisBoard", "check_redis_url", "connect_redis", "hide_password", "HOW_TO_GET_REDIS"]
+__all__ = ["HOW_TO_GET_REDIS", "RedisBoard", "check_redis_url", "connect_redis", "hide_password"]
 
 HOW_TO_GET_REDIS = ("install Redis (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install "
                     "redis; conda: conda install -c conda-forge redis), then start one on loopback with "
@@ -25,7 +25,7 @@ def check_redis_url(url: object) -> str:
         raise CoordError(f"a Redis address looks like redis://127.0.0.1:6379/0, got {url!r}")
     parts = urlsplit(url.strip())
     try:
-        parts.port  # urlsplit checks the port only when asked
+        _ = parts.port  # urlsplit checks the port only when asked
     except ValueError:
         raise CoordError(f"the port in the Redis address {hide_password(url)!r} is not a number "
                          "from 1 to 65535") from None

@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CORPUS", "corpus_files", "count_words", "count_file", "main"]
+__all__ = ["CORPUS", "corpus_files", "count_file", "count_words", "main"]
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus"
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")

@@ -25,7 +25,7 @@ from typing import Any
 from parlab import workloads
 from parlab.scripts.wordcount import CORPUS, count_file
 
-__all__ = ["TASKS", "check_task", "run_task", "main"]
+__all__ = ["TASKS", "check_task", "main", "run_task"]
 
 
 def _word_count(name: str) -> dict[str, Any]:
