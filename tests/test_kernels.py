@@ -179,6 +179,32 @@ def test_holding_variants_stop_python_threads_for_the_whole_call(compiled, name)
     assert pause > 0.8 * duration, f"a Python thread ran {duration - pause:.3f} s of a {duration:.3f} s call"
 
 
+@pytest.mark.compiled
+@pytest.mark.parametrize("name", ["cython_gil", "capi_gil", "cython_nogil", "capi_nogil"])
+def test_timelines_overlap_only_when_the_gil_is_released(compiled, name):
+    # Each bar is timed from C with the GIL held at both ends, so bars of GIL-holding calls
+    # can never overlap; bars of releasing calls on two threads overlap as soon as the OS
+    # runs both threads at once (or switches between them mid-call, even on one core).
+    tasks = kernels.prime_tasks(40_000, tasks=4, start=10**9)
+    for _attempt in range(3):
+        run = lesson.kernel_timeline(kernels.variant(name).func, tasks, workers=2)
+        assert run.results == [expected(t) for t in tasks]
+        share = lesson.overlap_share(run)
+        if kernels.variant(name).releases_gil and share > 0.2:
+            break
+    if kernels.variant(name).releases_gil:
+        assert share > 0.2, f"releasing calls overlapped only {share:.0%} of the run"
+    elif system.gil_enabled():
+        assert share == 0.0, f"calls that hold the GIL overlapped {share:.0%} of the run"
+
+
+def test_timed_call_returns_the_result_between_two_clock_readings():
+    ticks = iter([1.0, 2.0])
+    assert kernels.timed_call(lambda: next(ticks), max, 3, 4) == (4, 1.0, 2.0)
+    with pytest.raises(ValueError):
+        kernels.timed_call(lambda: 0.0, kernels.count_primes_capi_nogil, -1, 5)
+
+
 # --------------------------------------------------------------------------- interrupts
 
 @pytest.mark.faults
@@ -211,6 +237,7 @@ def test_without_compiled_kernels_everything_falls_back_with_one_message(tmp_pat
             "assert k.compiled_variants() == [] and all(not v.releases_gil for v in k.VARIANTS.values())\n"
             "assert {v.func(10, 1000) for v in k.VARIANTS.values()} == {164}\n"
             "assert k.count_primes_openmp(10, 1000, 2) == 164\n"
+            "assert k.timed_call(lambda: 0.5, max, 1, 2) == (2, 0.5, 0.5)\n"
             "from parlab.kernels import lesson\n"
             "assert [v.name for v in lesson.sweep_variants()] == ['python']\n"
             "print(k.status())\n")

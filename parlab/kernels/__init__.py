@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from parlab import system
 from parlab.kernels._checks import MAX_STOP, check_range, chunk_size
@@ -41,7 +42,7 @@ __all__ = [
     "compiled_variants", "variant", "status", "library_path", "count_primes_python",
     "count_primes_cython_gil", "count_primes_cython_nogil", "count_primes_capi_gil",
     "count_primes_capi_nogil", "count_primes_ctypes_pydll", "count_primes_ctypes_cdll",
-    "count_primes_openmp", "check_range", "chunk_size", "prime_tasks",
+    "count_primes_openmp", "check_range", "chunk_size", "prime_tasks", "timed_call",
 ]
 
 # Set to 1 to ignore the compiled kernels (tests and the lesson's no-compiler path use it).
@@ -156,6 +157,16 @@ else:
     def count_primes_openmp(start: int, stop: int, threads: int | None = None) -> int:
         """Fallback for the OpenMP kernel (not built here): one thread, same result (lesson 03)."""
         return count_primes_cython_nogil(start, stop)
+
+
+if CAPI:
+    timed_call = _capi.timed_call
+else:
+    def timed_call(clock: Callable[[], float], func: Callable[..., Any], *args: Any) -> tuple[Any, float, float]:
+        """Fallback for the C-API timed_call: (func(*args), clock() before, clock() after) (lesson 03)."""
+        t0 = clock()
+        result = func(*args)
+        return result, t0, clock()
 
 
 @dataclass(frozen=True)

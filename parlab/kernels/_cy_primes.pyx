@@ -8,11 +8,11 @@ wrappers differ in one line: ``count_primes_nogil`` calls it inside ``with nogil
 """
 
 from cpython.exc cimport PyErr_CheckSignals
+from cpython.number cimport PyNumber_Index
 from libc.math cimport sqrt
 
-from parlab.kernels._checks import check_range
-
 cdef long long CHUNK_WORK = 1 << 24   # as in parlab/kernels/_checks.py
+cdef long long MAX_STOP = 1LL << 62
 
 
 cdef bint _is_prime(long long n) noexcept nogil:
@@ -39,6 +39,18 @@ cdef long long _count_range(long long lo, long long hi) noexcept nogil:
 cdef long long _chunk_size(long long stop) noexcept nogil:
     # Short chunks: between two of them the wrapper checks for Ctrl-C.
     return max(64, CHUNK_WORK // (<long long>sqrt(<double>stop) + 1))
+
+
+cdef tuple check_range(start, stop):
+    # parlab/kernels/_checks.py:check_range, compiled: a call to a Python function here
+    # would let another thread take the GIL between the start of the call and the work.
+    try:
+        lo, hi = PyNumber_Index(start), PyNumber_Index(stop)
+    except TypeError:
+        raise TypeError(f"start and stop must be whole numbers (int), got {start!r} and {stop!r}") from None
+    if lo < 0 or hi > MAX_STOP:
+        raise ValueError(f"count_primes needs 0 <= start and stop <= 2**62, got start={lo}, stop={hi}")
+    return max(lo, 2), hi
 
 
 def count_primes_gil(start, stop):

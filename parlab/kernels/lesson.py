@@ -6,9 +6,11 @@ annotation) on its own; only building the extension needs the compiler.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -18,11 +20,11 @@ from typing import Any
 
 from parlab import launch, system
 from parlab.kernels import (COMPILED, VARIANTS, Variant, compiled_variants, count_primes_cython_nogil,
-                            count_primes_python, prime_tasks, variant)
-from parlab.run import RunResult
+                            count_primes_python, prime_tasks, timed_call, variant)
+from parlab.run import RunResult, TaskSpan, run_tasks
 
 __all__ = ["source_excerpt", "show_source", "AnnotatedLine", "Annotation", "annotate", "cython_errors",
-           "worker_counts", "sweep_variants", "default_numbers", "overlap_share", "mixed_count",
+           "worker_counts", "sweep_variants", "default_numbers", "kernel_timeline", "overlap_share", "mixed_count",
            "kernel_panel"]
 
 HERE = Path(__file__).resolve().parent
@@ -193,7 +195,22 @@ def sweep_variants() -> list[Variant]:
 
 def default_numbers() -> int:
     """How many numbers the lesson's tasks test: pure Python is ~30× slower, so it gets fewer (lesson 03)."""
-    return 600_000 if COMPILED else 20_000
+    return 300_000 if COMPILED else 20_000
+
+
+def kernel_timeline(func: Any, tasks: Sequence[tuple[int, int]], workers: int) -> RunResult:
+    """Run (lo, hi) tasks on threads; each bar is timed from C right around the kernel call (lesson 03).
+
+    A timestamp taken in Python is a moment where the GIL can change hands: a thread may
+    note its start, then wait while another thread runs a whole GIL-holding task, and its
+    bar would cover that task too. ``kernels.timed_call`` takes both timestamps from C.
+    """
+    run = run_tasks(timed_call, [(time.perf_counter, func, lo, hi) for lo, hi in tasks], backend="threads",
+                    workers=workers, star=True, warn=False)
+    base = min(t0 for _, t0, _ in run.results) - min(span.start for span in run.timeline)
+    spans = [TaskSpan(span.task, span.worker, t0 - base, t1 - base)
+             for span, (_, t0, t1) in zip(run.timeline, run.results)]
+    return dataclasses.replace(run, results=[count for count, _, _ in run.results], timeline=spans)
 
 
 def overlap_share(run: RunResult) -> float:
@@ -223,7 +240,7 @@ def kernel_panel(repeats: int = 3) -> Any:
     cores = system.usable_cores()
     choices = sweep_variants()
     default = "cython_nogil" if "cython_nogil" in [v.name for v in choices] else choices[0].name
-    low, high, value = (100, 2000, 400) if COMPILED else (5, 100, 10)
+    low, high, value = (100, 2000, 200) if COMPILED else (5, 100, 10)
     controls = {
         "threads": w.IntSlider(value=cores, min=1, max=max(2, 2 * cores), description="threads",
                                continuous_update=False),
