@@ -1,11 +1,10 @@
 """One workload on every backend, measured, saved as reference data and read back (lesson 06).
 
 ``python -m parlab.reference --save data/reference/NAME`` sweeps the worker count on every
-backend this machine offers and writes ``speedups.csv`` and ``machine.json`` there. The
-workload is fixed (``TASKS`` calls of ``fib(FIB_N)``) so that sets from different machines
-compare. Each backend's speedup is measured against the serial run of the same code: the
-pure-Python loop for Python backends, the compiled kernel called in one thread for threads
-over a kernel.
+backend this machine offers (see :mod:`parlab.backends`) and writes ``speedups.csv`` and
+``machine.json`` there. The workload is fixed so that sets from different machines compare.
+Each backend's speedup is measured against the serial run of the same code: the pure-Python
+loop for Python backends, the compiled kernel called in one thread for threads over a kernel.
 """
 
 from __future__ import annotations
@@ -17,108 +16,34 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from parlab import __version__, system
-from parlab.measure import (Metadata, Sweep, SweepPoint, Timing, fit_amdahl, format_seconds,
-                            format_speedup, time_call)
-from parlab.run import WorkerPool
-from parlab.workloads import fib
+from parlab.backends import (BACKENDS, BASELINES, TASKS, Runner, Task, backend_status, default_workers,
+                             describe_workload, python_serial, workload_tasks)
+from parlab.measure import (Metadata, Sweep, SweepPoint, Timing, fit_amdahl, format_seconds, format_speedup,
+                            time_call, timing_from)
 
 __all__ = [
-    "FIB_N", "TASKS", "REFERENCE_DIR", "CSV_NAME", "JSON_NAME", "COLUMNS", "Backend", "BACKENDS",
-    "workload_tasks", "backend_status", "run_once", "measure_backends", "sweep_rows", "machine_metadata",
-    "save_reference", "Reference", "list_references", "load_reference", "reference_speedups",
-    "default_workers", "main",
+    "REFERENCE_DIR", "CSV_NAME", "JSON_NAME", "COLUMNS", "measure_backends", "sweep_rows",
+    "machine_metadata", "save_reference", "Reference", "list_references", "load_reference",
+    "reference_speedups", "format_table", "main",
 ]
 
-FIB_N = 24
-TASKS = 64           # divisible by 1, 2, 4, ..., 32 workers: no idle worker at the end on powers of two
-RUN_TIMEOUT_S = 120.0
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
 CSV_NAME = "speedups.csv"
 JSON_NAME = "machine.json"
-COLUMNS = ("backend", "workers", "median_s", "mad_s", "speedup", "efficiency", "baseline")
-
-Runner = Callable[[list[int]], list[Any]]
-
-
-def workload_tasks(tasks: int = TASKS, n: int = FIB_N) -> list[int]:
-    """The fixed workload: ``tasks`` copies of ``n`` for fib (lesson 06)."""
-    if tasks < 1 or n < 0:
-        raise ValueError(f"tasks must be >= 1 and n >= 0, got {tasks} and {n}")
-    return [n] * tasks
-
-
-# --------------------------------------------------------------------------- the backends
-
-@dataclass(frozen=True)
-class Backend:
-    """A way to run the workload on k workers: ``open(k)`` yields a function tasks -> results."""
-
-    name: str
-    label: str
-    baseline: str                                  # "python" or "kernel": what speedup divides
-    open: Callable[[int], AbstractContextManager[Runner]]
-    unavailable: Callable[[], str | None] = lambda: None  # why it cannot run here, or None
-
-
-def _python_serial(tasks: list[int]) -> list[int]:
-    return [fib(n) for n in tasks]
-
-
-@contextmanager
-def _pool(backend: str, workers: int) -> Iterator[Runner]:
-    # The pool starts before the clock: start-up is a cost of its own (lesson 02), not the work's.
-    with WorkerPool(backend, workers, warn=False) as pool:
-        yield lambda tasks: pool.map(fib, tasks, timeout=RUN_TIMEOUT_S).results
-
-
-BACKENDS: dict[str, Backend] = {
-    "threads": Backend("threads", "threads, pure Python", "python",
-                       lambda k: _pool("threads", k)),
-    "processes": Backend("processes", "processes, pure Python", "python",
-                         lambda k: _pool("processes", k)),
-}
-
-BASELINES: dict[str, Callable[[], Runner | None]] = {"python": lambda: _python_serial}
-
-
-def backend_status(names: Sequence[str] | None = None) -> dict[str, str | None]:
-    """For each backend: None when it can run here, else the reason it cannot (lesson 06)."""
-    chosen = list(names) if names is not None else list(BACKENDS)
-    unknown = [n for n in chosen if n not in BACKENDS]
-    if unknown:
-        raise ValueError(f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(BACKENDS)}")
-    return {n: BACKENDS[n].unavailable() for n in chosen}
-
-
-def default_workers(cores: int | None = None, oversubscribe: bool = True) -> list[int]:
-    """Worker counts 1..cores (powers of two and the core count), up to 2 × cores when oversubscribing."""
-    cores = cores or system.usable_cores()
-    top = 2 * cores if oversubscribe else cores
-    counts = {1, cores, top} | {2 ** i for i in range(1, 8) if 2 ** i <= top}
-    if cores <= 4:
-        counts |= set(range(1, top + 1))
-    return sorted(counts)
+COLUMNS = ("backend", "workers", "median_s", "mad_s", "speedup", "efficiency", "baseline", "startup_s")
+_NUMBERS = ("median_s", "mad_s", "speedup", "efficiency", "startup_s")
 
 
 # --------------------------------------------------------------------------- measuring
 
-def run_once(name: str, workers: int, tasks: list[int] | None = None) -> list[Any]:
-    """Run the workload once on a backend and return its results, for an equality check (lesson 06)."""
-    why = backend_status([name])[name]
-    if why:
-        raise RuntimeError(f"backend {name!r} cannot run here: {why}")
-    with BACKENDS[name].open(workers) as run:
-        return run(list(tasks) if tasks is not None else workload_tasks())
-
-
-def _timed(run: Runner, tasks: list[int], expected: list[int] | None, repeats: int, warmup: int,
+def _timed(run: Runner, tasks: list[Task], expected: list[int] | None, repeats: int, warmup: int,
            what: str) -> tuple[Timing, list[int]]:
     got: list[list[int]] = []
     timing = time_call(lambda: got.append(run(tasks)), repeats=repeats, warmup=warmup)
@@ -129,7 +54,7 @@ def _timed(run: Runner, tasks: list[int], expected: list[int] | None, repeats: i
 
 
 def measure_backends(backends: Sequence[str] | None = None, workers: Sequence[int] | None = None, *,
-                     tasks: list[int] | None = None, repeats: int = 3, warmup: int = 1,
+                     tasks: list[Task] | None = None, repeats: int = 3, warmup: int = 1,
                      progress: Callable[[int, int], None] | None = None
                      ) -> tuple[dict[str, Sweep], dict[str, str]]:
     """Sweep each available backend over ``workers``; returns ({backend: Sweep}, {skipped: why}) (lesson 06).
@@ -144,7 +69,7 @@ def measure_backends(backends: Sequence[str] | None = None, workers: Sequence[in
     items = list(tasks) if tasks is not None else workload_tasks()
     skipped = {n: why for n, why in status.items() if why}
     runnable = [n for n, why in status.items() if not why]
-    total, done = 1 + len(runnable) * (1 + len(counts)), 0
+    total, done = 1 + len(runnable) * (1 + len(counts)), 0  # the final re-timing is not counted
     cores = system.usable_cores()
     meta = Metadata.here()
 
@@ -154,28 +79,49 @@ def measure_backends(backends: Sequence[str] | None = None, workers: Sequence[in
         if progress:
             progress(done, total)
 
-    serial, expected = _timed(_python_serial, items, None, repeats, warmup, "serial")
-    baselines: dict[str, Timing] = {"python": serial}
-    sweeps = {"serial": Sweep("serial", "serial", None, len(items), serial,
-                              (SweepPoint(1, serial, 0.0, 1.0, 1.0, 1.0, 1.0, False),), None, meta)}
+    # Baselines are timed when first needed and again at the end; the median of both halves
+    # keeps one burst of noise from another program from skewing every speedup.
+    first, expected = _timed(python_serial, items, None, repeats, warmup, "serial")
+    runners: dict[str, Runner] = {"python": python_serial}
+    base_values: dict[str, list[float]] = {"python": list(first.values)}
     step()
+    measured: dict[str, list[tuple[int, Timing, float]]] = {}
     for name in runnable:
         backend = BACKENDS[name]
-        if backend.baseline not in baselines:
+        if backend.baseline not in runners:
             runner = BASELINES[backend.baseline]()
             assert runner is not None, f"{name} is available but its baseline is not"
-            baselines[backend.baseline], _ = _timed(runner, items, expected, repeats, warmup,
-                                                    f"the serial {backend.baseline} run")
+            runners[backend.baseline] = runner
+            t, _ = _timed(runner, items, expected, repeats, warmup, f"the serial {backend.baseline} run")
+            base_values[backend.baseline] = list(t.values)
         step()
+        measured[name] = []
+        for k in counts:
+            t0 = time.perf_counter()
+            with backend.open(k) as run:
+                opened = time.perf_counter() - t0
+                # An empty run is the launch alone: what child scripts and MPI pay every time;
+                # it also serves as their warm-up (each run starts fresh programs anyway).
+                empty = time_call(lambda r=run: r([]), repeats=1, warmup=0).median if backend.launches else 0.0
+                timing, _ = _timed(run, items, expected, repeats, 0 if backend.launches else warmup,
+                                   f"{name} with {k} workers")
+            measured[name].append((k, timing, opened + empty))
+            step()
+    baselines = {}
+    for what, runner in runners.items():
+        again, _ = _timed(runner, items, expected, repeats, 0, f"the serial {what} run")
+        baselines[what] = timing_from(base_values[what] + list(again.values))
+    serial = baselines["python"]
+    sweeps = {"serial": Sweep("serial", "serial", None, len(items), serial,
+                              (SweepPoint(1, serial, 0.0, 1.0, 1.0, 1.0, 1.0, False),), None, meta)}
+    for name, timings in measured.items():
+        backend = BACKENDS[name]
         base = baselines[backend.baseline].median
         points = []
-        for k in counts:
-            with backend.open(k) as run:
-                timing, _ = _timed(run, items, expected, repeats, warmup, f"{name} with {k} workers")
+        for k, timing, startup in timings:
             q1, q3 = timing.quartiles
             s = base / timing.median
-            points.append(SweepPoint(k, timing, 0.0, s, base / q3, base / q1, s / k, k > cores))
-            step()
+            points.append(SweepPoint(k, timing, startup, s, base / q3, base / q1, s / k, k > cores))
         fit_pts = [(p.workers, p.speedup) for p in points if 1 < p.workers <= cores]
         fit = fit_amdahl(*zip(*fit_pts)) if fit_pts else None
         sweeps[name] = Sweep(backend.label, name, None, len(items), baselines[backend.baseline],
@@ -191,7 +137,7 @@ def sweep_rows(sweeps: dict[str, Sweep]) -> list[dict[str, Any]]:
         for p in sweep.points:
             rows.append({"backend": name, "workers": p.workers, "median_s": p.timing.median,
                          "mad_s": p.timing.mad, "speedup": p.speedup, "efficiency": p.efficiency,
-                         "baseline": baseline})
+                         "baseline": baseline, "startup_s": p.startup_s})
     return rows
 
 
@@ -231,8 +177,8 @@ def machine_metadata(name: str = "") -> dict[str, Any]:
         "implementation": build["implementation"], "free_threaded": build["free_threaded"],
         "gil_enabled": build["gil_enabled"], "start_method": system.default_start_method(),
         "mpi": _mpi_version(), "parlab": __version__,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "workload": f"{TASKS} tasks of fib({FIB_N})",
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "workload": describe_workload(),
     }
 
 
@@ -245,8 +191,7 @@ def save_reference(rows: Sequence[dict[str, Any]], metadata: dict[str, Any],
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({**row, **{k: f"{row[k]:.6g}" for k in ("median_s", "mad_s",
-                                                                     "speedup", "efficiency")}})
+            writer.writerow({**row, **{k: f"{row[k]:.6g}" for k in _NUMBERS if k in row}})
     skipped = metadata.get("skipped", {})
     (out / JSON_NAME).write_text(json.dumps({**metadata, "skipped": skipped}, indent=2) + "\n")
     return out
@@ -289,7 +234,7 @@ def load_reference(name: str | None = None, root: str | os.PathLike[str] = REFER
     folder = Path(root) / name
     with open(folder / CSV_NAME, newline="") as fh:
         rows = tuple({**r, "workers": int(r["workers"]),
-                      **{k: float(r[k]) for k in ("median_s", "mad_s", "speedup", "efficiency")}}
+                      **{k: float(r[k]) for k in _NUMBERS if r.get(k)}}
                      for r in csv.DictReader(fh))
     return Reference(name, json.loads((folder / JSON_NAME).read_text()), rows)
 
@@ -307,31 +252,38 @@ def reference_speedups(reference: Reference, backend: str = "processes") -> dict
 
 def format_table(rows: Sequence[dict[str, Any]]) -> str:
     """Rows as a fixed-format text table (the lesson and the command print this)."""
-    lines = [f"{'backend':<16}{'workers':>8}{'time':>11}{'± MAD':>11}{'speedup':>10}{'efficiency':>12}"]
+    head = f"{'backend':<16}{'workers':>8}{'time':>11}{'± MAD':>11}{'speedup':>10}{'efficiency':>12}"
+    lines = [head + f"{'start-up':>11}"]
     for r in rows:
         lines.append(f"{r['backend']:<16}{r['workers']:>8}{format_seconds(r['median_s']):>11}"
                      f"{format_seconds(r['mad_s']):>11}{format_speedup(r['speedup']):>10}"
-                     f"{r['efficiency']:>12.0%}")
+                     f"{r['efficiency']:>12.0%}{format_seconds(r.get('startup_s', 0.0)):>11}")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m parlab.reference [--save DIR] [--backends ...] [--workers ...] [--repeats N]``."""
+    """``python -m parlab.reference [--save DIR] [--backends ...] [--workers ...] [--repeats N] [--tasks T]``."""
     parser = argparse.ArgumentParser(prog="python -m parlab.reference", description=__doc__.split("\n")[0])
     parser.add_argument("--save", metavar="DIR", help="write speedups.csv and machine.json here")
     parser.add_argument("--backends", nargs="+", choices=list(BACKENDS), help="default: all")
     parser.add_argument("--workers", nargs="+", type=int, help="default: 1..2 x usable cores")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5, help="measured runs per point (default 5)")
+    parser.add_argument("--tasks", type=int, default=TASKS,
+                        help=f"windows in the workload (default {TASKS}; change it only to test)")
     args = parser.parse_args(argv)
+    if args.repeats < 1 or args.tasks < 1 or any(k < 1 for k in args.workers or [1]):
+        parser.error("--repeats, --tasks and every --workers value must be >= 1")
     progress = (lambda d, t: print(f"  {d}/{t}", end="\r", file=sys.stderr, flush=True))
-    sweeps, skipped = measure_backends(args.backends, args.workers, repeats=args.repeats,
-                                       progress=progress)
+    sweeps, skipped = measure_backends(args.backends, args.workers, tasks=workload_tasks(args.tasks),
+                                       repeats=args.repeats, progress=progress)
+    print(file=sys.stderr)
     rows = sweep_rows(sweeps)
     print(format_table(rows))
     for name, why in skipped.items():
         print(f"skipped {name}: {why}")
     if args.save:
-        meta = machine_metadata(Path(args.save).name) | {"repeats": args.repeats, "skipped": skipped}
+        meta = machine_metadata(Path(args.save).name) | {
+            "workload": describe_workload(args.tasks), "repeats": args.repeats, "skipped": skipped}
         print(f"saved to {save_reference(rows, meta, args.save)}")
     return 0
 

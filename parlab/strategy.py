@@ -13,15 +13,25 @@ import ipywidgets as w
 from matplotlib.axes import Axes
 
 from parlab import system
-from parlab.measure import Sweep, amdahl_speedup, format_seconds, format_speedup, gustafson_speedup, time_call
+from parlab.backends import python_serial, workload_tasks
+from parlab.measure import (
+    Sweep,
+    SweepPoint,
+    amdahl_speedup,
+    format_seconds,
+    format_speedup,
+    gustafson_speedup,
+    time_call,
+)
 from parlab.plot import new_axes
-from parlab.reference import Reference, workload_tasks
+from parlab.reference import Reference
 from parlab.run import WorkerPool
 from parlab.widgets import Panel
-from parlab.workloads import fib, hash_buffer, io_wait, make_buffer
+from parlab.workloads import count_primes, hash_buffer, io_wait, make_buffer
 
 __all__ = ["scaled_speedups", "fit_gustafson", "pool_speedup", "io_speedup", "hashlib_speedup",
-           "plot_backends", "laws", "plot_laws", "law_rows", "laws_panel", "best", "decision_guide", "compare_rows", "text_table"]
+           "plot_backends", "laws", "plot_laws", "law_rows", "laws_panel", "at_cores", "decision_guide",
+           "compare_rows", "text_table"]
 
 
 # --------------------------------------------------------------------------- measuring
@@ -30,13 +40,15 @@ def scaled_speedups(workers: Sequence[int], *, backend: str = "processes", per_w
                     repeats: int = 3) -> dict[int, float]:
     """Gustafson's scaled speedup: k workers on k times the work, against one worker's time × k (lesson 06)."""
     base = workload_tasks(per_worker)
-    expected = [fib(n) for n in base]
-    one = time_call(lambda: [fib(n) for n in base], repeats=repeats).median
+    expected = python_serial(base)
+    one = time_call(lambda: python_serial(base), repeats=repeats).median
     out = {}
     for k in workers:
+        work = base * k
+        got: list[list[int]] = []
         with WorkerPool(backend, k, warn=False) as pool:
-            got: list[list[int]] = []
-            t = time_call(lambda: got.append(pool.map(fib, base * k).results), repeats=repeats)
+            t = time_call(lambda p=pool, w=work, g=got: g.append(p.map(count_primes, w, star=True).results),
+                          repeats=repeats)
         if any(r != expected * k for r in got):
             raise AssertionError(f"{backend} with {k} workers returned wrong results")
         out[k] = k * one / t.median  # the serial time of k × the work, over the parallel time
@@ -147,8 +159,16 @@ def laws_panel(strong: Mapping[int, float] | None = None, scaled: Mapping[int, f
                 "reference": dict(reference or {})}
 
     panel = Panel(controls, measure, plot_laws, law_rows, "Amdahl's and Gustafson's laws")
+    def redraw(_change: Any) -> None:
+        if panel.busy:
+            return
+        try:
+            panel.run()
+        except Exception:  # noqa: BLE001 - run() has shown it in the panel's status line
+            pass
+
     for control in controls.values():  # cheap to compute: redraw on every change, no Run needed
-        control.observe(lambda _change: panel.run() if not panel.busy else None, names="value")
+        control.observe(redraw, names="value")
     return panel
 
 
@@ -181,67 +201,74 @@ def plot_backends(sweeps: Mapping[str, Sweep], reference: Reference | None = Non
 
 # --------------------------------------------------------------------------- the decision guide
 
-def best(sweep: Sweep, cores: int | None = None) -> tuple[int, float]:
-    """(workers, speedup) of the fastest point that does not use more workers than cores (lesson 06)."""
+def at_cores(sweep: Sweep, cores: int | None = None) -> SweepPoint:
+    """The point with the most workers that does not exceed the usable cores (lesson 06)."""
     limit = cores or sweep.metadata.usable_cores
-    pts = [p for p in sweep.points if p.workers <= limit] or list(sweep.points)
-    top = max(pts, key=lambda p: p.speedup)
-    return top.workers, top.speedup
+    return max((p for p in sweep.points if p.workers <= limit), key=lambda p: p.workers,
+               default=sweep.points[0])
 
 
 def _verdict(speedup: float, workers: int) -> str:
     if workers == 1:
-        return "only one worker could run here, so no parallel gain can show"
+        return "one usable core: no parallel gain can show here"
     if speedup >= 0.6 * workers:
         return "it scales"
-    return "it scales partly" if speedup >= 1.3 else "no gain"
+    return "it scales partly" if speedup >= 1.3 else "no gain this time"
+
+
+def _on(p: SweepPoint, what: str = "workers") -> str:
+    return f"{format_speedup(p.speedup)} on {p.workers} {what} ({_verdict(p.speedup, p.workers)})"
+
+
+def _launch_reason(sweep: Sweep, cores: int, what: str) -> str:
+    """Why a backend that starts programs on every run scaled (or did not): its launch, measured."""
+    p = at_cores(sweep, cores)
+    work = max(p.timing.median - p.startup_s, 1e-9)
+    text = (f"{_on(p, what)}: {format_seconds(p.timing.median)} per run, of which "
+            f"{format_seconds(p.startup_s)} is the launch; without it the speedup would be "
+            f"{format_speedup(sweep.serial.median / work)}.")
+    if p.startup_s > 0.2 * p.timing.median:
+        text += " Give each launch work that lasts much longer than the launch."
+    return text
 
 
 def decision_guide(sweeps: Mapping[str, Sweep], skipped: Mapping[str, str], *,
                    io: tuple[float, float, float], c_threads: tuple[float, float, float]) -> list[str]:
     """Each situation, the backend to choose, and the number measured here that says why (lesson 06)."""
     cores = system.usable_cores()
-    lines = [f"I/O-bound (waiting on disk or network): choose threads. The waits took "
-             f"{format_seconds(io[0])} one after another and {format_seconds(io[1])} on threads: "
-             f"{format_speedup(io[2])}. A waiting thread releases the GIL and costs little."]
+    lines = [f"Note: the serial timing was unstable ({w}); other programs are busy, so run the "
+             "sweep again before trusting small differences." for w in sweeps["serial"].serial.warnings[:1]]
+    lines.append(f"I/O-bound (waiting on disk or network): choose threads. The waits took "
+                 f"{format_seconds(io[0])} one after another and {format_seconds(io[1])} on threads: "
+                 f"{format_speedup(io[2])}. A waiting thread releases the GIL and costs little.")
     thr, proc = sweeps.get("threads"), sweeps.get("processes")
     if thr and proc:
-        (kt, st), (kp, sp) = best(thr, cores), best(proc, cores)
-        if cores == 1:
-            lines.append("CPU-bound pure Python: this machine has 1 usable core, so nothing can run "
-                         "faster here; on more cores choose processes (compare the reference set).")
-        elif st >= 0.6 * kt and kt > 1:
-            lines.append(f"CPU-bound pure Python: threads reached {format_speedup(st)} on {kt} "
-                         "(a free-threaded build without a GIL?); processes "
-                         f"{format_speedup(sp)} on {kp}. Either works here; processes work everywhere.")
+        t, p = at_cores(thr, cores), at_cores(proc, cores)
+        if cores > 1 and t.speedup >= 0.6 * t.workers:
+            lines.append(f"CPU-bound pure Python: threads reached {_on(t)}, so this Python runs "
+                         f"threads in parallel (free-threaded: {system.free_threaded_build()}); "
+                         f"processes reached {_on(p)}. Processes work on every Python.")
         else:
-            lines.append(f"CPU-bound pure Python: choose processes: {format_speedup(sp)} on {kp} "
-                         f"workers ({_verdict(sp, kp)}), while threads reached {format_speedup(st)} "
-                         "(the GIL lets one thread run Python at a time)."
-                         + ("" if sp >= 1.3 else " Processes gained little this time: other programs "
-                            "may be busy on the cores; run the sweep again."))
+            lines.append(f"CPU-bound pure Python: choose processes: {_on(p)}; threads reached "
+                         f"{format_speedup(t.speedup)}, because the GIL lets one thread run Python at a time.")
     kern = sweeps.get("kernel-threads")
     if kern:
-        kk, sk = best(kern, cores)
-        speed = sweeps["serial"].serial.median / kern.serial.median
-        lines.append(f"C code that releases the GIL: choose threads: the compiled kernel on {kk} "
-                     f"threads reached {format_speedup(sk)} ({_verdict(sk, kk)}), and the kernel "
-                     f"alone is {format_speedup(speed)} faster than pure Python.")
+        k = at_cores(kern, cores)
+        faster = sweeps["serial"].serial.median / kern.serial.median
+        lines.append(f"C code that releases the GIL: choose threads: the compiled kernel reached "
+                     f"{_on(k, 'threads')}, and one call of it is already {format_speedup(faster)} "
+                     "faster than pure Python.")
     else:
-        why = skipped.get("kernel-threads", "not measured")
-        lines.append(f"C code that releases the GIL: choose threads: hashlib (C in the standard "
-                     f"library) on {cores} threads reached {format_speedup(c_threads[2])} "
-                     f"({_verdict(c_threads[2], cores)}). (The compiled kernel: {why}.)")
-    kids = sweeps.get("children")
-    if kids:
-        kc, sc = best(kids, cores)
-        lines.append(f"Separate programs (tools, scripts in other languages): choose child scripts: "
-                     f"{format_speedup(sc)} on {kc}, start-up of every child included.")
-    mpi = sweeps.get("mpi")
-    if mpi:
-        km, sm = best(mpi, cores)
-        lines.append(f"More than one machine: choose MPI: {format_speedup(sm)} on {km} ranks here "
-                     "(launch included); the same program runs across hosts with a host file.")
+        lines.append(f"C code that releases the GIL: choose threads: hashlib (C in the standard library) "
+                     f"reached {format_speedup(c_threads[2])} on {cores} threads "
+                     f"({_verdict(c_threads[2], cores)}). The compiled kernel was not measured: "
+                     f"{skipped.get('kernel-threads', 'not requested')}.")
+    if sweeps.get("children"):
+        lines.append("Separate programs (tools, scripts you cannot import): choose child scripts: "
+                     + _launch_reason(sweeps["children"], cores, "children"))
+    if sweeps.get("mpi"):
+        lines.append("More than one machine: choose MPI, the one backend here that runs across hosts "
+                     "(mpiexec with a host file): " + _launch_reason(sweeps["mpi"], cores, "ranks"))
     else:
         lines.append(f"More than one machine: choose MPI (lesson 05). Not measured here: "
                      f"{skipped.get('mpi', 'not requested')}.")
