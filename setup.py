@@ -43,7 +43,7 @@ def _extensions() -> list[Extension]:
     try:
         # Generated C goes to build/, not next to the .pyx in the source tree.
         return exts + cythonize(cython_exts, build_dir="build/cython", quiet=True)
-    except Exception as exc:  # a Cython too old or a translation error: skip, never fail
+    except Exception as exc:  # noqa: BLE001 (a Cython too old, a translation error: skip, never fail)
         _note(f"Cython could not translate the kernels ({exc}); they are skipped")
         return exts
 
@@ -54,7 +54,7 @@ class OptionalBuildExt(build_ext):
     def run(self) -> None:
         try:
             super().run()
-        except Exception as exc:  # no compiler at all (DistutilsPlatformError and friends)
+        except Exception as exc:  # noqa: BLE001 (no compiler at all: DistutilsPlatformError and friends)
             _note(f"no compiled kernels: {exc}")
 
     def build_extension(self, ext: Extension) -> None:
@@ -63,7 +63,7 @@ class OptionalBuildExt(build_ext):
                 _note("OpenMP is not available with this compiler: the prange kernel is skipped")
                 return
             super().build_extension(ext)
-        except Exception as exc:  # CompileError, LinkError, a missing header, ...
+        except Exception as exc:  # noqa: BLE001 (CompileError, LinkError, a missing header, ...)
             _note(f"skipped {ext.name}: {exc}")
 
     def get_export_symbols(self, ext: Extension) -> list[str]:
@@ -90,7 +90,7 @@ class OptionalBuildExt(build_ext):
                     objects = self.compiler.compile([path], output_dir=tmp, extra_postargs=compile_args)
                     self.compiler.link_shared_object(objects, os.path.join(tmp, "probe.so"),
                                                      extra_postargs=link_args)
-                except Exception:
+                except Exception:  # noqa: BLE001, S112 (this flag does not work here: try the next)
                     continue
                 ext.extra_compile_args = list(ext.extra_compile_args or []) + compile_args
                 ext.extra_link_args = list(ext.extra_link_args or []) + link_args

@@ -4,6 +4,7 @@ the GIL as it claims, stops on Ctrl-C, and the package works without a compiler.
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import select
 import signal
@@ -13,8 +14,7 @@ import time
 
 import pytest
 
-import parlab.kernels as kernels
-from parlab import launch, system
+from parlab import kernels, launch, system
 from parlab.kernels import lesson
 from parlab.workloads import count_primes
 
@@ -24,7 +24,7 @@ RANGES = [(0, 0), (0, 1), (0, 2), (0, 3), (2, 3), (3, 3), (10, 5), (0, 10_000), 
 NAMES = list(kernels.VARIANTS)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def expected(bounds: tuple[int, int]) -> int:
     """The pure-Python workload's count: the reference every variant must match (computed once)."""
     return count_primes(*bounds)
@@ -102,8 +102,8 @@ def test_unknown_variant_lists_the_names():
 def test_prime_tasks_cover_the_range_without_gaps():
     tasks = kernels.prime_tasks(1_000, tasks=7, start=50)
     assert tasks[0][0] == 50 and tasks[-1][1] == 1_050 and len(tasks) == 7
-    assert all(a[1] == b[0] for a, b in zip(tasks, tasks[1:]))
-    for bad in [dict(numbers=0, tasks=1), dict(numbers=5, tasks=6), dict(numbers=10, tasks=True)]:
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(tasks))
+    for bad in [{"numbers": 0, "tasks": 1}, {"numbers": 5, "tasks": 6}, {"numbers": 10, "tasks": True}]:
         with pytest.raises(ValueError):
             kernels.prime_tasks(**bad)
 
@@ -148,7 +148,7 @@ def _longest_pause_of_a_python_thread(call):
     stop.set()
     thread.join(10)
     points = [t0] + [s for s in stamps if t0 < s < t1] + [t1]
-    return t1 - t0, max(b - a for a, b in zip(points, points[1:]))
+    return t1 - t0, max(b - a for a, b in itertools.pairwise(points))
 
 
 RELEASING = [n for n in NAMES if n.endswith("nogil") or n == "ctypes_cdll"]

@@ -34,8 +34,9 @@ def entries(cores: int) -> dict[str, Any]:
         if not chosen.compiled:
             out[name] = {"value": "skipped", "reason": "compiled kernels not built; see parlab.kernels.status()"}
             continue
+        func = chosen.func
         with WorkerPool("serial") as serial, WorkerPool("threads", cores, warn=False) as pool:
-            out[name] = speedup_entry(lambda: serial.map(chosen.func, tasks, star=True).results,
-                                      lambda: pool.map(chosen.func, tasks, star=True).results, cores)
+            out[name] = speedup_entry(lambda: serial.map(func, tasks, star=True).results,  # noqa: B023 (used at once)
+                                      lambda: pool.map(func, tasks, star=True).results, cores)  # noqa: B023
         out[name]["variant"] = chosen.label
     return out

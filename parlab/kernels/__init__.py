@@ -26,6 +26,7 @@ from __future__ import annotations
 import ctypes
 import importlib
 import importlib.machinery
+import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,11 +39,31 @@ from parlab.kernels._checks import MAX_STOP, check_range, chunk_size
 from parlab.workloads import count_primes as _count_primes_workload
 
 __all__ = [
-    "CYTHON", "CAPI", "CTYPES", "OPENMP", "COMPILED", "DISABLE_VAR", "MAX_STOP", "Variant", "VARIANTS",
-    "compiled_variants", "variant", "status", "library_path", "count_primes_python",
-    "count_primes_cython_gil", "count_primes_cython_nogil", "count_primes_capi_gil",
-    "count_primes_capi_nogil", "count_primes_ctypes_pydll", "count_primes_ctypes_cdll",
-    "count_primes_openmp", "check_range", "chunk_size", "prime_tasks", "timed_call",
+    "CAPI",
+    "COMPILED",
+    "CTYPES",
+    "CYTHON",
+    "DISABLE_VAR",
+    "MAX_STOP",
+    "OPENMP",
+    "VARIANTS",
+    "Variant",
+    "check_range",
+    "chunk_size",
+    "compiled_variants",
+    "count_primes_capi_gil",
+    "count_primes_capi_nogil",
+    "count_primes_ctypes_cdll",
+    "count_primes_ctypes_pydll",
+    "count_primes_cython_gil",
+    "count_primes_cython_nogil",
+    "count_primes_openmp",
+    "count_primes_python",
+    "library_path",
+    "prime_tasks",
+    "status",
+    "timed_call",
+    "variant",
 ]
 
 # Set to 1 to ignore the compiled kernels (tests and the lesson's no-compiler path use it).
@@ -66,7 +87,7 @@ def prime_tasks(numbers: int, tasks: int, start: int = 10**7) -> list[tuple[int,
         raise ValueError(f"tasks ({tasks}) must not exceed numbers ({numbers}): each task needs a number")
     check_range(start, start + numbers)
     edges = [start + numbers * i // tasks for i in range(tasks + 1)]
-    return list(zip(edges[:-1], edges[1:]))
+    return list(itertools.pairwise(edges))
 
 
 def _load(module: str, part: str) -> ModuleType | None:
@@ -221,8 +242,8 @@ def status() -> str:
     if COMPILED:
         return f"Compiled kernels: Cython ✓  C API ✓  ctypes library ✓  (OpenMP prange: {openmp})"
     missing = [part for part, ok in (("Cython", CYTHON), ("C API", CAPI), ("ctypes library", CTYPES)) if not ok]
-    lines = [f"Compiled kernels MISSING: {', '.join(missing)}. Those variants run the pure-Python "
-             "fallback, which holds the GIL, so threads will not speed them up."]
+    lines = [(f"Compiled kernels MISSING: {', '.join(missing)}. Those variants run the pure-Python "
+              "fallback, which holds the GIL, so threads will not speed them up.")]
     compiler = system.find_compiler()
     if compiler is None:
         lines.append(_FIX)

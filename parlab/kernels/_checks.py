@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import operator
 
-__all__ = ["MAX_STOP", "CHUNK_WORK", "check_range", "chunk_size"]
+__all__ = ["CHUNK_WORK", "MAX_STOP", "check_range", "chunk_size"]
 
 # d * d <= n must not overflow a signed 64-bit integer in C: 2**62 leaves ample headroom.
 MAX_STOP = 2**62

@@ -19,13 +19,34 @@ from pathlib import Path
 from typing import Any
 
 from parlab import launch, system
-from parlab.kernels import (COMPILED, VARIANTS, Variant, compiled_variants, count_primes_cython_nogil,
-                            count_primes_python, prime_tasks, timed_call, variant)
+from parlab.kernels import (
+    COMPILED,
+    VARIANTS,
+    Variant,
+    compiled_variants,
+    count_primes_cython_nogil,
+    count_primes_python,
+    prime_tasks,
+    timed_call,
+    variant,
+)
 from parlab.run import RunResult, TaskSpan, run_tasks
 
-__all__ = ["source_excerpt", "show_source", "AnnotatedLine", "Annotation", "annotate", "cython_errors",
-           "worker_counts", "sweep_variants", "default_numbers", "kernel_timeline", "overlap_share", "mixed_count",
-           "kernel_panel"]
+__all__ = [
+    "AnnotatedLine",
+    "Annotation",
+    "annotate",
+    "cython_errors",
+    "default_numbers",
+    "kernel_panel",
+    "kernel_timeline",
+    "mixed_count",
+    "overlap_share",
+    "show_source",
+    "source_excerpt",
+    "sweep_variants",
+    "worker_counts",
+]
 
 HERE = Path(__file__).resolve().parent
 _LANGUAGES = {".pyx": "cython", ".c": "c", ".h": "c", ".py": "python"}
@@ -155,7 +176,7 @@ def annotate(filename: str = "_cy_primes.pyx", timeout: float = _TIMEOUT_S) -> A
         parser.feed(report.read_text(encoding="utf-8"))
     lines = []
     for score, raw in parser.found:
-        match = re.match(r"^\W*?(\d+): ?(.*)$", raw.replace("\u00a0", " ").rstrip("\n"), re.S)
+        match = re.match(r"^\W*?(\d+): ?(.*)$", raw.replace("\u00a0", " ").rstrip("\n"), re.DOTALL)
         if match:
             lines.append(AnnotatedLine(int(match.group(1)), score, match.group(2).rstrip()))
     if not lines:
