@@ -1,43 +1,41 @@
 """Run a list of tasks on a backend with k workers and record who ran what, when.
 
 Built on ``concurrent.futures``: a ``multiprocessing.Pool`` waits forever when one of its
-workers dies, an executor reports it. Every argument is checked before a worker starts.
-Statistics and plots live elsewhere (``measure``, ``plot``).
+workers dies, an executor reports it. Every argument is checked before a worker starts; a
+dead worker, a timeout or Ctrl-C stops the whole pool and leaves no process behind.
+Statistics and plots live elsewhere (``measure``, ``plot``); the worker side is ``_worker``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
-import numbers
 import os
-import pickle
 import signal
-import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
-from parlab.system import available_start_methods, default_start_method, usable_cores
+from parlab import _worker
+from parlab._checks import (BACKENDS, DEFAULT_TIMEOUT_S, MAX_TASKS, MAX_TIMEOUT_S, START_METHODS,
+                            NotEnoughMemory, check_backend, check_call, check_main_script,
+                            check_memory, check_picklable, check_size, check_start_method,
+                            check_tasks, check_timeout, check_workers, max_workers_allowed)
+from parlab.system import usable_cores
 
 __all__ = [
-    "BACKENDS", "START_METHODS", "DEFAULT_TIMEOUT_S", "TaskSpan", "RunResult", "WorkerPool",
-    "run_tasks", "WorkerDied", "RunTimeout", "OversubscriptionWarning", "check_workers",
-    "check_backend", "check_start_method", "max_workers_allowed",
+    "BACKENDS", "START_METHODS", "DEFAULT_TIMEOUT_S", "MAX_TIMEOUT_S", "MAX_TASKS", "TaskSpan",
+    "RunResult", "WorkerPool", "run_tasks", "WorkerDied", "RunTimeout", "NotEnoughMemory",
+    "OversubscriptionWarning", "check_workers", "check_backend", "check_start_method",
+    "check_picklable", "check_size", "check_memory", "max_workers_allowed",
 ]
 
-BACKENDS = ("serial", "threads", "processes")
-START_METHODS = ("fork", "spawn", "forkserver")
-DEFAULT_TIMEOUT_S = 600.0
-STARTUP_TIMEOUT_S = 60.0
-
-# Workers inherit these so that a numeric library inside a task does not start its own
-# threads on every core and oversubscribe the machine behind the pool's back.
-_THREAD_LIMIT_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                      "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+STARTUP_TIMEOUT_S = _worker.STARTUP_TIMEOUT_S
+BYTES_PER_PROCESS_WORKER = 30 * 2**20  # resident size of a fresh worker interpreter, measured
 
 
 class WorkerDied(RuntimeError):
@@ -76,119 +74,14 @@ class RunResult:
     worker_ids: list[str] = field(default_factory=list)
 
 
-# --------------------------------------------------------------------------- validation
-
-def max_workers_allowed() -> int:
-    """The largest worker count accepted: generous enough to show oversubscription."""
-    return max(64, 8 * usable_cores())
-
-
-def check_workers(workers: object) -> int:
-    """Return ``workers`` as an int, or raise TypeError/ValueError naming what is allowed."""
-    cap = max_workers_allowed()
-    allowed = f"a whole number from 1 to {cap}"
-    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral):
-        raise TypeError(f"workers must be {allowed}, got {workers!r} ({type(workers).__name__})")
-    value = int(workers)
-    if not 1 <= value <= cap:
-        raise ValueError(f"workers must be {allowed}, got {value}")
-    return value
-
-
-def check_backend(backend: object) -> str:
-    """Return ``backend`` if it is one parlab knows, else raise ValueError listing them."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}")
-    return str(backend)
-
-
-def check_start_method(start_method: object, backend: str = "processes") -> str | None:
-    """Return the start method to use (the platform default for None); None for non-process backends."""
-    if backend != "processes":
-        if start_method is not None:
-            raise ValueError(f"start_method applies to the processes backend only, not {backend!r}")
-        return None
-    if start_method is None:
-        return default_start_method()
-    if start_method not in START_METHODS:
-        raise ValueError(f"start_method must be one of {', '.join(START_METHODS)} or None; "
-                         f"got {start_method!r}")
-    if start_method not in available_start_methods():
-        raise ValueError(f"start method {start_method!r} is not available on this platform; "
-                         f"available: {', '.join(available_start_methods())}")
-    return str(start_method)
-
-
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 1:
-        raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
-    return int(value)
-
-
-def _check_timeout(timeout: object) -> float:
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0:
-        raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
-    return float(timeout)
-
-
-def check_picklable(func: Callable[..., Any], start_method: str) -> None:
-    """Refuse, before any worker starts, a function that process workers could not import."""
-    if not callable(func):
-        raise TypeError(f"func must be callable, got {func!r}")
-    main = sys.modules.get("__main__")
-    in_unimportable_main = (getattr(func, "__module__", None) == "__main__"
-                            and getattr(main, "__file__", None) is None)
-    if start_method != "fork" and in_unimportable_main:
-        raise TypeError(
-            f"{getattr(func, '__qualname__', func)!r} is defined in a notebook cell (module "
-            f"__main__); {start_method} workers start a fresh interpreter and look functions up "
-            "by module name, so they cannot find it. Put it in an importable module (like "
-            "parlab.workloads) and import it from there.")
-    try:
-        pickle.dumps(func)
-    except Exception as exc:  # PicklingError, AttributeError, TypeError depending on the object
-        raise TypeError(
-            f"{func!r} cannot be sent to process workers ({exc}). Process workers receive the "
-            "function by pickling its module and name: use a function defined with def at the "
-            "top level of an importable module, not a lambda or a nested function.") from None
-
-
-# --------------------------------------------------------------------------- worker side
-
-def _worker_init(limit_threads: bool, barrier: Any) -> None:
-    if limit_threads:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C / Jupyter's interrupt
-        for var in _THREAD_LIMIT_VARS:
-            os.environ.setdefault(var, "1")
-    barrier.wait(STARTUP_TIMEOUT_S)
-
-
-def _noop() -> None:
-    return None
-
-
-_cancelled = threading.Event()  # threads check it between tasks: they cannot be killed
-
-
-def _run_chunk(func: Callable[..., Any], items: Sequence[Any], star: bool
-               ) -> tuple[str, list[tuple[Any, float, float]]]:
-    worker = f"{os.getpid()}:{threading.get_ident()}"
-    out = []
-    for item in items:
-        if _cancelled.is_set():
-            break
-        t0 = time.perf_counter()
-        value = func(*item) if star else func(item)
-        out.append((value, t0, time.perf_counter()))
-    return worker, out
-
-
 # --------------------------------------------------------------------------- the pool
 
 class WorkerPool:
     """k started, warmed workers of one backend; reuse it across repeats (lessons 00-06).
 
     Start-up is timed on its own (``startup_s``) so that measurements of the work leave it out.
+    After a dead worker, a timeout or Ctrl-C the workers are stopped; the next ``map`` starts
+    fresh ones. After ``close()`` the pool refuses to run.
     """
 
     def __init__(self, backend: str = "serial", workers: int = 1, *,
@@ -198,32 +91,70 @@ class WorkerPool:
         self.start_method = check_start_method(start_method, self.backend)
         if self.backend == "serial" and self.workers != 1:
             raise ValueError(f"the serial backend runs with workers=1, got {self.workers}")
+        if self.backend == "processes":
+            check_main_script(self.start_method)  # type: ignore[arg-type]
+            check_memory(self.workers * BYTES_PER_PROCESS_WORKER,
+                         f"{self.workers} process workers (about 30 MiB each)")
         if warn and self.workers > usable_cores():
             warnings.warn(f"{self.workers} workers on {usable_cores()} usable cores: they will "
                           "take turns (oversubscription)", OversubscriptionWarning, stacklevel=2)
         self._executor: cf.Executor | None = None
-        t0 = time.perf_counter()
-        if self.backend != "serial":
-            self._start()
-        self.startup_s = time.perf_counter() - t0
+        self._processes: dict[int, Any] = {}
+        self._state = "open"  # open, stopped (by a fault: restart on next map), closed
+        self.startup_s = 0.0
+        self._start()
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the process workers now running (empty for serial and threads)."""
+        return list(self._processes)
 
     def _start(self) -> None:
+        t0 = time.perf_counter()
+        if self.backend != "serial":
+            try:
+                self._start_workers()
+            except BaseException:
+                self._state = "stopped"  # a later map may try again
+                raise
+        self.startup_s = time.perf_counter() - t0
+        self._state = "open"
+
+    def _start_workers(self) -> None:
         k = self.workers
         if self.backend == "threads":
-            barrier = threading.Barrier(k + 1)
-            self._executor = cf.ThreadPoolExecutor(k, initializer=_worker_init,
-                                                   initargs=(False, barrier))
+            ready, go = threading.Semaphore(0), threading.Event()
+            self._executor = cf.ThreadPoolExecutor(k, initializer=_worker.init_thread_worker,
+                                                   initargs=(ready, go))
         else:
             ctx = multiprocessing.get_context(self.start_method)
-            barrier = ctx.Barrier(k + 1)
-            self._executor = cf.ProcessPoolExecutor(k, mp_context=ctx, initializer=_worker_init,
-                                                    initargs=(True, barrier))
-        # Each worker blocks in its initializer until all k are up: k submissions therefore
-        # start k workers, and the barrier tells us when every one of them is ready.
-        futures = [self._executor.submit(_noop) for _ in range(k)]
+            ready, go = ctx.Semaphore(0), ctx.Event()
+            self._executor = cf.ProcessPoolExecutor(
+                k, mp_context=ctx, initializer=_worker.init_process_worker,
+                initargs=(ready, go, os.getpid(), self.start_method))
         try:
-            barrier.wait(STARTUP_TIMEOUT_S)
+            # Each worker holds in its initializer until all k are up: k submissions therefore
+            # start k workers. Poll so that a worker that dies at start-up is reported at once.
+            futures = [self._executor.submit(_worker.noop) for _ in range(k)]
+            self._processes = dict(getattr(self._executor, "_processes", None) or {})
+            deadline = time.monotonic() + STARTUP_TIMEOUT_S
+            started = 0
+            while started < k:
+                if ready.acquire(timeout=0.05):
+                    started += 1
+                    continue
+                self._processes = dict(getattr(self._executor, "_processes", None) or {})
+                failed = [f for f in futures if f.done() and f.exception() is not None]
+                if failed and self.backend == "threads":
+                    raise failed[0].exception()  # type: ignore[misc]
+                if failed:
+                    raise WorkerDied(self._death_report(at_start=True)) from failed[0].exception()
+                if time.monotonic() > deadline:
+                    raise RunTimeout(f"the {k} {self.backend} workers did not start within "
+                                     f"{STARTUP_TIMEOUT_S:g} s; they were stopped")
+            go.set()
             cf.wait(futures, timeout=STARTUP_TIMEOUT_S)
+            self._processes = dict(getattr(self._executor, "_processes", None) or {})
         except BaseException:
             self.close(kill=True)
             raise
@@ -231,19 +162,18 @@ class WorkerPool:
     def map(self, func: Callable[..., Any], tasks: Iterable[Any], *, chunksize: int = 1,
             star: bool = False, timeout: float = DEFAULT_TIMEOUT_S) -> RunResult:
         """Run ``func`` on every task (``func(*task)`` when ``star``) and return results in order."""
-        items = list(tasks)
-        chunksize = _check_positive_int("chunksize", chunksize)
-        timeout = _check_timeout(timeout)
-        if self.backend == "processes":
-            check_picklable(func, self.start_method or default_start_method())
-        elif not callable(func):
-            raise TypeError(f"func must be callable, got {func!r}")
+        if self._state == "closed":
+            raise RuntimeError("this WorkerPool is closed; start a new one")
+        items = check_tasks(tasks, star)
+        chunksize = check_size("chunksize", chunksize, MAX_TASKS)
+        timeout = check_timeout(timeout)
+        check_call(func, self.backend, self.start_method, items)
+        if self._state == "stopped":  # an earlier fault stopped the workers: start fresh ones
+            self._start()
         chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
         t0 = time.perf_counter()
-        if self._executor is None:
-            if self.backend != "serial":
-                raise RuntimeError("this WorkerPool is closed")
-            outputs = [_run_chunk(func, chunk, star) for chunk in chunks]
+        if self.backend == "serial":
+            outputs = [_worker.run_chunk(func, chunk, star) for chunk in chunks]
         else:
             outputs = self._submit_and_wait(func, chunks, star, timeout)
         wall = time.perf_counter() - t0
@@ -252,57 +182,82 @@ class WorkerPool:
     def _submit_and_wait(self, func: Callable[..., Any], chunks: list[list[Any]], star: bool,
                          timeout: float) -> list[tuple[str, list[tuple[Any, float, float]]]]:
         assert self._executor is not None
-        _cancelled.clear()
-        futures = [self._executor.submit(_run_chunk, func, chunk, star) for chunk in chunks]
+        # Threads cannot be killed: a flag of this run's own tells them to stop between tasks.
+        cancel = threading.Event() if self.backend == "threads" else None
         try:
+            futures = [self._executor.submit(_worker.run_chunk, func, chunk, star, cancel)
+                       for chunk in chunks]
             done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_EXCEPTION)
-            failed = [f for f in done if f.exception() is not None]
+            failed = [f for f in futures if f in done and f.exception() is not None]
             if failed:
                 exc = failed[0].exception()
-                if isinstance(exc, cf.process.BrokenProcessPool):
+                if isinstance(exc, BrokenProcessPool):
                     raise WorkerDied(self._death_report()) from exc
                 raise exc  # the task's own exception; a process pool attaches the remote traceback
             if pending:
                 raise RunTimeout(f"{len(pending)} of {len(chunks)} task chunks unfinished after "
                                  f"{timeout:g} s; the workers were stopped")
             return [f.result() for f in futures]
+        except BrokenProcessPool as exc:  # a worker died between runs: submit refused
+            report = self._death_report()
+            self._stop(cancel)
+            raise WorkerDied(report) from exc
         except BaseException:
             # A timeout, a failed task, a dead worker or Ctrl-C: stop everything, leave nothing behind.
-            _cancelled.set()
-            self.close(kill=True)
+            self._stop(cancel)
             raise
 
-    def _death_report(self) -> str:
-        codes = []
-        for proc in getattr(self._executor, "_processes", {}).values():  # private, but only source
-            proc.join(0.5)
-            if proc.exitcode not in (None, 0):
-                code = proc.exitcode
-                codes.append(f"signal {signal.Signals(-code).name}" if code < 0 else f"exit code {code}")
-        seen = ", ".join(codes) or "an unknown cause"
-        return (f"a process worker ended abruptly ({seen}) while running a task; likely causes: "
-                "the task crashed the interpreter (a C extension fault), called os._exit, or was "
-                "killed (SIGKILL is how the out-of-memory killer ends a process). "
-                "The pool was shut down; the next run starts a fresh one.")
+    def _stop(self, cancel: threading.Event | None) -> None:
+        if cancel is not None:
+            cancel.set()
+        self.close(kill=True)
+        self._state = "stopped"
+
+    def _death_report(self, at_start: bool = False) -> str:
+        # The executor SIGTERMs the survivors once one worker dies: wait for every exit code,
+        # then name the worker(s) that died some other way first.
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and any(p.exitcode is None for p in self._processes.values()):
+            time.sleep(0.02)
+        codes = {pid: p.exitcode for pid, p in self._processes.items() if p.exitcode not in (None, 0)}
+        first = {pid: c for pid, c in codes.items() if c != -signal.SIGTERM} or codes
+        by_code: dict[int, list[str]] = {}
+        for pid, code in first.items():
+            by_code.setdefault(code, []).append(str(pid))
+        parts = []
+        for code, pids in by_code.items():
+            how, cause = _worker.describe_exit(code)
+            parts.append(f"{how} (worker{'s' if len(pids) > 1 else ''} {', '.join(pids)}); "
+                         f"likely cause: {cause}.")
+        where = "while starting" if at_start else "while running a task"
+        hint = (" Under spawn and forkserver a worker first re-imports the main script: guard "
+                "a script's entry point with `if __name__ == '__main__':`." if at_start else "")
+        return (f"a {self.start_method} process worker died {where}: "
+                f"{' '.join(parts) or 'its exit code is unknown.'}{hint} The pool was stopped; "
+                "the next run starts fresh workers.")
 
     def close(self, *, kill: bool = False) -> None:
-        """Shut the workers down; ``kill=True`` terminates process workers instead of waiting."""
+        """Shut the workers down; ``kill=True`` kills process workers at once instead of waiting."""
+        self._state = "closed"
         executor, self._executor = self._executor, None
+        processes, self._processes = list(self._processes.values()), {}
         if executor is None:
             return
-        if kill:
-            processes = list(getattr(executor, "_processes", {}).values())
-            for proc in processes:
-                if proc.is_alive():
-                    proc.terminate()
-            for proc in processes:
-                proc.join(2.0)
-                if proc.is_alive():
-                    proc.kill()
-                    proc.join(2.0)
-            executor.shutdown(wait=False, cancel_futures=True)
-        else:
+        if not kill:
             executor.shutdown(wait=True)
+            return
+        processes += [p for p in (getattr(executor, "_processes", None) or {}).values()
+                      if p not in processes]
+        for proc in processes:  # SIGKILL first: a second Ctrl-C during the joins cannot leave one
+            if proc.exitcode is None:
+                proc.kill()
+        executor.shutdown(wait=False, cancel_futures=True)
+        deadline = time.monotonic() + 5.0
+        for proc in processes:
+            proc.join(max(0.0, deadline - time.monotonic()))
+        manager = getattr(executor, "_executor_manager_thread", None)
+        if manager is not None:  # let it clean its queues now rather than at interpreter exit
+            manager.join(max(0.0, deadline - time.monotonic()))
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -317,11 +272,11 @@ def _assemble(outputs: list[tuple[str, list[tuple[Any, float, float]]]], t0: flo
     spans: list[TaskSpan] = []
     ids: dict[str, int] = {}
     # Number workers in the order they first started a task, so row 0 of a timeline is the first.
-    first_start = {}
+    first_start: dict[str, float] = {}
     for worker, records in outputs:
         if records:
             first_start[worker] = min(first_start.get(worker, records[0][1]), records[0][1])
-    for worker in sorted(first_start, key=first_start.get):
+    for worker in sorted(first_start, key=first_start.__getitem__):
         ids[worker] = len(ids)
     for worker, records in outputs:
         for value, start, end in records:
@@ -335,10 +290,13 @@ def run_tasks(func: Callable[..., Any], tasks: Iterable[Any], *, backend: str = 
               workers: int = 1, start_method: str | None = None, chunksize: int = 1,
               star: bool = False, timeout: float = DEFAULT_TIMEOUT_S, warn: bool = True) -> RunResult:
     """Start a pool, run every task, close the pool: the one-call form (lessons 00-06)."""
-    tasks = list(tasks)
-    _check_positive_int("chunksize", chunksize)
-    _check_timeout(timeout)
-    if backend == "processes":  # refuse a function workers cannot import before any worker starts
-        check_picklable(func, check_start_method(start_method, "processes") or "")
+    # Every argument is checked here, before a single worker starts.
+    backend = check_backend(backend)
+    check_workers(workers)
+    method = check_start_method(start_method, backend)
+    items = check_tasks(tasks, star)
+    check_size("chunksize", chunksize, MAX_TASKS)
+    check_timeout(timeout)
+    check_call(func, backend, method, items)
     with WorkerPool(backend, workers, start_method=start_method, warn=warn) as pool:
-        return pool.map(func, tasks, chunksize=chunksize, star=star, timeout=timeout)
+        return pool.map(func, items, chunksize=chunksize, star=star, timeout=timeout)

@@ -164,3 +164,94 @@ def machine_checks() -> list[Check]:
               "ipywidgets importable" if _module_available("ipywidgets") else "not installed",
               "pip install ipywidgets, then reload JupyterLab"),
     ]
+
+
+# --------------------------------------------------------------------------- memory
+
+def _meminfo_available(path: str = "/proc/meminfo") -> int | None:
+    try:
+        with open(path) as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _cgroup_memory_room(root: str | os.PathLike[str] = "/sys/fs/cgroup") -> int | None:
+    # A container's memory limit is lower than the machine's free RAM. Every cgroup on the
+    # way from this process's group up to the root may set one; the tightest wins. Reclaimable
+    # page cache (inactive_file) counts as free, as container runtimes count it.
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    rooms = []
+    for line in lines:
+        _, controllers, group = (line.split(":", 2) + ["", ""])[:3]
+        if controllers == "":  # cgroup v2
+            base, files, stat_key = Path(root), ("memory.max", "memory.current"), "inactive_file"
+        elif "memory" in controllers.split(","):  # cgroup v1
+            base = Path(root) / "memory"
+            files, stat_key = ("memory.limit_in_bytes", "memory.usage_in_bytes"), "total_inactive_file"
+        else:
+            continue
+        group_path = Path(group.strip() or "/")
+        for level in (group_path, *group_path.parents):
+            folder = base / str(level).lstrip("/")
+            try:
+                limit_text = (folder / files[0]).read_text().strip()
+                usage = int((folder / files[1]).read_text())
+            except (OSError, ValueError):
+                continue
+            if limit_text == "max" or int(limit_text) >= 2**60:  # v1 writes "unlimited" as ~2**63
+                continue
+            rooms.append(max(0, int(limit_text) - usage + _stat_value(folder / "memory.stat", stat_key)))
+    return min(rooms) if rooms else None
+
+
+def _stat_value(path: Path, key: str) -> int:
+    try:
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _windows_available() -> int | None:
+    import ctypes
+
+    class MemoryStatus(ctypes.Structure):
+        _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong),
+                    ("ullTotalPhys", ctypes.c_ulonglong), ("ullAvailPhys", ctypes.c_ulonglong),
+                    ("ullTotalPageFile", ctypes.c_ulonglong), ("ullAvailPageFile", ctypes.c_ulonglong),
+                    ("ullTotalVirtual", ctypes.c_ulonglong), ("ullAvailVirtual", ctypes.c_ulonglong),
+                    ("ullAvailExtendedVirtual", ctypes.c_ulonglong)]
+
+    status = MemoryStatus()
+    status.dwLength = ctypes.sizeof(MemoryStatus)
+    if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
+        return int(status.ullAvailPhys)
+    return None
+
+
+def available_memory_bytes() -> int | None:
+    """Bytes this process can still use: free RAM capped by a container limit, or None (lessons 01, 03)."""
+    if sys.platform == "win32":
+        return _windows_available()
+    found = _meminfo_available()
+    if found is None:  # macOS and the BSDs: free pages only (cache not counted), a safe underestimate
+        try:
+            found = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            found = None
+    room = _cgroup_memory_room()
+    candidates = [v for v in (found, room) if v is not None]
+    return min(candidates) if candidates else None
+
+
+__all__.append("available_memory_bytes")

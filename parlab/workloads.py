@@ -62,6 +62,10 @@ def io_wait(seconds: float) -> float:
 
 def make_buffer(nbytes: int, seed: int = 0) -> bytes:
     """Deterministic pseudo-random bytes to hash (lessons 01, 03)."""
+    from parlab.run import check_memory, check_size  # refuse a size that cannot fit, before allocating
+
+    # randbytes briefly holds the bytes twice (a big int, then the bytes): estimate 2 x nbytes.
+    check_memory(2 * check_size("nbytes", nbytes), f"make_buffer({nbytes:,} bytes)")
     return random.Random(seed).randbytes(nbytes)
 
 

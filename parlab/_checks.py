@@ -1,0 +1,202 @@
+"""Argument checks for parlab.run: every bad input gets a clear error naming what is allowed.
+
+Private; ``parlab.run`` re-exports the public names. Everything here runs before a worker
+starts, so a mistake costs nothing but the message.
+"""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+import os
+import pickle
+import sys
+from collections.abc import Callable, Iterable, Sized
+from typing import Any
+
+from parlab.system import available_memory_bytes, available_start_methods, default_start_method, usable_cores
+
+BACKENDS = ("serial", "threads", "processes")
+START_METHODS = ("fork", "spawn", "forkserver")
+DEFAULT_TIMEOUT_S = 600.0
+MAX_TIMEOUT_S = 86400.0  # a day: nothing in parlab waits without a limit
+MAX_TASKS = 1_000_000  # beyond this, per-task overhead dwarfs any lesson; use bigger tasks
+MEMORY_FRACTION = 0.8  # leave a fifth of the free memory to everything else on the machine
+BYTES_PER_TASK = 400  # the task, its result, its TaskSpan and list slots: a rough lower bound
+
+
+class NotEnoughMemory(ValueError):
+    """A requested size would need more memory than is available; refused before allocating."""
+
+
+def max_workers_allowed() -> int:
+    """The largest worker count accepted: generous enough to show oversubscription."""
+    return max(64, 8 * usable_cores())
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)  # numpy ints count
+
+
+def check_workers(workers: object) -> int:
+    """Return ``workers`` as an int, or raise TypeError/ValueError naming what is allowed."""
+    cap = max_workers_allowed()
+    allowed = f"a whole number from 1 to {cap}"
+    if not _is_int(workers):
+        hint = " (convert it with int(...))" if isinstance(workers, str) else ""
+        raise TypeError(f"workers must be {allowed}, got {workers!r} ({type(workers).__name__}){hint}")
+    value = int(workers)  # type: ignore[call-overload]
+    if not 1 <= value <= cap:
+        raise ValueError(f"workers must be {allowed}, got {value}")
+    return value
+
+
+def check_backend(backend: object) -> str:
+    """Return ``backend`` if it is one parlab knows, else raise naming the allowed ones."""
+    message = f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}"
+    if not isinstance(backend, str):
+        raise TypeError(message)
+    if backend not in BACKENDS:
+        raise ValueError(message)
+    return backend
+
+
+def check_start_method(start_method: object, backend: str = "processes") -> str | None:
+    """Return the start method to use (the platform default for None); None for non-process backends."""
+    if start_method is not None and not isinstance(start_method, str):
+        raise TypeError(f"start_method must be one of {', '.join(START_METHODS)} or None; "
+                        f"got {start_method!r}")
+    if backend != "processes":
+        if start_method is not None:
+            raise ValueError(f"start_method applies to the processes backend only, not {backend!r}: "
+                             f"leave it None there (with processes: {', '.join(START_METHODS)} or None)")
+        return None
+    if start_method is None:
+        return default_start_method()
+    if start_method not in START_METHODS:
+        raise ValueError(f"start_method must be one of {', '.join(START_METHODS)} or None; "
+                         f"got {start_method!r}")
+    if start_method not in available_start_methods():
+        raise ValueError(f"start method {start_method!r} is not available on this platform; "
+                         f"available: {', '.join(available_start_methods())}")
+    return start_method
+
+
+def check_size(name: str, value: object, maximum: int | None = None) -> int:
+    """Return a count or size as an int >= 1 (<= ``maximum``), or raise naming what is allowed."""
+    allowed = "a whole number >= 1" + (f" and <= {maximum:,}" if maximum is not None else "")
+    if not _is_int(value):
+        raise TypeError(f"{name} must be {allowed}, got {value!r} ({type(value).__name__})")
+    number = int(value)  # type: ignore[call-overload]
+    if number < 1 or (maximum is not None and number > maximum):
+        raise ValueError(f"{name} must be {allowed}, got {number:,}")
+    return number
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.2f} GiB"
+
+
+def check_memory(nbytes: int, what: str) -> None:
+    """Refuse ``what`` before allocating when its estimate ``nbytes`` exceeds free memory (lessons 01, 03)."""
+    available = available_memory_bytes()
+    if available is None:  # unknown platform: nothing to compare with
+        return
+    allowed = int(available * MEMORY_FRACTION)
+    if nbytes > allowed:
+        raise NotEnoughMemory(
+            f"{what} needs about {_gib(nbytes)}, but only {_gib(available)} of memory is free here; "
+            f"allowed: up to {_gib(allowed)} ({MEMORY_FRACTION:.0%} of the free memory). "
+            "Choose a smaller size.")
+
+
+def check_timeout(timeout: object) -> float:
+    allowed = f"a number of seconds > 0 and <= {MAX_TIMEOUT_S:g} (a day)"
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        hint = "; None (wait forever) is not allowed" if timeout is None else ""
+        raise TypeError(f"timeout must be {allowed}, got {timeout!r}{hint}")
+    if not 0 < timeout <= MAX_TIMEOUT_S:  # also refuses nan and inf
+        raise ValueError(f"timeout must be {allowed}, got {timeout!r}")
+    return float(timeout)
+
+
+def check_tasks(tasks: object, star: object) -> list[Any]:
+    """Return the tasks as a list: an iterable of at least 1 and at most MAX_TASKS tasks."""
+    allowed = f"a list (or other iterable) of 1 to {MAX_TASKS:,} tasks, e.g. [30, 31, 32] or range(8)"
+    if isinstance(tasks, (str, bytes, bytearray, memoryview)) or not isinstance(tasks, Iterable):
+        hint = "; to pass one buffer or string as a task, wrap it: [data]" if isinstance(
+            tasks, (str, bytes, bytearray, memoryview)) else ""
+        raise TypeError(f"tasks must be {allowed}; got {type(tasks).__name__}{hint}")
+    if not isinstance(star, bool):
+        raise TypeError(f"star must be True or False, got {star!r}")
+    if isinstance(tasks, Sized):
+        try:
+            count = len(tasks)
+        except OverflowError:  # len(range(10**20))
+            count = MAX_TASKS + 1
+        if count > MAX_TASKS:
+            raise ValueError(f"tasks must be {allowed}; got {count:,} tasks")
+        check_memory(count * BYTES_PER_TASK, f"{count:,} tasks")
+    items = list(itertools.islice(tasks, MAX_TASKS + 1))  # an endless generator stops here
+    if len(items) > MAX_TASKS:
+        raise ValueError(f"tasks must be {allowed}; got more than {MAX_TASKS:,}")
+    if not items:
+        raise ValueError(f"tasks must be {allowed}; got none")
+    if star:
+        for i, item in enumerate(items):
+            if isinstance(item, (str, bytes)) or not isinstance(item, Iterable):
+                raise TypeError(f"star=True calls func(*task), so every task must be a tuple of "
+                                f"arguments; task {i} is {item!r}")
+    return items
+
+
+def check_main_script(start_method: str) -> None:
+    # spawn and forkserver workers re-run the parent's main script before anything else; a
+    # main "script" that is not a file (python - < file) breaks every worker at start.
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if (start_method != "fork" and path is not None and getattr(main, "__spec__", None) is None
+            and not os.path.isfile(path)):
+        raise RuntimeError(f"{start_method} workers start by re-running the main script, but "
+                           f"{path!r} is not a file; save the code in a .py file, run it with "
+                           "python -m, or use start_method='fork' where available")
+
+
+def check_picklable(func: Callable[..., Any], start_method: str) -> None:
+    """Refuse, before any worker starts, a function that process workers could not import."""
+    if not callable(func):
+        raise TypeError(f"func must be callable (a function), got {func!r}")
+    main = sys.modules.get("__main__")
+    in_unimportable_main = (getattr(func, "__module__", None) == "__main__"
+                            and getattr(main, "__file__", None) is None)
+    if start_method != "fork" and in_unimportable_main:
+        raise TypeError(
+            f"{getattr(func, '__qualname__', func)!r} is defined in a notebook cell (module "
+            f"__main__); {start_method} workers start a fresh interpreter and look functions up "
+            "by module name, so they cannot find it. Put it in an importable module (like "
+            "parlab.workloads) and import it from there.")
+    try:
+        pickle.dumps(func)
+    except Exception as exc:  # PicklingError, AttributeError, TypeError depending on the object
+        raise TypeError(
+            f"{func!r} cannot be sent to process workers ({exc}). Process workers receive the "
+            "function by pickling its module and name: use a function defined with def at the "
+            "top level of an importable module, not a lambda or a nested function.") from None
+
+
+def check_sendable(task: Any) -> None:
+    try:
+        pickle.dumps(task)
+    except Exception as exc:
+        raise TypeError(f"task 0 ({type(task).__name__}) cannot be sent to process workers ({exc}); "
+                        "tasks must be picklable: numbers, strings, bytes, tuples, lists, arrays") from None
+
+
+def check_call(func: object, backend: str, start_method: str | None, items: list[Any]) -> None:
+    if backend == "processes":
+        assert start_method is not None
+        check_picklable(func, start_method)  # type: ignore[arg-type]
+        check_sendable(items[0])
+        check_main_script(start_method)
+    elif not callable(func):
+        raise TypeError(f"func must be callable (a function), got {func!r}")

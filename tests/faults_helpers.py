@@ -1,0 +1,76 @@
+"""A parent program for the fault tests that need their own process: Ctrl-C and a killed parent.
+
+Usage: python tests/faults_helpers.py interrupt|orphan BACKEND START_METHOD|none
+
+It prints one line per event ("READY <pids>", "INTERRUPTED", ...) and flushes, so the test
+can follow it through a pipe. Spawn workers re-import this file, hence the main guard.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+from parlab import _faults, workloads
+from parlab.run import WorkerPool, run_tasks
+
+TASKS = 40
+TASK_S = 0.3
+
+
+def say(*words: object) -> None:
+    """Print one event line at once (the test reads the pipe line by line)."""
+    print(*words, flush=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def interrupt(backend: str, method: str | None) -> None:
+    """Run long tasks until SIGINT arrives, then report what stopped and run again."""
+    pool = WorkerPool(backend, 2, start_method=method, warn=False)
+    pids = pool.pids
+    say("READY", *pids)
+    try:
+        pool.map(_faults.spin, [TASK_S] * TASKS, timeout=120)
+        say("FINISHED")  # the interrupt never came: the test fails on this
+        return
+    except KeyboardInterrupt:
+        say("INTERRUPTED")
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    say("GONE", int(not any(_alive(p) for p in pids)))
+    if backend == "threads":
+        time.sleep(TASK_S + 0.2)  # a task already running finishes; no new one may start
+        before, cpu0 = _faults.started_count(), time.process_time()
+        time.sleep(1.0)
+        after, cpu = _faults.started_count(), time.process_time() - cpu0
+        deadline = time.monotonic() + 5
+        while threading.active_count() > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        say("THREADS", before, after, f"{cpu:.3f}", threading.active_count())
+    again = pool.map(workloads.fib, [10, 11, 12], timeout=60).results  # the same pool restarts
+    fresh = run_tasks(workloads.fib, [10, 11, 12], backend=backend, workers=2,
+                      start_method=method, warn=False, timeout=60).results
+    pool.close()
+    say("NEXT", *again, *fresh)
+
+
+def orphan(backend: str, method: str | None) -> None:
+    """Start workers on long tasks and wait to be SIGKILLed, as a restarted kernel is."""
+    with WorkerPool(backend, 2, start_method=method, warn=False) as pool:
+        say("READY", *pool.pids)
+        pool.map(_faults.sleep_then, [60] * 4, timeout=120)
+
+
+if __name__ == "__main__":
+    mode, backend_arg, method_arg = sys.argv[1:4]
+    start = None if method_arg == "none" else method_arg
+    {"interrupt": interrupt, "orphan": orphan}[mode](backend_arg, start)
