@@ -160,22 +160,24 @@ def test_children_finish_the_job_with_the_serial_results(server, expected):
 def test_a_child_that_dies_mid_task_loses_nothing(server, expected):
     result = jobs.run_job(server, TASKS, 2, lease_s=0.5, die_after=1, timeout=60)
     assert result.completed[0].returncode == -9  # it killed itself with SIGKILL, lease in hand
-    assert result.killed == "child-0"
+    assert result.killed == "child-0" and len(result.killed_tasks) == 1
     assert result.results == expected  # every task's result, exactly once, in order
     retried = [o for o in result.outcomes if o.attempts > 1]
-    assert len(retried) == 1 and retried[0].worker == "child-1"
+    assert [o.task_id for o in retried] == list(result.killed_tasks)
+    assert retried[0].worker == "child-1"
     assert result.reports[0] is None and result.reports[1]["done"] == len(TASKS) - 1
 
 
 @pytest.mark.faults
 def test_a_child_killed_by_the_parent_loses_nothing(server, expected):
-    result = jobs.run_job(server, jobs.prime_tasks(8, width=15000), 2, lease_s=0.5, kill=0, timeout=60)
-    assert result.completed[0].returncode == -9
-    assert result.killed_tasks, "the child was killed while it held a lease"
+    result = jobs.run_job(server, TASKS, 3, lease_s=0.5, kill=1, timeout=60)
+    assert result.completed[1].returncode == -9
+    assert result.killed == "child-1" and result.killed_tasks, "killed while it held a lease"
     for task_id in result.killed_tasks:
         outcome = result.outcomes[int(task_id)]
-        assert outcome.worker == "child-1" and outcome.attempts >= 2
-    assert [o.task_id for o in result.outcomes] == [str(i) for i in range(8)]
+        assert outcome.worker != "child-1" and outcome.attempts >= 2
+    assert result.results == expected
+    assert sum(r["done"] for r in result.reports if r) == len(TASKS)
 
 
 @pytest.mark.faults
@@ -186,6 +188,10 @@ def test_tasks_are_data_from_an_allowlist_checked_before_anything_starts(server)
         jobs.run_job(server, TASKS, 0)
     with pytest.raises(ValueError, match="from 0 to 1"):
         jobs.run_job(server, TASKS, 2, kill=2)
+    with pytest.raises(ValueError, match="at least 2 children"):
+        jobs.run_job(server, TASKS, 1, die_after=0)
+    with pytest.raises(ValueError, match="not both"):
+        jobs.run_job(server, TASKS, 2, kill=0, die_after=0)
     with pytest.raises(ValueError, match="data/corpus"):
         run_task({"func": "word_count", "args": ["../../etc/passwd"]})
     assert check_task({"func": "fib", "args": [3]})

@@ -86,17 +86,21 @@ class JobResult:
         return rows
 
 
-def _kill_when_busy(child: launch.Child, board: Any, name: str, deadline: float) -> tuple[str, ...]:
-    # Wait until the child holds a lease (it is in the middle of a task), then kill it.
+def _sabotage(child: launch.Child, board: Any, name: str, kill: bool, deadline: float) -> tuple[str, ...]:
+    # The victim runs alone first, so it surely gets work. With ``kill``, stop it the moment it
+    # holds a lease (it is in the middle of a task); otherwise wait until it kills itself.
+    # Returns the tasks it held when it died: they come back when their leases expire.
     while time.perf_counter() < deadline:
-        if name in board.leases().values():
+        if kill and name in board.leases().values():
             child.kill()
             child.popen.wait(5)
-            return tuple(t for t, w in board.leases().items() if w == name)
-        if child.popen.poll() is not None or board.status().done == board.status().total:
+            break
+        if child.popen.poll() is not None:
             break
         time.sleep(0.002)
-    raise RuntimeError(f"{name} finished before it could be killed mid-task: give the job more tasks")
+    else:
+        raise RuntimeError(f"{name} neither claimed a task nor ended before the timeout")
+    return tuple(t for t, w in board.leases().items() if w == name)
 
 
 def run_job(server: Server, tasks: Sequence[dict[str, Any]], children: int, *, lease_s: float = 5.0,
@@ -104,7 +108,8 @@ def run_job(server: Server, tasks: Sequence[dict[str, Any]], children: int, *, l
     """Run ``tasks`` over ``children`` worker scripts through ``server`` and collect every result (lesson 04).
 
     ``kill=i`` kills child i with SIGKILL in the middle of a task; ``die_after=n`` makes child 0
-    kill itself during its task n+1. Either way its task comes back when the lease expires.
+    kill itself during its task n+1. The victim starts first and alone, so that it surely has a
+    task when it dies; the others start then, and finish its task when the lease expires.
     """
     items = [check_task(t) for t in tasks]  # all checked before anything starts
     k = check_workers(children)
@@ -113,40 +118,51 @@ def run_job(server: Server, tasks: Sequence[dict[str, Any]], children: int, *, l
     for name, index in (("kill", kill), ("die_after", die_after)):
         if index is not None and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
             raise ValueError(f"{name} must be a whole number >= 0 or None, got {index!r}")
+    if kill is not None and die_after is not None:
+        raise ValueError("choose kill or die_after, not both")
+    victim = kill if kill is not None else (0 if die_after is not None else None)
+    if victim is not None and k < 2:
+        raise ValueError("a job that loses a child needs at least 2 children: another must finish its task")
     if kill is not None and kill >= k:
         raise ValueError(f"kill must name a child from 0 to {k - 1}, got {kill}")
     board = server.board(f"job-{secrets.token_hex(4)}")
+    env = server.child_env()
     t0, launched = time.perf_counter(), time.time()
+    kids: list[launch.Child | None] = [None] * k
+    lost: tuple[str, ...] = ()
     try:
         board.submit(items)
         argvs = [worker_argv(board.job, f"child-{i}", lease_s=lease_s, timeout=timeout,
-                             die_after=die_after if i == 0 else None) for i in range(k)]
-        kids = launch.start_many(argvs, env=server.child_env())
-        killed_tasks: tuple[str, ...] = ()
+                             die_after=die_after if i == victim else None) for i in range(k)]
         try:
-            if kill is not None:
-                killed_tasks = _kill_when_busy(kids[kill], board, f"child-{kill}", t0 + timeout)
+            if victim is not None:
+                kids[victim] = launch.start(argvs[victim], env=env)
+                lost = _sabotage(kids[victim], board, f"child-{victim}", kill is not None, t0 + timeout)
+            rest = [i for i in range(k) if kids[i] is None]
+            for i, child in zip(rest, launch.start_many([argvs[i] for i in rest], env=env)):
+                kids[i] = child
         except BaseException:
-            for kid in kids:
+            started = [kid for kid in kids if kid is not None]
+            for kid in started:
                 kid.stop()
-            launch.wait_all(kids, timeout, check=False)
+            launch.wait_all(started, timeout, check=False)
             raise
-        done = launch.wait_all(kids, timeout + 10, check=False)  # children give up at `timeout`
+        done = launch.wait_all([kid for kid in kids if kid is not None], timeout + 10, check=False)
         wall = time.perf_counter() - t0
         outcomes = tuple(board.outcomes())
     finally:
         board.delete()
-    crashed = die_after is not None and done[0].returncode != 0
     for i, completed in enumerate(done):
-        if completed.returncode != 0 and i != kill and not (i == 0 and crashed):
+        if completed.returncode != 0 and i != victim:
             raise launch.ChildFailed(completed)
     reports = tuple(launch.json_result(c) if c.returncode == 0 else None for c in done)
     if [o.task_id for o in outcomes] != [str(i) for i in range(len(items))]:
         raise RuntimeError(f"{len(items)} tasks but results for {len(outcomes)}: a task was lost")
     firsts = [r["first_claim"] - launched for r in reports if r and r.get("first_claim")]
-    victim = f"child-{kill}" if kill is not None else ("child-0" if crashed else None)
+    died = victim is not None and done[victim].returncode != 0
     return JobResult(server.backend, k, outcomes, reports, tuple(done), wall,
-                     statistics.median(firsts) if firsts else 0.0, victim, killed_tasks)
+                     statistics.median(firsts) if firsts else 0.0,
+                     f"child-{victim}" if died else None, lost if died else ())
 
 
 def job_sweep(server: Server, tasks: Sequence[dict[str, Any]], children: Sequence[int], *,
