@@ -145,7 +145,7 @@ def law_rows(result: Mapping[str, Any]) -> list[dict[str, str]]:
 def laws_panel(strong: Mapping[int, float] | None = None, scaled: Mapping[int, float] | None = None, *,
                reference: Mapping[int, float] | None = None, fraction: float = 0.1,
                max_workers: int = 16) -> Panel:
-    """Sliders for the serial fraction and workers; the curves redraw as a slider moves (lesson 06)."""
+    """Sliders for the serial fraction and workers; Run redraws the curves with the measured points (lesson 06)."""
     controls: dict[str, w.ValueWidget] = {
         "fraction": w.FloatSlider(value=round(min(max(fraction, 0.0), 0.5), 2), min=0.0, max=0.5,
                                   step=0.01, description="serial f", continuous_update=False),
@@ -158,23 +158,12 @@ def laws_panel(strong: Mapping[int, float] | None = None, scaled: Mapping[int, f
         return {**values, "strong": dict(strong or {}), "scaled": dict(scaled or {}),
                 "reference": dict(reference or {})}
 
-    panel = Panel(controls, measure, plot_laws, law_rows, "Amdahl's and Gustafson's laws")
-    def redraw(_change: Any) -> None:
-        if panel.busy:
-            return
-        try:
-            panel.run()
-        except Exception:  # noqa: BLE001 - run() has shown it in the panel's status line
-            pass
-
-    for control in controls.values():  # cheap to compute: redraw on every change, no Run needed
-        control.observe(redraw, names="value")
-    return panel
+    return Panel(controls, measure, plot_laws, law_rows, "Amdahl's and Gustafson's laws")
 
 
 def plot_backends(sweeps: Mapping[str, Sweep], reference: Reference | None = None,
                   ax: Axes | None = None) -> Axes:
-    """Every backend's measured speedup, solid, and the reference set's, dashed in the same colour (lesson 06)."""
+    """Every backend's measured speedup, solid, and the reference set's, dotted in the same colour (lesson 06)."""
     ax = new_axes(ax, figsize=(7.5, 3.6))
     parallel = {n: s for n, s in sweeps.items() if n != "serial"}
     if not parallel:
@@ -188,7 +177,8 @@ def plot_backends(sweeps: Mapping[str, Sweep], reference: Reference | None = Non
         if theirs:
             ax.plot(*zip(*theirs), marker="s", markersize=4, linestyle=":", color=f"C{i}",
                     alpha=0.7, label=f"{name} ({reference.name})")
-    ax.set_xticks(range(1, top + 1) if top <= 16 else ax.get_xticks())
+    if top <= 16:
+        ax.set_xticks(range(1, top + 1))
     ax.set_ylim(bottom=0)
     ax.set_xlabel("workers")
     ax.set_ylabel("speedup")
