@@ -106,6 +106,28 @@ def _check_timeout(timeout: object) -> float:
     return float(timeout)
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether a process group still has a running (not zombie) member."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    if not os.path.isdir("/proc"):
+        return True
+    # kill(0) also succeeds for zombies waiting to be reaped by init; /proc tells them apart.
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                state, _ppid, group = fh.read().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):
+            continue
+        if state != "Z" and int(group) == pgid:
+            return True
+    return False
+
+
 class Child:
     """A started child in its own process group (lessons 04, 05)."""
 
@@ -156,21 +178,20 @@ class Child:
 
     def _reap_group(self) -> None:
         # The leader exited on its own, but a grandchild it started may still run in its group:
-        # terminate it, then kill it, so that nothing outlives the child.
+        # terminate it, give it a moment, then kill what is left, so nothing outlives the child.
         if os.name != "posix":
             return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.popen.pid, sig)
-            except (ProcessLookupError, PermissionError):
-                return
-            deadline = time.monotonic() + _GRACE_S
-            while time.monotonic() < deadline:
-                try:
-                    os.killpg(self.popen.pid, 0)
-                except (ProcessLookupError, PermissionError):
-                    return
-                time.sleep(0.02)
+        try:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            return  # the usual case: the group is empty
+        deadline = time.monotonic() + _GRACE_S
+        while time.monotonic() < deadline and _group_alive(self.popen.pid):
+            time.sleep(0.02)
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def wait(self, timeout: float = DEFAULT_TIMEOUT_S, *, check: bool = True) -> Completed:
         """Wait for the child; stop its group on timeout or Ctrl-C; raise ChildFailed on failure."""
