@@ -90,7 +90,7 @@ def _kernel() -> tuple[Callable[[int, int], int] | None, str]:
     for v in kernels.compiled_variants():
         if v.releases_gil:
             return v.func, v.label
-    return None, kernels.status().splitlines()[0]
+    return None, kernels.status().splitlines()[0] + " parlab.kernels.status() says how to build them."
 
 
 def _kernel_unavailable() -> str | None:

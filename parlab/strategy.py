@@ -252,7 +252,7 @@ def decision_guide(sweeps: Mapping[str, Sweep], skipped: Mapping[str, str], *,
         lines.append(f"C code that releases the GIL: choose threads: hashlib (C in the standard library) "
                      f"reached {format_speedup(c_threads[2])} on {cores} threads "
                      f"({_verdict(c_threads[2], cores)}). The compiled kernel was not measured: "
-                     f"{skipped.get('kernel-threads', 'not requested')}.")
+                     f"{skipped.get('kernel-threads', 'not requested').rstrip('.')}.")
     if sweeps.get("children"):
         lines.append("Separate programs (tools, scripts you cannot import): choose child scripts: "
                      + _launch_reason(sweeps["children"], cores, "children"))
@@ -261,7 +261,7 @@ def decision_guide(sweeps: Mapping[str, Sweep], skipped: Mapping[str, str], *,
                      "(mpiexec with a host file): " + _launch_reason(sweeps["mpi"], cores, "ranks"))
     else:
         lines.append(f"More than one machine: choose MPI (lesson 05). Not measured here: "
-                     f"{skipped.get('mpi', 'not requested')}.")
+                     f"{skipped.get('mpi', 'not requested').rstrip('.')}.")
     return lines
 
 
