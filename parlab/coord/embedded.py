@@ -8,6 +8,7 @@ checks it with an HMAC challenge before it reads a single pickled byte, and it l
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import socket
 import threading
@@ -134,11 +135,13 @@ class _Manager(BaseManager):
 _Manager.register("store", callable=_store)
 
 
-def _watch_parent(parent: int) -> None:
+def _watch_parent() -> None:
     # Runs in the server process. The parent shuts the server down when it closes or exits;
     # if the parent is killed outright it cannot, so the server leaves on its own.
+    parent = multiprocessing.parent_process()  # a handle on the process that started us
+
     def watch() -> None:
-        while os.getppid() == parent:
+        while parent is not None and parent.is_alive():
             time.sleep(1.0)
         os._exit(0)
 
@@ -149,7 +152,7 @@ def start_manager(host: str, key: bytes) -> tuple[Any, str, Any]:
     """Start the server process on ``host`` and a free port: (manager, parlab://host:port, store proxy)."""
     manager = _Manager(address=(host, 0), authkey=key)
     # Its own process; it ignores Ctrl-C, the parent stops it with shutdown() (also at exit).
-    manager.start(_watch_parent, (os.getpid(),))
+    manager.start(_watch_parent)
     bound_host, port = manager.address[:2]
     return manager, f"parlab://{bound_host}:{port}", manager.store()
 

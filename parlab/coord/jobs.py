@@ -227,9 +227,10 @@ def child_startup(repeats: int = 5) -> Timing:
 
 
 def describe(result: JobResult) -> str:
-    """A short fixed-format account of a job run (timings in the lessons' format)."""
-    return (f"{len(result.outcomes)} tasks over {result.children} children via the {result.backend} "
-            f"server in {format_seconds(result.wall_s)}")
+    """One line about a job run, its time in the lessons' format (lesson 04)."""
+    children = f"{result.children} child" + ("ren" if result.children != 1 else "")
+    return (f"{len(result.outcomes)} tasks over {children} via the {result.backend} server "
+            f"in {format_seconds(result.wall_s)}")
 
 
 def children_panel(server: Server, *, tasks: int = 8, repeats: int = 1) -> Any:
