@@ -355,3 +355,28 @@ def test_interrupting_the_parent_stops_its_children_and_its_server():
         parent.stop()
     assert "KeyboardInterrupt" in done.stderr
     assert all(_gone(p) for p in family), f"left behind: {[p for p in family if _alive(p)]}"
+
+
+ORPHAN = """
+import time
+from parlab import coord
+server = coord.serve()
+print(server.server_pid, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
+@pytest.mark.faults
+def test_the_embedded_server_leaves_when_its_parent_is_killed():
+    parent = launch.start([sys.executable, "-c", ORPHAN])
+    try:
+        line = parent.popen.stdout.readline()  # the parent prints the pid, then sleeps
+        server_pid = int(line)
+        assert _alive(server_pid)
+        parent.kill()  # SIGKILL: the parent cannot shut its server down
+        parent.popen.wait(10)
+        assert _gone(server_pid, within=10), "the embedded server outlived its killed parent"
+    finally:
+        parent.stop()
+        parent.popen.communicate()
