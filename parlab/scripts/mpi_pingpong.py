@@ -4,8 +4,9 @@ Two ways to send the same NumPy array: ``comm.send``/``comm.recv`` (lower case) 
 Python object; ``comm.Send``/``comm.Recv`` (capitalised) pass the array's memory buffer
 as it is, with no pickling and no new object on the receiving side. Each size is timed
 over many round trips after a few skipped warm-up ones; the time of one trip is half a
-round trip, the figure ``python -m mpi4py.bench pingpong`` reports too. Ranks beyond 1
-wait; with one rank, rank 0 sends to itself.
+round trip, the figure ``python -m mpi4py.bench pingpong`` reports too (it takes the mean
+of all trips; here it is the median of five blocks of trips, which a moment of noise
+cannot spoil). Ranks beyond 1 wait; with one rank, rank 0 sends to itself.
 
 Usage: mpiexec -n 2 python -m mpi4py -m parlab.scripts.mpi_pingpong [--min-size B] [--max-size B]
        [--loop L] [--skip S] [--budget SECONDS] [--modes buffer,pickle]
@@ -19,6 +20,7 @@ from parlab.scripts.mpi_common import make_parser, report
 
 LARGE = 1 << 14  # above this size, fewer round trips keep the run short (as mpi4py.bench does)
 MIN_LOOP = 10
+BLOCKS = 5
 
 
 def one_way_seconds(comm: Any, nbytes: int, mode: str, loop: int, skip: int,
@@ -70,7 +72,11 @@ def one_way_seconds(comm: Any, nbytes: int, mode: str, loop: int, skip: int,
     if rank == 0:
         loop = max(MIN_LOOP, min(loop, int(budget * skip / max(warmup, 1e-9))))
     loop = comm.bcast(loop, root=0)
-    return trips(loop) / loop / 2, loop
+    # Time the trips in BLOCKS pieces and keep the median piece: one burst of noise (another
+    # program taking the core for a moment) then spoils one piece, not the whole figure.
+    per_block = max(1, loop // BLOCKS)
+    times = sorted(trips(per_block) / per_block / 2 for _ in range(BLOCKS))
+    return times[BLOCKS // 2], per_block * BLOCKS
 
 
 def sizes_between(low: int, high: int) -> list[int]:
