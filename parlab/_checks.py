@@ -22,6 +22,7 @@ DEFAULT_TIMEOUT_S = 600.0
 MAX_TIMEOUT_S = 86400.0  # a day: nothing in parlab waits without a limit
 MAX_TASKS = 1_000_000  # beyond this, per-task overhead dwarfs any lesson; use bigger tasks
 MEMORY_FRACTION = 0.8  # leave a fifth of the free memory to everything else on the machine
+ALWAYS_ALLOWED_BYTES = 16 * 2**20  # any machine that runs Python has this much to spare
 BYTES_PER_TASK = 400  # the task, its result, its TaskSpan and list slots: a rough lower bound
 
 
@@ -99,6 +100,8 @@ def _gib(nbytes: float) -> str:
 
 def check_memory(nbytes: int, what: str) -> None:
     """Refuse ``what`` before allocating when its estimate ``nbytes`` exceeds free memory (lessons 01, 03)."""
+    if nbytes < ALWAYS_ALLOWED_BYTES:  # reading the free memory would cost more than the size
+        return
     available = available_memory_bytes()
     if available is None:  # unknown platform: nothing to compare with
         return
@@ -192,11 +195,11 @@ def check_sendable(task: Any) -> None:
                         "tasks must be picklable: numbers, strings, bytes, tuples, lists, arrays") from None
 
 
-def check_call(func: object, backend: str, start_method: str | None, items: list[Any]) -> None:
+def check_call(func: object, backend: str, start_method: str | None) -> None:
+    """Refuse a function the backend's workers could not call."""
     if backend == "processes":
         assert start_method is not None
         check_picklable(func, start_method)  # type: ignore[arg-type]
-        check_sendable(items[0])
         check_main_script(start_method)
     elif not callable(func):
         raise TypeError(f"func must be callable (a function), got {func!r}")

@@ -30,6 +30,9 @@ def segfault(_: object = None) -> None:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file for an intended crash
     except (ImportError, ValueError, OSError):
         pass
+    import faulthandler
+
+    faulthandler.disable()  # a worker forked from pytest inherits its crash dumper: keep quiet
     ctypes.string_at(0)  # read address 0: SIGSEGV
     os.kill(os.getpid(), signal.SIGSEGV)  # in case the read above did not fault
 

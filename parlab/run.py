@@ -23,8 +23,9 @@ from typing import Any
 from parlab import _worker
 from parlab._checks import (BACKENDS, DEFAULT_TIMEOUT_S, MAX_TASKS, MAX_TIMEOUT_S, START_METHODS,
                             NotEnoughMemory, check_backend, check_call, check_main_script,
-                            check_memory, check_picklable, check_size, check_start_method,
-                            check_tasks, check_timeout, check_workers, max_workers_allowed)
+                            check_memory, check_picklable, check_sendable, check_size,
+                            check_start_method, check_tasks, check_timeout, check_workers,
+                            max_workers_allowed)
 from parlab.system import usable_cores
 
 __all__ = [
@@ -167,7 +168,7 @@ class WorkerPool:
         items = check_tasks(tasks, star)
         chunksize = check_size("chunksize", chunksize, MAX_TASKS)
         timeout = check_timeout(timeout)
-        check_call(func, self.backend, self.start_method, items)
+        check_call(func, self.backend, self.start_method)
         if self._state == "stopped":  # an earlier fault stopped the workers: start fresh ones
             self._start()
         chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
@@ -297,6 +298,8 @@ def run_tasks(func: Callable[..., Any], tasks: Iterable[Any], *, backend: str = 
     items = check_tasks(tasks, star)
     check_size("chunksize", chunksize, MAX_TASKS)
     check_timeout(timeout)
-    check_call(func, backend, method, items)
+    check_call(func, backend, method)
+    if backend == "processes":
+        check_sendable(items[0])  # one task, as a sample; a started pool reports the rest itself
     with WorkerPool(backend, workers, start_method=start_method, warn=warn) as pool:
         return pool.map(func, items, chunksize=chunksize, star=star, timeout=timeout)

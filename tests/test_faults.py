@@ -108,7 +108,8 @@ def stop_stdlib_helpers_at_the_end():
     yield
     from multiprocessing import forkserver, resource_tracker
 
-    for helper in (getattr(forkserver, "_forkserver", None), getattr(resource_tracker, "_resource_tracker", None)):
+    helpers = (getattr(forkserver, "_forkserver", None), getattr(resource_tracker, "_resource_tracker", None))
+    for helper in helpers:
         stop = getattr(helper, "_stop", None)  # private, but the only way; absent: nothing to do
         if stop is not None:
             try:
@@ -511,3 +512,104 @@ def test_workers_and_tasks_that_would_not_fit_are_refused_before_starting(monkey
     with pytest.raises(NotEnoughMemory, match="make_buffer"):
         workloads.make_buffer(80 * 2**20)
     assert parlab.run.NotEnoughMemory is NotEnoughMemory and issubclass(NotEnoughMemory, ValueError)
+
+
+# --------------------------------------------------------------------------- MPI jobs (lesson 05)
+
+@pytest.fixture
+def mpiexec(require) -> str:
+    """The launcher; skipped outside CI and failed under CI when it is missing."""
+    from parlab import mpi, system
+
+    found = system.find_mpiexec()
+    require(found is not None, "mpiexec", mpi.INSTALL_HINT)
+    try:
+        import mpi4py  # noqa: F401  (the package only: mpi4py.MPI would start MPI inside pytest)
+    except ImportError:
+        require(False, "mpi4py", mpi.INSTALL_HINT)
+    return str(found)
+
+
+RANK_KILLED = """
+import os, signal
+from mpi4py import MPI
+comm = MPI.COMM_WORLD
+if comm.Get_rank() == 1:
+    os.kill(os.getpid(), signal.SIGKILL)  # the out-of-memory killer's way
+comm.Barrier()  # the other ranks wait for rank 1 forever unless the launcher aborts them
+"""
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(40)
+def test_an_mpi_rank_that_raises_or_is_killed_ends_the_whole_job_quickly(mpiexec):
+    from parlab import mpi
+
+    t0 = time.monotonic()
+    with pytest.raises(mpi.RankFailed) as info:
+        mpi.run_mpi("ring", 3, "--fail-rank", 2, timeout=30)
+    assert info.value.rank == 2 and "RuntimeError: rank 2 was asked to fail" in info.value.traceback
+    with pytest.raises(mpi.RankFailed, match="other ranks were aborted"):
+        mpi.run_source(RANK_KILLED, 3, timeout=30)
+    assert time.monotonic() - t0 < 20  # aborted by the launcher, not left to the timeouts
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(40)
+def test_an_mpi_rank_that_hangs_hits_the_timeout_and_no_rank_survives(mpiexec):
+    from parlab import mpi
+
+    t0 = time.monotonic()
+    with pytest.raises(mpi.MPITimeout, match="deadlock"):
+        mpi.run_mpi("ring", 3, "--stall-rank", 1, timeout=1.5)
+    assert time.monotonic() - t0 < 15
+    # no_worker_outlives_the_test checks that mpiexec and every rank are gone
+
+
+@pytest.mark.timeout(20)
+def test_a_missing_launcher_says_how_to_install_one(monkeypatch):
+    from parlab import mpi, system
+
+    monkeypatch.setattr(system, "find_mpiexec", lambda: None)
+    with pytest.raises(mpi.LauncherNotFound, match="pip install mpi4py mpich"):
+        mpi.run_mpi("hello", 2, timeout=10)
+
+
+@pytest.mark.mpi
+@pytest.mark.timeout(40)
+def test_the_wrong_mpi_first_on_path_is_detected(mpiexec, tmp_path, monkeypatch):
+    import shutil
+
+    from parlab import mpi, system
+
+    # Another MPI's launcher first on PATH starts N unrelated copies, each of size 1.
+    fake = tmp_path / "mpiexec"
+    fake.write_text(f"#!{sys.executable}\n"
+                    "import subprocess, sys\n"
+                    "args = sys.argv[1:]\n"
+                    "if '-n' not in args: sys.exit(0)\n"
+                    "i = args.index('-n'); n = int(args[i + 1])\n"
+                    "procs = [subprocess.Popen(args[i + 2:]) for _ in range(n)]\n"
+                    "sys.exit(max(p.wait(60) for p in procs))\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setattr(system, "find_mpiexec", lambda: shutil.which("mpiexec"))  # no MPI in the venv
+    with pytest.raises(mpi.WrongSize, match=r"size\(s\) \[1, 1, 1\]"):
+        mpi.run_mpi("hello", 3, timeout=30)
+
+
+# --------------------------------------------------------------------------- unknown names elsewhere
+
+@pytest.mark.timeout(20)
+def test_unknown_kernel_and_coordination_backend_list_what_exists(monkeypatch):
+    from parlab import coord, kernels
+
+    with pytest.raises(ValueError, match="choose from .*python") as info:
+        kernels.variant("fortran")
+    assert type(info.value) is ValueError
+    with pytest.raises(ValueError, match="backend must be one of .*embedded") as info:
+        coord.serve("zookeeper")
+    assert type(info.value) is ValueError
+    monkeypatch.setenv("REDIS_URL", "http://127.0.0.1:6379")
+    with pytest.raises(coord.CoordError, match="redis://"):
+        coord.serve("redis")
