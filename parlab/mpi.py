@@ -218,11 +218,19 @@ def _failed(name: str, done: launch.Completed) -> RankFailed:
 
 def _parse(name: str, ranks: int, exe: str, done: launch.Completed) -> tuple[dict[str, Any], str]:
     results, other = [], []
+    decoder = json.JSONDecoder()
     for line in done.stdout.splitlines():
-        if line.startswith(RESULT_TAG):
-            results.append(json.loads(line[len(RESULT_TAG):]))
-        else:
+        if RESULT_TAG not in line:
             other.append(line)
+            continue
+        # Normally one tag per line; copies from a wrong launcher may run theirs together.
+        for piece in line.split(RESULT_TAG)[1:]:
+            try:
+                results.append(decoder.raw_decode(piece)[0])
+            except json.JSONDecodeError:
+                results.append({"size": None})  # a garbled copy still counts as a copy
+        if not line.startswith(RESULT_TAG):
+            other.append(line.split(RESULT_TAG)[0])
     sizes = [r.get("size") for r in results]
     if len(results) > 1 or (results and sizes[0] != ranks):
         raise WrongSize(f"asked {exe} for {ranks} ranks, but {len(results)} process(es) reported size(s) "

@@ -186,3 +186,13 @@ def test_bad_programs_and_timeouts_are_refused(tmp_path):
         mpi.mpiexec_argv("hello", 2, hostfile=tmp_path / "missing", mpiexec=sys.executable)
     assert mpi.check_ranks(mpi.max_ranks()) == mpi.max_ranks()
     assert Path(mpi.write_hostfile(tmp_path / "h", {"a": 1, "b": 2})).read_text() == "a:1\nb:2\n"
+
+
+def test_result_lines_run_together_by_several_copies_count_as_several():
+    from parlab import launch
+    from parlab.scripts.mpi_common import RESULT_TAG
+
+    line = f'{RESULT_TAG}{{"size": 1}}{RESULT_TAG}{{"size": 1}}\n{RESULT_TAG}{{"si'
+    done = launch.Completed(("mpiexec",), 0, line, "", 0.1)
+    with pytest.raises(mpi.WrongSize, match=r"3 process\(es\)"):
+        mpi._parse("hello", 3, "mpiexec", done)

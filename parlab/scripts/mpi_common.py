@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 __all__ = ["RESULT_TAG", "make_parser", "report"]
@@ -23,7 +24,10 @@ def report(comm: Any, result: dict[str, Any]) -> None:
     MPI starts N unrelated copies of size 1, and each of them then says so.
     """
     if comm.Get_rank() == 0:
-        print(RESULT_TAG + json.dumps({"size": comm.Get_size(), **result}), flush=True)
+        # One write of the whole line: copies started by a wrong launcher share one pipe, and
+        # separate writes of text and newline could interleave with theirs.
+        sys.stdout.write(RESULT_TAG + json.dumps({"size": comm.Get_size(), **result}) + "\n")
+        sys.stdout.flush()
 
 
 def make_parser(module: str, description: str, ranks: str = "N", futures: bool = False) -> argparse.ArgumentParser:
