@@ -6,13 +6,14 @@ parent side; process workers import it by name, so it must stay importable and l
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 STARTUP_TIMEOUT_S = 60.0
@@ -36,11 +37,32 @@ def init_process_worker(ready: Any, go: Any, owner_pid: int, start_method: str) 
     # Jupyter's interrupt sends SIGINT to the whole process group: the parent turns it into
     # KeyboardInterrupt and stops the pool; a worker that also raised would only add noise.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent while it started us
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     for var in THREAD_LIMIT_VARS:
         os.environ.setdefault(var, "1")
     _start_parent_watchdog(owner_pid, start_method)
     ready.release()
     go.wait(STARTUP_TIMEOUT_S)
+
+
+@contextlib.contextmanager
+def sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread while it starts processes, which inherit the block.
+
+    A Ctrl-C in the first milliseconds of a new worker (or of the fork server, which installs
+    its own SIG_IGN only once running) would otherwise kill it half-started; the next pool
+    then fails with EOFError. The stdlib starts its resource tracker the same way. The parent
+    still gets its KeyboardInterrupt: another thread receives the signal, or it waits here.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _start_parent_watchdog(owner_pid: int, start_method: str) -> None:

@@ -136,7 +136,8 @@ class WorkerPool:
         try:
             # Each worker holds in its initializer until all k are up: k submissions therefore
             # start k workers. Poll so that a worker that dies at start-up is reported at once.
-            futures = [self._executor.submit(_worker.noop) for _ in range(k)]
+            with _worker.sigint_blocked():  # children inherit the mask: see sigint_blocked
+                futures = [self._executor.submit(_worker.noop) for _ in range(k)]
             self._processes = dict(getattr(self._executor, "_processes", None) or {})
             deadline = time.monotonic() + STARTUP_TIMEOUT_S
             started = 0

@@ -1,6 +1,6 @@
 """A parent program for the fault tests that need their own process: Ctrl-C and a killed parent.
 
-Usage: python tests/faults_helpers.py interrupt|orphan BACKEND START_METHOD|none
+Usage: python tests/faults_helpers.py interrupt|early|orphan BACKEND START_METHOD|none
 
 It prints one line per event ("READY <pids>", "INTERRUPTED", ...) and flushes, so the test
 can follow it through a pipe. Spawn workers re-import this file, hence the main guard.
@@ -63,6 +63,22 @@ def interrupt(backend: str, method: str | None) -> None:
     say("NEXT", *again, *fresh)
 
 
+def early(backend: str, method: str | None) -> None:
+    """SIGINT to the group while the workers (and the fork server) are still starting."""
+    import os
+    import signal
+
+    threading.Timer(0.03, os.killpg, (0, signal.SIGINT)).start()
+    try:
+        with WorkerPool(backend, 4, start_method=method, warn=False):
+            time.sleep(2)  # started before the signal came: it interrupts this sleep
+    except KeyboardInterrupt:
+        say("INTERRUPTED")
+    fresh = run_tasks(workloads.fib, [10, 11], backend=backend, workers=2, start_method=method,
+                      warn=False, timeout=60).results
+    say("NEXT", *fresh)
+
+
 def orphan(backend: str, method: str | None) -> None:
     """Start workers on long tasks and wait to be SIGKILLed, as a restarted kernel is."""
     with WorkerPool(backend, 2, start_method=method, warn=False) as pool:
@@ -73,4 +89,4 @@ def orphan(backend: str, method: str | None) -> None:
 if __name__ == "__main__":
     mode, backend_arg, method_arg = sys.argv[1:4]
     start = None if method_arg == "none" else method_arg
-    {"interrupt": interrupt, "orphan": orphan}[mode](backend_arg, start)
+    {"interrupt": interrupt, "early": early, "orphan": orphan}[mode](backend_arg, start)

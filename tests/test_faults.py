@@ -306,6 +306,26 @@ def test_sigint_to_the_process_group_interrupts_quickly_and_stops_every_worker(b
         parent.close(leftovers)
 
 
+@pytest.mark.skipif(not LINUX, reason="reads /proc")
+@pytest.mark.timeout(40)
+@pytest.mark.parametrize("method", METHODS)
+def test_sigint_while_workers_start_leaves_a_working_next_run(method):
+    # The fork server installs its own SIG_IGN only once running: a Ctrl-C in its first
+    # milliseconds used to kill it and make the next pool fail with EOFError.
+    parent = Parent("early", "processes", method)
+    leftovers: list[int] = []
+    try:
+        _, line = parent.line(timeout=30)
+        if line == "INTERRUPTED":
+            _, line = parent.line(timeout=30)
+        assert line == "NEXT 55 89", (line, parent.stderr())
+        leftovers = parent.descendants()
+        assert parent.proc.wait(15) == 0, parent.stderr()
+        assert _wait_gone(leftovers, within=5) == []
+    finally:
+        parent.close(leftovers)
+
+
 # --------------------------------------------------------------------------- the parent dies
 
 @pytest.mark.skipif(not LINUX, reason="reads /proc")
