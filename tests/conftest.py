@@ -76,10 +76,10 @@ def no_processes_left_behind():
         return
     deadline = time.monotonic() + 15
     while True:
-        left = [p for p in _children(os.getpid()) if _alive(p)]
+        left = [p for p in _children(os.getpid()) if _alive(p) and not _stdlib_helper(p)]
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    described = [f"{pid}: {_cmdline(pid)}" for pid in left if not _stdlib_helper(pid)]
+    described = [f"{pid}: {_cmdline(pid)}" for pid in left]
     if described:
         pytest.fail("processes left behind by the test run:\n" + "\n".join(described), pytrace=False)
