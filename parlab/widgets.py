@@ -4,10 +4,12 @@ A panel measures nothing itself: its Run button calls a function that calls ``me
 (the same functions the scripted cells call), then a drawing function from ``plot``.
 Moving a slider starts nothing; only Run does, so a pool is not started on every tick.
 
-The Run button's callback runs in the kernel's main thread, like a cell: Jupyter's
-interrupt button reaches it as KeyboardInterrupt, and parlab's pools kill their workers
-on the way out. While it runs, the kernel handles no other message, so a second click is
-held back until the run ends; the panel recognises such a click and drops it.
+A run always happens in the kernel's main thread, like a cell: Jupyter's interrupt button
+reaches it as KeyboardInterrupt, and parlab's pools kill their workers on the way out.
+(JupyterLab 4.6 may deliver a click on a kernel subshell, another thread; the panel then
+hands the run to the main thread's event loop.) A click during a run is refused: at once
+when it arrives on a subshell, and by its time stamp when the kernel held it back until
+the run ended.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import html
 import io
 import numbers
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -36,10 +39,6 @@ __all__ = ["PANEL_CLASS", "Panel", "render_png", "speedup_panel", "sweep_rows"]
 Progress = Callable[[int, int], None]
 
 PANEL_CLASS = "parlab-panel"  # CSS class of every panel: the browser tests find panels by it
-# Without a time stamp on a browser click: one handled this soon after a run ended was sent
-# during the run (the kernel held it back); a person cannot see the re-enabled button and
-# click it this fast.
-STALE_CLICK_S = 0.25
 _ERROR_STYLE = "color:#b00020"
 PNG_COLOURS = 128
 
@@ -79,14 +78,21 @@ def _error_html(text: str) -> str:
     return f"<span style='{_ERROR_STYLE}'>{html.escape(text)}</span>"
 
 
-def _parent_message() -> dict[str, Any] | None:
-    """The message the kernel is handling now (a cell's execute_request, a click), or None outside a kernel."""
+def _kernel() -> Any:
+    """The ipykernel this code runs in, or None (plain Python, tests)."""
     try:
         from IPython import get_ipython
+    except ImportError:
+        return None
+    return getattr(get_ipython(), "kernel", None)
 
-        kernel = getattr(get_ipython(), "kernel", None)
+
+def _parent_message() -> dict[str, Any] | None:
+    """The message the kernel is handling now (a cell's execute_request, a click), or None."""
+    kernel = _kernel()
+    try:
         return kernel.get_parent("shell") if kernel is not None else None
-    except Exception:  # plain Python, tests, an ipykernel without get_parent: no message
+    except Exception:  # an ipykernel without get_parent(channel): no stamp to go by
         return None
 
 
@@ -158,8 +164,7 @@ class Panel:
         self.result: Any = None
         self.runs = 0  # finished runs: the status names the latest, so a new result is visible
         self._lock = threading.Lock()
-        self._ended_at = float("-inf")  # time.monotonic() when the last run ended
-        self._ended_wall = float("-inf")  # the same moment on time.time()
+        self._ended_wall = float("-inf")  # time.time() when the last run ended
         self.button = w.Button(description="Run", button_style="primary", icon="play",
                                tooltip="measure with these settings")
         self.progress = w.IntProgress(value=0, min=0, max=1, description="progress",
@@ -203,13 +208,17 @@ class Panel:
         """Measure with the current values and redraw: what Run does (errors are raised)."""
         if not self._lock.acquire(blocking=False):
             raise RuntimeError("a run is already in progress; wait for it to finish")
-        self.button.disabled = True
-        self.progress.bar_style = ""
-        self.progress.value = 0
-        self.status.value = "running…"
-        _SenderClock.observe(_parent_message())
-        t0 = time.perf_counter()
+        return self._run_locked()
+
+    def _run_locked(self) -> Any:
+        # The caller holds self._lock; it is released here, whatever happens.
         try:
+            self.button.disabled = True
+            self.progress.bar_style = ""
+            self.progress.value = 0
+            self.status.value = "running…"
+            _SenderClock.observe(_parent_message())
+            t0 = time.perf_counter()
             result = self._measure(self.values(), self._set_progress)
             self.image.value = render_png(lambda ax: self._draw(result, ax))
             self.image.layout.display = None
@@ -229,7 +238,7 @@ class Panel:
             self.status.value = _error_html(f"error: {type(exc).__name__}: {exc}")
             raise
         finally:
-            self._ended_at, self._ended_wall = time.monotonic(), time.time()
+            self._ended_wall = time.time()
             self.button.disabled = False
             self._lock.release()
 
@@ -238,29 +247,49 @@ class Panel:
         if not _is_click_on(message, self.button):
             return False  # .click() in code: always meant
         sent = _SenderClock.kernel_time(message)
-        if sent is not None:
-            return sent < self._ended_wall
-        # No stamp to go by: a click handled this soon after the end was waiting in the queue.
-        return time.monotonic() - self._ended_at < STALE_CLICK_S
+        return sent is not None and sent < self._ended_wall
 
     def _on_click(self, _button: w.Button) -> None:
-        # Refuse, never queue: a click during a run (from another thread, or held back by the
-        # kernel until the run ended) must not start a second run that nobody asked for.
-        if self.busy:
+        # Refuse, never queue: a click during a run (handled at once on another thread, or
+        # held back by the kernel until the run ended) must not start a run nobody asked for.
+        message = _parent_message()
+        if not self._lock.acquire(blocking=False):
             self.status.value = "already running: wait for it to finish"
             return
-        message = _parent_message()
         if self._sent_during_last_run(message):
+            self._lock.release()
             if "ignored" not in self.status.value:
                 self.status.value += " (a click made during the run was ignored)"
             return
         _SenderClock.observe(message)
+        loop = getattr(_kernel(), "io_loop", None)  # the main thread's event loop
+        if threading.current_thread() is threading.main_thread() or loop is None:
+            self._run_for_click()
+            return
+        # JupyterLab 4.6 sends widget messages on a kernel subshell, a thread of its own.
+        # Jupyter's interrupt (SIGINT) reaches only the main thread: run there, like a cell.
+        self.button.disabled = True
+        self.status.value = "starting… (after the cell that is running, if any)"
+        loop.add_callback(self._run_in_main_thread)
+
+    def _run_in_main_thread(self) -> None:
+        # Called by the kernel's event loop between messages, where ipykernel ignores SIGINT:
+        # take it as KeyboardInterrupt for the length of the run, as during a cell.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
-            self.run()
+            self._run_for_click()
         except KeyboardInterrupt:
-            pass  # run() has said so in the status; the kernel stays up and the workers are gone
+            pass  # arrived just after the run ended: nothing left to stop
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _run_for_click(self) -> None:
+        try:
+            self._run_locked()
+        except KeyboardInterrupt:
+            pass  # the status says so; the kernel stays up and the workers are gone
         except Exception:
-            pass  # run() has shown it in the status: a callback's exception is otherwise hidden
+            pass  # the status shows it: an exception in a widget callback is otherwise hidden
 
     def click(self) -> None:
         """Press Run from code, exactly as the button does (tests use this)."""

@@ -31,9 +31,9 @@ _RUN_ALL = "(path) => {" + _FIND + """
         (e) => { window.__parlabRunAll = {error: String(e)}; });
     return true;
 }"""
-_RUN_ALL_DONE = "(path) => {" + _FIND + """
+_IDLE = "(path) => {" + _FIND + """
     const k = nb && nb.sessionContext.session && nb.sessionContext.session.kernel;
-    return !!(window.__parlabRunAll && k && k.status === 'idle');
+    return !!(k && k.status === 'idle');
 }"""
 _CELLS = "(path) => {" + _FIND + """
     const cells = nb.content.model.cells, out = [];
@@ -65,10 +65,10 @@ _RENDER_PROBLEMS = "(path) => {" + _FIND + """
 _KERNEL = "(path) => {" + _FIND + " return nb.sessionContext.session.kernel.id; }"
 _INTERRUPT = "async (path) => {" + _FIND + " await nb.sessionContext.session.kernel.interrupt(); return true; }"
 _SHUTDOWN = "async (path) => {" + _FIND + " if (nb) await nb.sessionContext.shutdown(); return true; }"
-_EVAL = "async ([path, code, ms]) => {" + _FIND + """
+_EVAL = "async ([path, code, ms, silent]) => {" + _FIND + """
     const k = nb.sessionContext.session.kernel;
     let out = '', err = null;
-    const future = k.requestExecute({code: code, silent: false, store_history: false});
+    const future = k.requestExecute({code: code, silent: silent, store_history: false});
     future.onIOPub = (m) => {
         if (m.header.msg_type === 'stream') out += m.content.text;
         if (m.header.msg_type === 'error') err = m.content.ename + ': ' + m.content.evalue;
@@ -153,10 +153,21 @@ class NotebookPage:
         self.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")  # the page is for the notebook
 
     def run_all(self, timeout_s: float) -> list[dict[str, Any]]:
-        """Run all cells, wait until that is done and the kernel is idle; return the cells."""
+        """Run all cells, wait until the kernel has handled every one and is idle; return the cells.
+
+        Neither signal JupyterLab offers is enough alone: run-all's promise settles at the first
+        failing cell (a ``raises-exception`` one included) while later cells still run, and the
+        kernel reports "idle" between cells and for widget messages handled on a subshell.
+        """
         self.page.evaluate(_RUN_ALL, self.path)
-        self.page.wait_for_function(_RUN_ALL_DONE, arg=self.path, timeout=timeout_s * 1000,
-                                    polling=250)
+        # Settled means every cell's request has been sent (they all go out at once) ...
+        self.page.wait_for_function("() => !!window.__parlabRunAll", timeout=timeout_s * 1000, polling=250)
+        outcome = self.page.evaluate("() => window.__parlabRunAll")
+        if "error" in outcome:
+            raise AssertionError(f"run all cells failed in JupyterLab: {outcome['error']}")
+        # ... and the reply to a request queued behind them comes after all of theirs.
+        self.kernel_eval("", timeout_s, silent=True)
+        self.page.wait_for_function(_IDLE, arg=self.path, timeout=timeout_s * 1000, polling=100)
         return self.cells()
 
     def cells(self) -> list[dict[str, Any]]:
@@ -174,9 +185,9 @@ class NotebookPage:
     def kernel_id(self) -> str:
         return self.page.evaluate(_KERNEL, self.path)
 
-    def kernel_eval(self, code: str, timeout_s: float = 60) -> str:
+    def kernel_eval(self, code: str, timeout_s: float = 60, silent: bool = False) -> str:
         """Run ``code`` in the notebook's kernel after everything queued before it; return its stdout."""
-        return self.page.evaluate(_EVAL, [self.path, code, int(timeout_s * 1000)])
+        return self.page.evaluate(_EVAL, [self.path, code, int(timeout_s * 1000), silent])
 
     def interrupt(self) -> None:
         self.page.evaluate(_INTERRUPT, self.path)
@@ -189,6 +200,9 @@ class NotebookPage:
 
     def press_run(self, panel: Locator, timeout_s: float) -> str:
         """Click Run and wait until the status reports a newer run (or an error); return the status."""
+        # Let the kernel handle what is already on its way (a moved slider may start a run in
+        # a panel that redraws on change), so that the run counted below is the click's own.
+        self.kernel_eval("", timeout_s, silent=True)
         status = panel.locator(".parlab-status")
         before = run_number(status.inner_text())
         button = panel.locator("button.parlab-run")

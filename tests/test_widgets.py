@@ -185,20 +185,69 @@ def test_a_browser_click_sent_during_the_run_is_dropped(monkeypatch):
     assert panel.runs == 2
 
 
-def test_without_a_stamp_a_click_right_after_the_run_is_dropped(monkeypatch):
+def test_a_browser_click_without_a_stamp_is_taken_as_meant(monkeypatch):
     panel, _, _ = _line_panel()
-    message = {}
-    monkeypatch.setattr(widgets, "_parent_message", lambda: message.get("now"))
-    monkeypatch.setattr(widgets._SenderClock, "offset", None)
-    panel.click()
     unstamped = _browser_click(panel, time.time())
     del unstamped["header"]["date"]
-    message["now"] = unstamped
-    panel.click()  # handled at once after run 1 ended: it waited in the kernel's queue
-    assert panel.runs == 1
-    panel._ended_at -= 2 * widgets.STALE_CLICK_S  # as if a person clicked a while later
+    monkeypatch.setattr(widgets, "_parent_message", lambda: unstamped)
+    panel.click()
     panel.click()
     assert panel.runs == 2
+
+
+class _FakeLoop:
+    """Stands in for the kernel's main-thread IOLoop: keeps the callbacks it is handed."""
+
+    def __init__(self):
+        self.callbacks = []
+
+    def add_callback(self, callback):
+        self.callbacks.append(callback)
+
+
+def test_a_click_on_another_thread_runs_in_the_main_thread(monkeypatch):
+    # JupyterLab 4.6 delivers widget messages on a kernel subshell: a second thread, which
+    # Jupyter's interrupt (SIGINT) cannot reach. The panel hands the run to the main thread.
+    loop = _FakeLoop()
+    monkeypatch.setattr(widgets, "_kernel", lambda: type("K", (), {"io_loop": loop})())
+    threads = []
+    panel = Panel({"n": w.IntSlider()}, lambda v, p: threads.append(threading.current_thread()) or [1],
+                  lambda r, ax: ax.plot(r))
+    subshell = threading.Thread(target=panel.click)
+    subshell.start()
+    subshell.join(10)
+    assert len(loop.callbacks) == 1 and threads == []
+    assert panel.busy and panel.button.disabled and panel.status.value.startswith("starting")
+    other = threading.Thread(target=panel.click)  # a second click before the run starts
+    other.start()
+    other.join(10)
+    assert len(loop.callbacks) == 1 and panel.status.value == "already running: wait for it to finish"
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as ipykernel has it between messages
+    try:
+        loop.callbacks[0]()  # what the kernel's event loop does in its main thread
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # restored after the run
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert threads == [threading.main_thread()]
+    assert panel.runs == 1 and not panel.busy and not panel.button.disabled
+
+
+def test_the_main_thread_run_takes_sigint_as_an_interrupt(monkeypatch):
+    loop = _FakeLoop()
+    monkeypatch.setattr(widgets, "_kernel", lambda: type("K", (), {"io_loop": loop})())
+    seen = []
+    panel = Panel({"n": w.IntSlider()}, lambda v, p: seen.append(signal.getsignal(signal.SIGINT)) or [1],
+                  lambda r, ax: ax.plot(r))
+    subshell = threading.Thread(target=panel.click)
+    subshell.start()
+    subshell.join(10)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        loop.callbacks[0]()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert seen == [signal.default_int_handler]
 
 
 def test_clicks_from_code_are_never_dropped():
