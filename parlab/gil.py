@@ -318,8 +318,9 @@ def plot_switch_latency(results: Sequence[SwitchLatency], ax: Any = None) -> Any
     labels = [f"{1000 * r.interval_s:g} ms" for r in results]
     ax.bar(labels, [1000 * r.lateness.median for r in results], color="tab:orange",
            label="measured: how late the waking thread ran (median)")
-    ax.plot(labels, [1000 * r.interval_s for r in results], "k_", markersize=30,
-            label="the switch interval")
+    ax.hlines([1000 * r.interval_s for r in results], [i - 0.4 for i in range(len(results))],
+              [i + 0.4 for i in range(len(results))], colors="black", linestyles="--",
+              label="the switch interval")
     top = max([1000 * r.lateness.median for r in results] + [1000 * r.interval_s for r in results])
     ax.set_ylim(0, 1.4 * top)  # room for the legend above the bars
     ax.set_xlabel("sys.setswitchinterval(...)")
@@ -357,6 +358,8 @@ def plot_chunksize(curve: ChunkCurve, ax: Any = None) -> Any:
                 capsize=3, label=f"{curve.workers} process workers")
     ax.axhline(curve.serial.median, color="0.5", linestyle="--", label="serial")
     ax.set_xscale("log", base=2)
+    ax.set_xticks(curve.chunksizes, [str(c) for c in curve.chunksizes])
+    ax.minorticks_off()
     ax.set_xlabel("chunksize (tasks sent together)")
     ax.set_ylabel("run time (s)")
     ax.set_ylim(bottom=0)
