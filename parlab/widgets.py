@@ -20,6 +20,7 @@ import numbers
 import signal
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -34,13 +35,21 @@ from parlab.measure import Sweep, format_seconds, format_speedup, speedup_sweep
 from parlab.plot import DPI, FIGSIZE, plot_speedup
 from parlab.run import BACKENDS, START_METHODS, check_workers
 
-__all__ = ["PANEL_CLASS", "Panel", "render_png", "speedup_panel", "sweep_rows"]
+__all__ = ["PANEL_CLASS", "Panel", "displayed_panels", "render_png", "speedup_panel", "sweep_rows"]
 
 Progress = Callable[[int, int], None]
 
 PANEL_CLASS = "parlab-panel"  # CSS class of every panel: the browser tests find panels by it
 _ERROR_STYLE = "color:#b00020"
 PNG_COLOURS = 128
+
+
+_DISPLAYED: list[weakref.ref[Panel]] = []
+
+
+def displayed_panels() -> list[Panel]:
+    """The panels shown in this kernel so far, in order; the browser tests compare them with the page."""
+    return [p for p in (ref() for ref in _DISPLAYED) if p is not None]
 
 
 def render_png(draw: Callable[[Axes], Any], figsize: tuple[float, float] = FIGSIZE) -> bytes:
@@ -158,6 +167,7 @@ class Panel:
         if rows is not None and not callable(rows):
             raise TypeError(f"rows must be a function or None, got {rows!r}")
         self.controls = controls
+        self.title = title
         self._measure = measure
         self._draw = draw
         self._rows = rows
@@ -295,9 +305,15 @@ class Panel:
         """Press Run from code, exactly as the button does (tests use this)."""
         self.button.click()
 
+    @property
+    def closed(self) -> bool:
+        """True once the panel's widget was closed (it then vanishes from the page)."""
+        return self.widget.comm is None
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
+        _DISPLAYED.append(weakref.ref(self))
         display(self.widget)
 
 

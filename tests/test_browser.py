@@ -143,6 +143,13 @@ def run_and_check(notebook, stored: dict | None) -> float:
     elapsed = time.perf_counter() - started
     problems = cell_problems(cells, stored)
     problems += [f"an output failed to render: {text}" for text in notebook.render_problems()]
+    # A panel the notebook shows and then closes is gone from the page after "Run All".
+    shown = json.loads(notebook.kernel_eval(
+        "import sys\nif 'parlab.widgets' in sys.modules:\n"
+        "    print(__import__('json').dumps([[p.title, p.closed] for p in "
+        "sys.modules['parlab.widgets'].displayed_panels()]))\nelse:\n    print('[]')") or "[]")
+    problems += [f"the notebook closes its panel {title!r} (widget.close()): after Run All a learner "
+                 "cannot use it" for title, closed in shown if closed]
     assert not problems, "\n".join(problems)
     return elapsed
 

@@ -17,7 +17,7 @@ from PIL import Image
 from parlab import system, widgets
 from parlab.plot import DPI, FIGSIZE
 from parlab.run import run_tasks
-from parlab.widgets import PANEL_CLASS, Panel, render_png, speedup_panel
+from parlab.widgets import PANEL_CLASS, Panel, displayed_panels, render_png, speedup_panel
 from parlab.workloads import fib, io_wait
 
 
@@ -414,3 +414,12 @@ def test_render_png_is_small_and_leaves_pyplot_alone():
     data = render_png(lambda ax: ax.plot([0, 1, 4, 9], marker="o"))
     assert plt.get_fignums() == before
     assert _png_size(data) == (480, 288) and len(data) < 20_000
+
+
+def test_displayed_panels_are_listed_and_closing_is_seen():
+    panel, _, _ = _line_panel()
+    assert panel not in displayed_panels()
+    panel._ipython_display_()  # what IPython calls for a cell that ends with the panel
+    assert displayed_panels()[-1] is panel and not panel.closed
+    panel.widget.close()
+    assert panel.closed
