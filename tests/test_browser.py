@@ -62,12 +62,14 @@ class _Browsing:
         return self.lab, self.browser
 
     def close(self) -> None:
-        if self.browser is not None:
-            self.browser.close()
-        if self._playwright is not None:
-            self._playwright.stop()
-        if self.lab is not None:
-            self.lab.stop()
+        try:
+            if self.browser is not None:
+                self.browser.close()
+            if self._playwright is not None:
+                self._playwright.stop()
+        finally:
+            if self.lab is not None:
+                self.lab.stop()  # the server and its kernels go, whatever happened to the browser
 
 
 @pytest.fixture(scope="session")
