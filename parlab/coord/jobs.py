@@ -233,10 +233,16 @@ def describe(result: JobResult) -> str:
             f"in {format_seconds(result.wall_s)}")
 
 
-def children_panel(server: Server, *, tasks: int = 8, repeats: int = 1) -> Any:
-    """Sliders for children and tasks; Run sweeps 1..children through ``server`` and plots the speedup (lesson 04)."""
+def children_panel(backend: str = "embedded", *, url: str | None = None, tasks: int = 8,
+                   repeats: int = 1) -> Any:
+    """Sliders for children and tasks; Run sweeps 1..children and plots the speedup over one child (lesson 04).
+
+    Each Run starts its own server (``serve(backend, url=url)``) and stops it afterwards, so the
+    panel keeps working after the lesson's Cleanup has stopped the lesson's servers.
+    """
     import ipywidgets as w
 
+    from parlab.coord import serve
     from parlab.plot import plot_speedup
     from parlab.system import usable_cores
     from parlab.widgets import Panel, sweep_rows
@@ -249,11 +255,12 @@ def children_panel(server: Server, *, tasks: int = 8, repeats: int = 1) -> Any:
     }
 
     def measure(values: dict[str, Any], progress: Callable[[int, int], None]) -> Sweep:
-        return job_sweep(server, prime_tasks(values["tasks"]), range(1, values["children"] + 1),
-                         repeats=repeats, progress=progress)
+        with serve(backend, url=url) as server:
+            return job_sweep(server, prime_tasks(values["tasks"]), range(1, values["children"] + 1),
+                             repeats=repeats, progress=progress)
 
     def draw(sweep: Sweep, ax: Any) -> None:
-        plot_speedup(sweep, ax, title=f"{sweep.tasks} tasks over k children ({server.backend} server)")
+        plot_speedup(sweep, ax, title=f"{sweep.tasks} tasks over k children ({backend} server)")
         ax.set_xlabel("children")
 
     return Panel(controls, measure, draw, sweep_rows, title="Children and tasks: speedup over one child")
