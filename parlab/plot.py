@@ -14,6 +14,7 @@ from matplotlib.patches import Patch
 
 from parlab.measure import Sweep, amdahl_speedup
 from parlab.run import RunResult
+from parlab.system import usable_cores
 
 __all__ = ["plot_speedup", "plot_efficiency", "plot_timeline", "new_axes"]
 
@@ -68,7 +69,7 @@ def plot_speedup(sweeps: Sweep | Sequence[Sweep], ax: Axes | None = None, *, fit
     ax.set_xticks(range(1, top + 1) if top <= 16 else None)
     ax.set_ylim(bottom=0)
     ax.set_title(title or f"Speedup on this machine ({cores} usable cores)")
-    ax.legend(fontsize="small", loc="upper left")
+    ax.legend(fontsize="small", loc="best")
     ax.grid(alpha=0.3)
     return ax
 
@@ -106,8 +107,9 @@ def plot_timeline(run: RunResult, ax: Axes | None = None, title: str | None = No
     ax.invert_yaxis()
     ax.set_xlabel("time since the run started (s)")
     what = run.backend + (f", {run.start_method}" if run.start_method else "")
-    ax.set_title(title or f"{len(run.timeline)} tasks on {run.workers} worker(s) ({what}): "
-                          f"{run.wall_s:.2f} s")
+    ax.set_title(title or f"{len(run.timeline)} tasks, {run.workers} workers ({what}): "
+                          f"{run.wall_s:.2f} s\non this machine ({usable_cores()} usable cores)",
+                 fontsize="medium")
     ax.set_xlim(left=0)
     ax.grid(axis="x", alpha=0.3)
     if len(workers) > 10:  # colours repeat after ten; say so rather than mislead
