@@ -199,7 +199,7 @@ def save_reference(rows: Sequence[dict[str, Any]], metadata: dict[str, Any],
 
 @dataclass(frozen=True)
 class Reference:
-    """A saved set: its name, the machine it came from, and its rows."""
+    """A saved set: its name, the machine it came from, and its rows (lesson 06)."""
 
     name: str
     machine: dict[str, Any]

@@ -214,11 +214,11 @@ def _launch_reason(sweep: Sweep, cores: int, what: str) -> str:
     """Why a backend that starts programs on every run scaled (or did not): its launch, measured."""
     p = at_cores(sweep, cores)
     work = max(p.timing.median - p.startup_s, 1e-9)
-    text = (f"{_on(p, what)}: {format_seconds(p.timing.median)} per run, of which "
-            f"{format_seconds(p.startup_s)} is the launch; without it the speedup would be "
+    text = (f"{format_speedup(p.speedup)} on {p.workers} {what}: {format_seconds(p.timing.median)} per run, "
+            f"of which {format_seconds(p.startup_s)} is the launch; without it the speedup would be "
             f"{format_speedup(sweep.serial.median / work)}.")
     if p.startup_s > 0.2 * p.timing.median:
-        text += " Give each launch work that lasts much longer than the launch."
+        text += " The launch eats much of the gain: give each launch work that lasts much longer."
     return text
 
 
