@@ -124,6 +124,7 @@ def test_run_source_runs_a_program_text(mpiexec):
 
 # --------------------------------------------------------------------------- failures
 
+@pytest.mark.faults
 def test_a_rank_that_raises_ends_the_job_with_its_traceback(mpiexec):
     start = time.perf_counter()
     with pytest.raises(mpi.RankFailed) as info:
@@ -135,11 +136,13 @@ def test_a_rank_that_raises_ends_the_job_with_its_traceback(mpiexec):
     assert "mpi_ring.py" in str(err) and "<frozen runpy>" not in err.traceback
 
 
+@pytest.mark.faults
 def test_futures_program_error_ends_the_job(mpiexec):
     with pytest.raises(mpi.RankFailed, match="--tasks and --workers"):
         mpi.run_mpi("futures", 2, "--tasks", 0, timeout=TIMEOUT)
 
 
+@pytest.mark.faults
 def test_a_deadlock_hits_the_timeout_and_every_rank_is_stopped(mpiexec):
     start = time.perf_counter()
     with pytest.raises(mpi.MPITimeout, match="deadlock"):
@@ -148,6 +151,7 @@ def test_a_deadlock_hits_the_timeout_and_every_rank_is_stopped(mpiexec):
     # the session fixture in conftest.py fails the run if any rank were left alive
 
 
+@pytest.mark.faults
 def test_a_launcher_of_another_mpi_is_detected(mpiexec, tmp_path):
     # A launcher that starts N unrelated copies: each initialises MPI alone, as size 1.
     fake = tmp_path / "mpiexec"
@@ -163,6 +167,7 @@ def test_a_launcher_of_another_mpi_is_detected(mpiexec, tmp_path):
         mpi.run_mpi("hello", 3, mpiexec=fake, timeout=TIMEOUT)
 
 
+@pytest.mark.faults
 def test_missing_launcher_names_the_install_command(monkeypatch):
     monkeypatch.setattr(system, "find_mpiexec", lambda: None)
     with pytest.raises(mpi.LauncherNotFound, match="pip install mpi4py mpich"):
@@ -171,12 +176,14 @@ def test_missing_launcher_names_the_install_command(monkeypatch):
         mpi.run_mpi("hello", 2, mpiexec="/nonexistent/mpiexec")
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("ranks", [0, -1, 2.5, True, "4", None, 10_000])
 def test_bad_rank_counts_are_refused_before_launching(ranks):
     with pytest.raises(ValueError, match="ranks must be a whole number from 1 to"):
         mpi.run_mpi("hello", ranks, mpiexec="/nonexistent/mpiexec")  # type: ignore[arg-type]
 
 
+@pytest.mark.faults
 def test_bad_programs_and_timeouts_are_refused(tmp_path):
     with pytest.raises(ValueError, match="program must be one of hello, ring"):
         mpi.mpiexec_argv("nope", 2)
