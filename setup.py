@@ -102,5 +102,5 @@ setup(
     ext_modules=_extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
     # Ship the sources: lesson 03 shows them, and an sdist must be able to rebuild.
-    package_data={"parlab.kernels": ["*.pyx", "*.c", "*.h"]},
+    package_data={"parlab.kernels": ["*.pyx", "*.pxd", "*.c", "*.h"]},
 )

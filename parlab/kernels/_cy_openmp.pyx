@@ -9,25 +9,9 @@ exactly that of the serial kernel.
 
 from cpython.exc cimport PyErr_CheckSignals
 from cython.parallel cimport prange
-from libc.math cimport sqrt
 
 from parlab.kernels._checks import check_range
-
-cdef long long CHUNK_WORK = 1 << 24   # as in parlab/kernels/_checks.py
-
-
-cdef bint _is_prime(long long n) noexcept nogil:
-    # The same test as in _cy_primes.pyx (kept here so this module builds on its own).
-    cdef long long d = 3
-    if n < 2:
-        return False
-    if n % 2 == 0:
-        return n == 2
-    while d * d <= n:
-        if n % d == 0:
-            return False
-        d += 2
-    return True
+from parlab.kernels._cy_primes cimport _chunk_size, _is_prime  # written once, in _cy_primes.pyx
 
 
 def count_primes_openmp(start, stop, threads=None):
@@ -43,7 +27,7 @@ def count_primes_openmp(start, stop, threads=None):
     k = threads
     # k threads share a chunk, and they all wait for the slowest at its end: make it 8k times
     # longer than a serial chunk (still a small fraction of a second).
-    cdef long long step = 8 * k * max(64, CHUNK_WORK // (<long long>sqrt(<double>end) + 1))
+    cdef long long step = 8 * k * _chunk_size(end)
     while lo < end:
         hi = min(lo + step, end)
         for n in prange(lo, hi, nogil=True, num_threads=k, schedule="dynamic", chunksize=64):
