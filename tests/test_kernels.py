@@ -168,13 +168,12 @@ def test_releasing_variants_let_python_threads_run_during_the_call(compiled, nam
 
 
 @pytest.mark.compiled
-@pytest.mark.parametrize("name", HOLDING)
+# Pure Python is left out: it holds the GIL too, but lets threads switch every few ms.
+@pytest.mark.parametrize("name", [n for n in HOLDING if n != "python"])
 def test_holding_variants_stop_python_threads_for_the_whole_call(compiled, name):
     if not system.gil_enabled():
         pytest.skip("this Python runs without a GIL: nothing is held")
     assert not kernels.variant(name).releases_gil
-    if name == "python":
-        pytest.skip("pure Python holds the GIL but lets threads switch every few ms")
     duration, pause = _longest_pause_of_a_python_thread(_one_native_call(name))
     assert pause > 0.8 * duration, f"a Python thread ran {duration - pause:.3f} s of a {duration:.3f} s call"
 
