@@ -12,6 +12,8 @@ import sys
 import threading
 import time
 
+from procs import wait_gone  # tests/procs.py: run as a script, this file's folder is sys.path[0]
+
 from parlab import _faults, workloads
 from parlab.run import WorkerPool, run_tasks
 
@@ -22,14 +24,6 @@ TASK_S = 0.3
 def say(*words: object) -> None:
     """Print one event line at once (the test reads the pipe line by line)."""
     print(*words, flush=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def interrupt(backend: str, method: str | None) -> None:
@@ -43,10 +37,7 @@ def interrupt(backend: str, method: str | None) -> None:
         return
     except KeyboardInterrupt:
         say("INTERRUPTED")
-    deadline = time.monotonic() + 10
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    say("GONE", int(not any(_alive(p) for p in pids)))
+    say("GONE", int(not wait_gone(pids, within=10)))
     if backend == "threads":
         time.sleep(TASK_S + 0.2)  # a task already running finishes; no new one may start
         before, cpu0 = _faults.started_count(), time.process_time()

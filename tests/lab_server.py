@@ -20,7 +20,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["JupyterLab", "cmdline", "descendants", "free_port"]
+from procs import alive, cmdline, descendants
+
+__all__ = ["JupyterLab", "free_port"]
 
 # Settings written into the throwaway user-settings dir (facts from TESTING.md):
 SETTINGS = {
@@ -39,43 +41,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def descendants(pid: int) -> list[int]:
-    """Live children, grandchildren, ... of ``pid`` (Linux /proc; empty elsewhere)."""
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        try:
-            tids = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{parent}/task/{tid}/children") as fh:
-                    kids = [int(x) for x in fh.read().split()]
-            except OSError:
-                continue
-            found.extend(kids)
-            frontier.extend(kids)
-    return [p for p in found if _alive(p)]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def cmdline(pid: int) -> str:
-    """The command line of ``pid``, or '?' once it has gone."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        return "?"
 
 
 class JupyterLab:
@@ -179,7 +144,7 @@ class JupyterLab:
         except (ProcessLookupError, PermissionError):
             pass
         for pid, command in left.items():
-            if _alive(pid) and cmdline(pid) == command:  # the same process, not a reused pid
+            if alive(pid) and cmdline(pid) == command:  # the same process, not a reused pid
                 try:
                     os.kill(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):

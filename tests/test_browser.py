@@ -20,7 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from lab_server import JupyterLab, cmdline, descendants
+from lab_server import JupyterLab
+from procs import descendants, stdlib_helper
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = Path(os.environ.get("PARLAB_NOTEBOOKS") or REPO / "notebooks").resolve()
@@ -102,8 +103,7 @@ def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None
 
 def workers_of(pid: int | None) -> list[int]:
     """Live processes below ``pid``, without multiprocessing's one-per-interpreter helpers."""
-    return [p for p in descendants(pid) if not any(h in cmdline(p) for h in ("forkserver", "resource_tracker"))] \
-        if pid else []
+    return [p for p in descendants(pid) if not stdlib_helper(p)] if pid else []
 
 
 @contextmanager

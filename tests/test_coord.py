@@ -11,6 +11,7 @@ import sys
 import time
 
 import pytest
+from procs import HAVE_PROC, alive, descendants, wait_gone
 
 from parlab import coord, launch
 from parlab.coord import CoordError, jobs
@@ -18,23 +19,6 @@ from parlab.coord.localredis import LocalRedis, free_port
 from parlab.scripts.worker import check_task, run_task
 
 HOW = "install it (Debian: apt-get install redis-server; macOS: brew install redis)"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _gone(pid: int, within: float = 5.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -285,21 +269,21 @@ def test_no_redis_address_or_no_server_says_how_to_get_one(monkeypatch):
 
 # --------------------------------------------------------------------------- nothing left behind
 
-@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
+@pytest.mark.skipif(not HAVE_PROC, reason="needs Linux /proc")
 def test_servers_and_children_leave_nothing_behind(require, expected):
     with coord.serve() as server:
         pid = server.server_pid
-        assert _alive(pid)
+        assert alive(pid)
         result = jobs.run_job(server, TASKS, 2, timeout=60)
         assert result.results == expected
-        assert not any(_alive(report["pid"]) for report in result.reports)
-    assert _gone(pid), "the embedded server outlived close()"
+        assert not any(alive(report["pid"]) for report in result.reports)
+    assert not wait_gone([pid], within=5.0), "the embedded server outlived close()"
     require(coord.redis_server_binary() is not None, "redis-server", HOW)
     redis = LocalRedis()
     folder, redis_pid = redis._dir, redis.pid
-    assert _alive(redis_pid) and folder.is_dir()
+    assert alive(redis_pid) and folder.is_dir()
     redis.stop()
-    assert _gone(redis_pid), "redis-server outlived stop()"
+    assert not wait_gone([redis_pid], within=5.0), "redis-server outlived stop()"
     assert not folder.exists(), "the temporary folder with the password was not removed"
 
 
@@ -323,21 +307,7 @@ with coord.serve() as server:
 """
 
 
-def _descendants(pid: int) -> list[int]:
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        try:
-            with open(f"/proc/{parent}/task/{parent}/children") as fh:
-                kids = [int(x) for x in fh.read().split()]
-        except OSError:
-            continue
-        found += kids
-        frontier += kids
-    return found
-
-
-@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
+@pytest.mark.skipif(not HAVE_PROC, reason="needs Linux /proc")
 @pytest.mark.faults
 def test_interrupting_the_parent_stops_its_children_and_its_server():
     parent = launch.start([sys.executable, "-c", PARENT])
@@ -345,7 +315,7 @@ def test_interrupting_the_parent_stops_its_children_and_its_server():
         family: list[int] = []
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and len(family) < 3:  # the server and two workers
-            family = [p for p in _descendants(parent.pid) if _alive(p)]
+            family = descendants(parent.pid)
             time.sleep(0.05)
         assert len(family) >= 3, f"the parent did not start its server and children: {family}"
         time.sleep(0.5)  # the workers have claimed their 30 s tasks; the parent waits
@@ -354,7 +324,7 @@ def test_interrupting_the_parent_stops_its_children_and_its_server():
     finally:
         parent.stop()
     assert "KeyboardInterrupt" in done.stderr
-    assert all(_gone(p) for p in family), f"left behind: {[p for p in family if _alive(p)]}"
+    assert not wait_gone(family, within=5.0), f"left behind: {[p for p in family if alive(p)]}"
 
 
 ORPHAN = """
@@ -366,17 +336,17 @@ time.sleep(60)
 """
 
 
-@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
+@pytest.mark.skipif(not HAVE_PROC, reason="needs Linux /proc")
 @pytest.mark.faults
 def test_the_embedded_server_leaves_when_its_parent_is_killed():
     parent = launch.start([sys.executable, "-c", ORPHAN])
     try:
         line = parent.popen.stdout.readline()  # the parent prints the pid, then sleeps
         server_pid = int(line)
-        assert _alive(server_pid)
+        assert alive(server_pid)
         os.kill(parent.pid, signal.SIGKILL)  # the parent alone (not its group): it cannot shut down
         parent.popen.wait(10)
-        assert _gone(server_pid, within=10), "the embedded server outlived its killed parent"
+        assert not wait_gone([server_pid], within=10), "the embedded server outlived its killed parent"
     finally:
         parent.stop()
         parent.popen.communicate()

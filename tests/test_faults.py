@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from procs import alive, cmdline, descendants, stdlib_helper, wait_gone
 
 import parlab.run
 from parlab import _faults, workloads
@@ -36,66 +37,24 @@ HELPER = Path(__file__).with_name("faults_helpers.py")
 LINUX = sys.platform.startswith("linux")
 
 
-# --------------------------------------------------------------------------- process helpers
-
-def _children(pid: int) -> list[int]:
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        try:
-            tids = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{parent}/task/{tid}/children") as fh:
-                    kids = [int(x) for x in fh.read().split()]
-            except OSError:
-                continue
-            found += kids
-            frontier += kids
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"  # a zombie has ended
-    except OSError:
-        return False
-
-
-def _cmdline(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return fh.read().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _workers_left() -> list[int]:
-    # multiprocessing's fork server and resource tracker live as long as pytest: not workers.
-    helpers = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
-    return [p for p in _children(os.getpid()) if _alive(p) and not any(h in _cmdline(p) for h in helpers)]
-
-
-def _wait_gone(pids: list[int], within: float) -> list[int]:
-    deadline = time.monotonic() + within
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return [p for p in pids if _alive(p)]
-
+# --------------------------------------------------------------------------- fixtures and the parent program
 
 @pytest.fixture(autouse=True)
 def no_worker_outlives_the_test():
-    """After each test, every worker it started must be gone within a few seconds."""
+    """After each test, every process it started must be gone within a few seconds.
+
+    Processes that were already running before the test (a session fixture's server or
+    browser, say) are not the test's to judge, and are never killed here.
+    """
+    before = set(descendants(os.getpid())) if LINUX else set()
     yield
     if not LINUX:
         return
-    left = _wait_gone(_workers_left(), within=5.0)
+    started = [p for p in descendants(os.getpid()) if p not in before and not stdlib_helper(p)]
+    left = wait_gone(started, within=5.0)
     for pid in left:  # do not let one failure leak into the next tests
         os.kill(pid, signal.SIGKILL)
-    assert not left, f"processes left behind: {[(p, _cmdline(p)[:100]) for p in left]}"
+    assert not left, f"processes left behind: {[(p, cmdline(p)[:100]) for p in left]}"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -161,14 +120,14 @@ class Parent:
         return self.proc.stderr.read().decode(errors="replace")[-2000:]
 
     def descendants(self) -> list[int]:
-        return _children(self.proc.pid)
+        return descendants(self.proc.pid)
 
     def close(self, leftovers: list[int]) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
         for pid in leftovers:
-            if _alive(pid):
+            if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         self.proc.stdout.close()
         self.proc.stderr.close()
@@ -197,7 +156,7 @@ def test_a_dead_worker_is_named_with_a_likely_cause_and_the_next_run_works(metho
         assert type(info.value) is WorkerDied
         assert how in message and cause in message and method in message, message
         assert isinstance(info.value.__cause__, BrokenProcessPool)
-        assert _wait_gone(pids, within=5) == []
+        assert wait_gone(pids, within=5) == []
         assert pool.map(workloads.fib, [10, 11], timeout=20).results == [55, 89]  # fresh workers
         assert set(pool.pids).isdisjoint(pids)
     again = run_tasks(workloads.fib, [12], backend="processes", workers=2, start_method=method,
@@ -210,7 +169,7 @@ def test_a_dead_worker_is_named_with_a_likely_cause_and_the_next_run_works(metho
 def test_a_worker_killed_between_runs_is_reported_then_replaced(method):
     with WorkerPool("processes", 2, start_method=method, warn=False) as pool:
         os.kill(pool.pids[0], signal.SIGKILL)
-        _wait_gone(pool.pids[:1], within=5)
+        wait_gone(pool.pids[:1], within=5)
         time.sleep(0.2)  # let the pool's manager thread notice
         with pytest.raises(WorkerDied, match="SIGKILL"):
             pool.map(workloads.fib, [10] * 4, timeout=20)
@@ -252,7 +211,7 @@ def test_a_timeout_stops_the_process_workers(method):
         with pytest.raises(RunTimeout, match="unfinished after 0.5 s; the workers were stopped"):
             pool.map(_faults.sleep_then, [30] * 4, timeout=0.5)
         assert time.monotonic() - t0 < 5
-        assert _wait_gone(pids, within=3) == []
+        assert wait_gone(pids, within=3) == []
         assert pool.map(workloads.fib, [10], timeout=20).results == [55]
 
 
@@ -293,7 +252,7 @@ def test_sigint_to_the_process_group_interrupts_quickly_and_stops_every_worker(b
         assert line == "INTERRUPTED", (line, parent.stderr())
         assert arrived - sent < 1.5  # "about a second": measured in tens of milliseconds here
         assert parent.line(timeout=10)[1] == "GONE 1"
-        assert _wait_gone(pids, within=3) == []
+        assert wait_gone(pids, within=3) == []
         if backend == "threads":
             _, threads = parent.line(timeout=10)
             _, before, after, cpu, alive = threads.split()
@@ -301,7 +260,7 @@ def test_sigint_to_the_process_group_interrupts_quickly_and_stops_every_worker(b
             assert float(cpu) < 0.3 and alive == "1", threads  # none keeps burning CPU
         assert parent.line(timeout=30)[1] == "NEXT 55 89 144 55 89 144"
         assert parent.proc.wait(15) == 0, parent.stderr()
-        assert _wait_gone(leftovers, within=5) == []
+        assert wait_gone(leftovers, within=5) == []
     finally:
         parent.close(leftovers)
 
@@ -321,7 +280,7 @@ def test_sigint_while_workers_start_leaves_a_working_next_run(method):
         assert line == "NEXT 55 89", (line, parent.stderr())
         leftovers = parent.descendants()
         assert parent.proc.wait(15) == 0, parent.stderr()
-        assert _wait_gone(leftovers, within=5) == []
+        assert wait_gone(leftovers, within=5) == []
     finally:
         parent.close(leftovers)
 
@@ -342,7 +301,7 @@ def test_a_killed_parent_leaves_no_orphaned_workers(method):
         assert {int(p) for p in ready.split()[1:]} <= set(leftovers)
         parent.proc.send_signal(signal.SIGKILL)  # a kernel restart; no clean-up code runs
         parent.proc.wait(10)
-        assert _wait_gone(leftovers, within=5) == [], [_cmdline(p)[:100] for p in leftovers]
+        assert wait_gone(leftovers, within=5) == [], [cmdline(p)[:100] for p in leftovers]
     finally:
         parent.close(leftovers)
 

@@ -10,43 +10,12 @@ import sys
 import time
 
 import pytest
+from procs import HAVE_PROC, alive, descendants, wait_gone
 
 from parlab import launch
 from parlab.launch import ChildFailed, ChildTimeout, module_argv
 
 HELLO = "parlab.scripts.hello"
-
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def _descendants(pid: int) -> list[int]:
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        try:
-            with open(f"/proc/{parent}/task/{parent}/children") as fh:
-                kids = [int(x) for x in fh.read().split()]
-        except OSError:
-            continue
-        found += kids
-        frontier += kids
-    return found
-
-
-def _gone(pids: list[int], within: float = 5.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if not any(_alive(p) for p in pids):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _grandchild_pid(text: str) -> int:
@@ -55,7 +24,7 @@ def _grandchild_pid(text: str) -> int:
     return int(match.group(1))
 
 
-needs_proc = pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux /proc")
+needs_proc = pytest.mark.skipif(not HAVE_PROC, reason="needs Linux /proc")
 
 
 # --------------------------------------------------------------------------- the normal path
@@ -172,14 +141,14 @@ def test_timeout_stops_the_child_and_its_grandchild_and_keeps_the_output():
     done = info.value.completed
     assert "sleeping 60 s" in done.stderr  # output so far is kept
     assert done.returncode < 0
-    assert _gone([_grandchild_pid(done.stderr)])
+    assert not wait_gone([_grandchild_pid(done.stderr)], within=5.0)
 
 
 @needs_proc
 @pytest.mark.faults
 def test_a_grandchild_left_running_by_a_finished_child_is_stopped():
     done = launch.run(module_argv(HELLO, "--grandchild"), timeout=30)
-    assert _gone([launch.json_result(done)["grandchild"]])
+    assert not wait_gone([launch.json_result(done)["grandchild"]], within=5.0)
 
 
 @needs_proc
@@ -189,12 +158,12 @@ def test_wait_all_timeout_stops_every_child():
     family: list[int] = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and len(family) < 4:  # children and grandchildren
-        family = [k.pid for k in kids] + [g for k in kids for g in _descendants(k.pid)]
+        family = [k.pid for k in kids] + [g for k in kids for g in descendants(k.pid)]
         time.sleep(0.05)
     with pytest.raises(ChildTimeout):
         launch.wait_all(kids, timeout=1)
     assert len(family) == 4
-    assert _gone(family)
+    assert not wait_gone(family, within=5.0)
     assert all(k.popen.returncode is not None for k in kids)
 
 
@@ -218,7 +187,7 @@ def test_interrupt_while_waiting_stops_children_and_grandchildren():
         deadline = time.monotonic() + 30
         family: list[int] = []
         while time.monotonic() < deadline:  # two children and two grandchildren, all started
-            family = [p for p in _descendants(parent.pid) if _alive(p)]
+            family = descendants(parent.pid)
             if len(family) >= 4:
                 break
             time.sleep(0.05)
@@ -230,5 +199,5 @@ def test_interrupt_while_waiting_stops_children_and_grandchildren():
         parent.stop()
     assert "KeyboardInterrupt" in done.stderr
     assert done.returncode != 0
-    assert _gone(family), f"left behind: {[p for p in family if _alive(p)]}"
+    assert not wait_gone(family, within=5.0), f"left behind: {[p for p in family if alive(p)]}"
     assert json.loads(done.stdout.splitlines()[0])  # it had printed its children's pids

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import ipywidgets as w
 import pytest
 from PIL import Image
+from procs import HAVE_PROC, descendants, stdlib_helper
 
 from parlab import system, widgets
 from parlab.plot import DPI, FIGSIZE
@@ -261,33 +262,7 @@ def test_clicks_from_code_are_never_dropped():
 
 def _worker_pids() -> list[int]:
     """Live descendants of this process, without multiprocessing's one-per-interpreter helpers."""
-    found, frontier = [], [os.getpid()]
-    while frontier:
-        parent = frontier.pop()
-        try:
-            tids = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{parent}/task/{tid}/children") as fh:
-                    kids = [int(x) for x in fh.read().split()]
-            except OSError:
-                continue
-            found.extend(kids)
-            frontier.extend(kids)
-    alive = []
-    for pid in found:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                state = fh.read().rsplit(")", 1)[-1].split()[0]
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                cmd = fh.read().decode(errors="replace")
-        except OSError:
-            continue
-        if state != "Z" and "forkserver" not in cmd and "resource_tracker" not in cmd:
-            alive.append(pid)
-    return alive
+    return [p for p in descendants(os.getpid()) if not stdlib_helper(p)]
 
 
 def _interrupt_when_workers_run(count: int, timeout: float = 60.0) -> threading.Thread:
@@ -323,7 +298,7 @@ def _wait_until_no_workers(timeout: float = 15.0) -> list[int]:
 
 
 @pytest.mark.faults
-@pytest.mark.skipif(not os.path.isdir("/proc"), reason="counts worker processes through /proc")
+@pytest.mark.skipif(not HAVE_PROC, reason="counts worker processes through /proc")
 def test_an_interrupt_stops_the_run_and_leaves_no_workers():
     assert _worker_pids() == [], "workers left over from an earlier test"
     panel = _slow_process_panel()
@@ -339,7 +314,7 @@ def test_an_interrupt_stops_the_run_and_leaves_no_workers():
 
 
 @pytest.mark.faults
-@pytest.mark.skipif(not os.path.isdir("/proc"), reason="counts worker processes through /proc")
+@pytest.mark.skipif(not HAVE_PROC, reason="counts worker processes through /proc")
 def test_an_interrupt_during_a_click_is_shown_not_raised():
     panel = _slow_process_panel()
     watcher = _interrupt_when_workers_run(2)
