@@ -260,19 +260,25 @@ def test_clicks_from_code_are_never_dropped():
 
 # --------------------------------------------------------------------------- interrupts
 
-def _worker_pids() -> list[int]:
-    """Live descendants of this process, without multiprocessing's one-per-interpreter helpers."""
-    return [p for p in descendants(os.getpid()) if not stdlib_helper(p)]
+def _worker_pids(ignore: frozenset[int] = frozenset()) -> list[int]:
+    """Live descendants of this process, without multiprocessing's helpers or the ``ignore``d ones."""
+    return [p for p in descendants(os.getpid()) if p not in ignore and not stdlib_helper(p)]
 
 
-def _interrupt_when_workers_run(count: int, timeout: float = 60.0) -> threading.Thread:
+@pytest.fixture
+def earlier() -> frozenset[int]:
+    """Processes alive before the test (a session's JupyterLab and Chromium): not this test's workers."""
+    return frozenset(_worker_pids())
+
+
+def _interrupt_when_workers_run(count: int, ignore: frozenset[int], timeout: float = 60.0) -> threading.Thread:
     """Send SIGINT to the main thread (as Jupyter's interrupt does) once ``count`` workers are up."""
     main = threading.main_thread().ident
 
     def watch() -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if len(_worker_pids()) >= count:
+            if len(_worker_pids(ignore)) >= count:
                 signal.pthread_kill(main, signal.SIGINT)
                 return
             time.sleep(0.05)
@@ -290,19 +296,18 @@ def _slow_process_panel() -> Panel:
     return Panel({"workers": w.IntSlider(value=2, min=1, max=4)}, measure, lambda r, ax: None)
 
 
-def _wait_until_no_workers(timeout: float = 15.0) -> list[int]:
+def _wait_until_no_workers(ignore: frozenset[int], timeout: float = 15.0) -> list[int]:
     deadline = time.monotonic() + timeout
-    while (left := _worker_pids()) and time.monotonic() < deadline:
+    while (left := _worker_pids(ignore)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
 
 
 @pytest.mark.faults
 @pytest.mark.skipif(not HAVE_PROC, reason="counts worker processes through /proc")
-def test_an_interrupt_stops_the_run_and_leaves_no_workers():
-    assert _worker_pids() == [], "workers left over from an earlier test"
+def test_an_interrupt_stops_the_run_and_leaves_no_workers(earlier):
     panel = _slow_process_panel()
-    watcher = _interrupt_when_workers_run(2)
+    watcher = _interrupt_when_workers_run(2, earlier)
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         panel.run()
@@ -310,24 +315,24 @@ def test_an_interrupt_stops_the_run_and_leaves_no_workers():
     assert time.monotonic() - started < 50, "the interrupt did not stop the 60 s tasks"
     assert "interrupted" in panel.status.value
     assert not panel.busy and not panel.button.disabled
-    assert _wait_until_no_workers() == []
+    assert _wait_until_no_workers(earlier) == []
 
 
 @pytest.mark.faults
 @pytest.mark.skipif(not HAVE_PROC, reason="counts worker processes through /proc")
-def test_an_interrupt_during_a_click_is_shown_not_raised():
+def test_an_interrupt_during_a_click_is_shown_not_raised(earlier):
     panel = _slow_process_panel()
-    watcher = _interrupt_when_workers_run(2)
+    watcher = _interrupt_when_workers_run(2, earlier)
     panel.click()  # as in the kernel: the callback must swallow it and report it
     watcher.join(5)
     assert "interrupted" in panel.status.value
-    assert _wait_until_no_workers() == []
+    assert _wait_until_no_workers(earlier) == []
     panel.controls["workers"].value = 1
     panel._measure = lambda values, progress: run_tasks(fib, [15] * 2, backend="processes",
                                                         workers=values["workers"], warn=False)
     panel.click()  # the panel works again after an interrupt
     assert panel.status.value.startswith("done: run 1")
-    assert _wait_until_no_workers() == []
+    assert _wait_until_no_workers(earlier) == []
 
 
 # --------------------------------------------------------------------------- speedup_panel
