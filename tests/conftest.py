@@ -26,6 +26,20 @@ def require():
     return _require
 
 
+@pytest.fixture
+def mpiexec(require) -> str:
+    """The MPI launcher the lessons use; skipped outside CI and failed under CI when it is missing."""
+    from parlab import mpi, system
+
+    found = system.find_mpiexec()
+    require(found is not None, "mpiexec", mpi.INSTALL_HINT)
+    try:
+        import mpi4py  # noqa: F401  (the package only: mpi4py.MPI would start MPI inside pytest)
+    except ImportError:
+        require(False, "mpi4py", mpi.INSTALL_HINT)
+    return str(found)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_processes_left_behind():
     """After the whole run, no child process of pytest may still be alive (kernels get time to exit)."""

@@ -495,20 +495,6 @@ def test_workers_and_tasks_that_would_not_fit_are_refused_before_starting(monkey
 
 # --------------------------------------------------------------------------- MPI jobs (lesson 05)
 
-@pytest.fixture
-def mpiexec(require) -> str:
-    """The launcher; skipped outside CI and failed under CI when it is missing."""
-    from parlab import mpi, system
-
-    found = system.find_mpiexec()
-    require(found is not None, "mpiexec", mpi.INSTALL_HINT)
-    try:
-        import mpi4py  # noqa: F401  (the package only: mpi4py.MPI would start MPI inside pytest)
-    except ImportError:
-        require(False, "mpi4py", mpi.INSTALL_HINT)
-    return str(found)
-
-
 RANK_KILLED = """
 import os, signal
 from mpi4py import MPI

@@ -19,18 +19,6 @@ SIZES = [1, 2, 4]
 TIMEOUT = 60
 
 
-@pytest.fixture
-def mpiexec(require) -> str:
-    """The launcher the lessons use; skipped outside CI and failed under CI when it is missing."""
-    found = system.find_mpiexec()
-    require(found is not None, "mpiexec", mpi.INSTALL_HINT)
-    try:
-        import mpi4py  # noqa: F401  (the package only: mpi4py.MPI would start MPI in pytest)
-    except ImportError:
-        require(False, "mpi4py", mpi.INSTALL_HINT)
-    return str(found)
-
-
 # --------------------------------------------------------------------------- MPI never starts here
 
 def test_importing_the_programs_does_not_start_mpi():
