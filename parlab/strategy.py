@@ -109,7 +109,7 @@ def plot_laws(result: Mapping[str, Any], ax: Axes | None = None) -> Axes:
     ax.plot(ks, curves["amdahl"], color="C0", label="Amdahl: fixed problem size")
     ax.plot(ks, curves["gustafson"], color="C1", label="Gustafson: problem grows with workers")
     if f > 0:
-        ax.axhline(1 / f, color="C0", linestyle=":", linewidth=1, label=f"Amdahl's ceiling 1/f = {1 / f:.0f}")
+        ax.axhline(1 / f, color="C0", linestyle=":", linewidth=1, label=f"Amdahl's ceiling 1/f = {1 / f:.3g}")
     strong, scaled = result.get("strong") or {}, result.get("scaled") or {}
     if strong:
         ax.plot(list(strong), list(strong.values()), "o", color="C0", markeredgecolor="black",
