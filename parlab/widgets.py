@@ -9,7 +9,7 @@ reaches it as KeyboardInterrupt, and parlab's pools kill their workers on the wa
 (JupyterLab 4.6 may deliver a click on a kernel subshell, another thread; the panel then
 hands the run to the main thread's event loop.) A click during a run is refused: at once
 when it arrives on a subshell, and by its time stamp when the kernel held it back until
-the run ended.
+the run ended (``parlab._clicks`` reads the stamps).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import ipywidgets as w
@@ -30,7 +29,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from PIL import Image
 
-from parlab import system
+from parlab import _clicks, system
 from parlab.measure import Sweep, format_seconds, format_speedup, speedup_sweep
 from parlab.plot import DPI, FIGSIZE, plot_speedup
 from parlab.run import BACKENDS, START_METHODS, check_workers
@@ -85,68 +84,6 @@ def _html_table(rows: Sequence[dict[str, str]]) -> str:
 
 def _error_html(text: str) -> str:
     return f"<span style='{_ERROR_STYLE}'>{html.escape(text)}</span>"
-
-
-def _kernel() -> Any:
-    """The ipykernel this code runs in, or None (plain Python, tests)."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return None
-    return getattr(get_ipython(), "kernel", None)
-
-
-def _parent_message() -> dict[str, Any] | None:
-    """The message the kernel is handling now (a cell's execute_request, a click), or None."""
-    kernel = _kernel()
-    try:
-        return kernel.get_parent("shell") if kernel is not None else None
-    except Exception:  # an ipykernel without get_parent(channel): no stamp to go by
-        return None
-
-
-def _sent_at(message: dict[str, Any] | None) -> float | None:
-    """When the sender stamped ``message`` (its own clock, seconds since the epoch), if it did."""
-    date = (message or {}).get("header", {}).get("date")
-    if isinstance(date, str):
-        try:
-            date = datetime.fromisoformat(date)  # 3.11+ reads a trailing Z
-        except ValueError:
-            return None
-    if not isinstance(date, datetime):
-        return None
-    return (date if date.tzinfo else date.replace(tzinfo=UTC)).timestamp()
-
-
-def _is_click_on(message: dict[str, Any] | None, button: w.Button) -> bool:
-    """True when ``message`` is the browser's click on ``button`` (not ``.click()`` in code)."""
-    comm = getattr(button, "comm", None)
-    return bool(message and comm is not None
-                and message.get("header", {}).get("msg_type") == "comm_msg"
-                and message.get("content", {}).get("comm_id") == comm.comm_id)
-
-
-class _SenderClock:
-    """Kernel clock minus the browser's clock, the smallest seen: puts a click's stamp on the kernel's clock.
-
-    The smallest difference is the clock skew plus the shortest delivery time, so the
-    estimate is never earlier than the real moment of the click: a click counts as made
-    during a run only when it certainly was.
-    """
-
-    offset: float | None = None
-
-    @classmethod
-    def observe(cls, message: dict[str, Any] | None) -> None:
-        sent = _sent_at(message)
-        if sent is not None:
-            seen = time.time() - sent
-            cls.offset = seen if cls.offset is None else min(cls.offset, seen)
-
-    @classmethod
-    def kernel_time(cls, message: dict[str, Any] | None) -> float | None:
-        sent = _sent_at(message)
-        return None if sent is None or cls.offset is None else sent + cls.offset
 
 
 class Panel:
@@ -227,7 +164,7 @@ class Panel:
             self.progress.bar_style = ""
             self.progress.value = 0
             self.status.value = "running…"
-            _SenderClock.observe(_parent_message())
+            _clicks.SenderClock.observe(_clicks.parent_message())
             t0 = time.perf_counter()
             result = self._measure(self.values(), self._set_progress)
             self.image.value = render_png(lambda ax: self._draw(result, ax))
@@ -252,27 +189,20 @@ class Panel:
             self.button.disabled = False
             self._lock.release()
 
-    def _sent_during_last_run(self, message: dict[str, Any] | None) -> bool:
-        """Was this browser click sent while the last run was going (held back by the kernel)?"""
-        if not _is_click_on(message, self.button):
-            return False  # .click() in code: always meant
-        sent = _SenderClock.kernel_time(message)
-        return sent is not None and sent < self._ended_wall
-
     def _on_click(self, _button: w.Button) -> None:
         # Refuse, never queue: a click during a run (handled at once on another thread, or
         # held back by the kernel until the run ended) must not start a run nobody asked for.
-        message = _parent_message()
+        message = _clicks.parent_message()
         if not self._lock.acquire(blocking=False):
             self.status.value = "already running: wait for it to finish"
             return
-        if self._sent_during_last_run(message):
+        if _clicks.sent_before(message, self.button, self._ended_wall):  # during the last run
             self._lock.release()
             if "ignored" not in self.status.value:
                 self.status.value += " (a click made during the run was ignored)"
             return
-        _SenderClock.observe(message)
-        loop = getattr(_kernel(), "io_loop", None)  # the main thread's event loop
+        _clicks.SenderClock.observe(message)
+        loop = getattr(_clicks.kernel(), "io_loop", None)  # the main thread's event loop
         if threading.current_thread() is threading.main_thread() or loop is None:
             self._run_for_click()
             return

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from procs import HAVE_PROC, descendants, stdlib_helper
 
-from parlab import system, widgets
+from parlab import _clicks, system
 from parlab.plot import DPI, FIGSIZE
 from parlab.run import run_tasks
 from parlab.widgets import PANEL_CLASS, Panel, displayed_panels, render_png, speedup_panel
@@ -168,8 +168,8 @@ def _browser_click(panel, sent_at):
 def test_a_browser_click_sent_during_the_run_is_dropped(monkeypatch):
     panel, _, calls = _line_panel()
     message = {}
-    monkeypatch.setattr(widgets, "_parent_message", lambda: message.get("now"))
-    monkeypatch.setattr(widgets._SenderClock, "offset", None)
+    monkeypatch.setattr(_clicks, "parent_message", lambda: message.get("now"))
+    monkeypatch.setattr(_clicks.SenderClock, "offset", None)
 
     message["now"] = _browser_click(panel, time.time())
     panel.click()  # the click that starts run 1
@@ -190,7 +190,7 @@ def test_a_browser_click_without_a_stamp_is_taken_as_meant(monkeypatch):
     panel, _, _ = _line_panel()
     unstamped = _browser_click(panel, time.time())
     del unstamped["header"]["date"]
-    monkeypatch.setattr(widgets, "_parent_message", lambda: unstamped)
+    monkeypatch.setattr(_clicks, "parent_message", lambda: unstamped)
     panel.click()
     panel.click()
     assert panel.runs == 2
@@ -210,7 +210,7 @@ def test_a_click_on_another_thread_runs_in_the_main_thread(monkeypatch):
     # JupyterLab 4.6 delivers widget messages on a kernel subshell: a second thread, which
     # Jupyter's interrupt (SIGINT) cannot reach. The panel hands the run to the main thread.
     loop = _FakeLoop()
-    monkeypatch.setattr(widgets, "_kernel", lambda: type("K", (), {"io_loop": loop})())
+    monkeypatch.setattr(_clicks, "kernel", lambda: type("K", (), {"io_loop": loop})())
     threads = []
     panel = Panel({"n": w.IntSlider()}, lambda v, p: threads.append(threading.current_thread()) or [1],
                   lambda r, ax: ax.plot(r))
@@ -236,7 +236,7 @@ def test_a_click_on_another_thread_runs_in_the_main_thread(monkeypatch):
 
 def test_the_main_thread_run_takes_sigint_as_an_interrupt(monkeypatch):
     loop = _FakeLoop()
-    monkeypatch.setattr(widgets, "_kernel", lambda: type("K", (), {"io_loop": loop})())
+    monkeypatch.setattr(_clicks, "kernel", lambda: type("K", (), {"io_loop": loop})())
     seen = []
     panel = Panel({"n": w.IntSlider()}, lambda v, p: seen.append(signal.getsignal(signal.SIGINT)) or [1],
                   lambda r, ax: ax.plot(r))
