@@ -1,9 +1,10 @@
-"""Measurements for lessons 01 (the GIL) and 02 (threads vs processes); each returns data.
+"""Measurements for lesson 01 (the GIL); each returns data.
 
-A slow loopback server for real socket I/O, a trace of which worker was running when,
-the switch interval's effect, start-up cost per start method, the cost of sending data
-and the ``chunksize`` curve. Plots of these live at the end; conclusions are worded from
-the measured numbers and the running build, never fixed in advance.
+A slow loopback server for real socket I/O, a trace of which worker was running when and
+the switch interval's effect, plus the worker counts and fib tasks that lesson 02 uses too.
+A plot of the switch interval lives at the end; conclusions are worded from the measured
+numbers and the running build, never fixed in advance. Lesson 02's start-up, pickling and
+``chunksize`` curves are in ``parlab.pools``.
 """
 
 from __future__ import annotations
@@ -14,21 +15,18 @@ import socketserver
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Self
 
 from parlab import system
-from parlab.measure import Sweep, Timing, format_speedup, time_call, timing_from
-from parlab.run import RunResult, TaskSpan, WorkerPool, run_tasks
-from parlab.workloads import fib, make_buffer, payload_size
+from parlab.measure import Sweep, Timing, format_speedup, timing_from
+from parlab.run import RunResult, TaskSpan, run_tasks
+from parlab.workloads import fib
 
 __all__ = [
-    "ChunkCurve", "PayloadPoint", "SlowServer", "SwitchLatency", "build_report", "chunksize_curve",
-    "describe_cpu_threads", "fib_tasks", "gil_timeline", "overlap_fraction", "pickling_curve",
-    "plot_chunksize", "plot_pickling", "plot_switch_latency", "run_segments", "startup_costs",
-    "switch_latency", "worker_counts",
+    "SlowServer", "SwitchLatency", "build_report", "describe_cpu_threads", "fib_tasks", "gil_timeline",
+    "overlap_fraction", "plot_switch_latency", "run_segments", "switch_latency", "worker_counts",
 ]
 
 GAP_S = 0.0005  # a pause this long in a spinning worker means it was not running
@@ -237,78 +235,7 @@ def describe_cpu_threads(threads: Sweep, processes: Sweep) -> str:
             f"{format_speedup(p)} on the same CPU-bound work.")
 
 
-# --------------------------------------------------------------------------- lesson 02 measurements
-
-def startup_costs(workers: int, repeats: int = 3) -> dict[str, Timing]:
-    """Seconds to start ``workers`` process workers, per available start method (lesson 02)."""
-    costs = {}
-    for method in system.available_start_methods():
-        values = []
-        for _ in range(repeats):
-            with WorkerPool("processes", workers, start_method=method, warn=False) as pool:
-                values.append(pool.startup_s)
-        costs[method] = timing_from(values)
-    return costs
-
-
-@dataclass(frozen=True)
-class PayloadPoint:
-    """Time per task for one argument size: threads share it, processes pickle and send it (lesson 02)."""
-
-    nbytes: int
-    threads_s: float
-    processes_s: float
-
-
-def pickling_curve(sizes: Iterable[int], tasks: int = 8, repeats: int = 3,
-                   start_method: str | None = None) -> list[PayloadPoint]:
-    """Time per task of ``payload_size`` against argument size, one worker of each kind (lesson 02)."""
-    points = []
-    with WorkerPool("threads", 1) as threads, \
-            WorkerPool("processes", 1, start_method=start_method) as processes:
-        for nbytes in sizes:
-            data = [make_buffer(int(nbytes), seed=1)] * tasks
-            per_task = {}
-            for name, pool in (("threads", threads), ("processes", processes)):
-                timing = time_call(partial(pool.map, payload_size, data, timeout=120), repeats=repeats)
-                per_task[name] = timing.median / tasks
-            points.append(PayloadPoint(int(nbytes), per_task["threads"], per_task["processes"]))
-    return points
-
-
-@dataclass(frozen=True)
-class ChunkCurve:
-    """Run time of many small tasks per ``chunksize``, beside the serial time (lesson 02)."""
-
-    serial: Timing
-    chunksizes: tuple[int, ...]
-    timings: tuple[Timing, ...]
-    workers: int
-
-    @property
-    def best(self) -> int:
-        """The chunksize with the shortest median time."""
-        return min(zip(self.timings, self.chunksizes), key=lambda tc: tc[0].median)[1]
-
-
-def chunksize_curve(func: Callable[..., Any], tasks: Sequence[Any], chunksizes: Iterable[int], *,
-                    workers: int, repeats: int = 3, start_method: str | None = None) -> ChunkCurve:
-    """Time ``func`` over ``tasks`` on process workers for each chunksize; results checked against serial (lesson 02)."""
-    sizes = tuple(int(c) for c in chunksizes)
-    with WorkerPool("serial") as serial_pool:
-        expected = serial_pool.map(func, tasks).results
-        serial = time_call(lambda: serial_pool.map(func, tasks), repeats=repeats)
-    timings = []
-    with WorkerPool("processes", workers, start_method=start_method, warn=False) as pool:
-        for size in sizes:
-            if pool.map(func, tasks, chunksize=size, timeout=120).results != expected:
-                raise AssertionError(f"chunksize {size} returned results that differ from the serial run")
-            timings.append(time_call(partial(pool.map, func, tasks, chunksize=size, timeout=120),
-                                     repeats=repeats, warmup=0))
-    return ChunkCurve(serial, sizes, tuple(timings), workers)
-
-
-# --------------------------------------------------------------------------- plots of the above
+# --------------------------------------------------------------------------- the plot of the above
 
 def plot_switch_latency(results: Sequence[SwitchLatency], ax: Any = None) -> Any:
     """Median lateness of the waking thread per switch interval, beside the interval itself (lesson 01)."""
@@ -328,42 +255,4 @@ def plot_switch_latency(results: Sequence[SwitchLatency], ax: Any = None) -> Any
     ax.set_title("A waking thread waits for the computing thread to let go")
     ax.legend(fontsize="small", loc="upper left")
     ax.grid(axis="y", alpha=0.3)
-    return ax
-
-
-def plot_pickling(points: Sequence[PayloadPoint], ax: Any = None) -> Any:
-    """Time per task against argument size, log-log, threads beside processes (lesson 02)."""
-    from parlab.plot import new_axes
-
-    ax = new_axes(ax)
-    sizes = [p.nbytes for p in points]
-    ax.loglog(sizes, [p.processes_s for p in points], marker="o", label="processes: pickled and sent")
-    ax.loglog(sizes, [p.threads_s for p in points], marker="s", label="threads: shared, not copied")
-    ax.set_xlabel("argument size (bytes)")
-    ax.set_ylabel("time per task (s)")
-    ax.set_title("The cost of sending data to a worker")
-    ax.legend(fontsize="small", loc="upper left")
-    ax.grid(alpha=0.3, which="both")
-    return ax
-
-
-def plot_chunksize(curve: ChunkCurve, ax: Any = None) -> Any:
-    """Run time per chunksize (log scale), with the serial time as a line (lesson 02)."""
-    from parlab.plot import new_axes
-
-    ax = new_axes(ax)
-    lows = [t.median - t.quartiles[0] for t in curve.timings]
-    highs = [t.quartiles[1] - t.median for t in curve.timings]
-    ax.errorbar(curve.chunksizes, [t.median for t in curve.timings], yerr=[lows, highs], marker="o",
-                capsize=3, label=f"{curve.workers} process workers")
-    ax.axhline(curve.serial.median, color="0.5", linestyle="--", label="serial")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(curve.chunksizes, [str(c) for c in curve.chunksizes])
-    ax.minorticks_off()
-    ax.set_xlabel("chunksize (tasks sent together)")
-    ax.set_ylabel("run time (s)")
-    ax.set_ylim(bottom=0)
-    ax.set_title(f"Many small tasks: best chunksize here {curve.best}")
-    ax.legend(fontsize="small")
-    ax.grid(alpha=0.3)
     return ax

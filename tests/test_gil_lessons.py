@@ -1,4 +1,4 @@
-"""Helpers of lessons 01-02 (parlab.gil, the new workloads, bench group "gil"): behaviour, not speed."""
+"""Helpers of lessons 01-02 (parlab.gil, parlab.pools, workloads, bench "gil"): behaviour, not speed."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 
-from parlab import gil, system
+from parlab import gil, pools, system
 from parlab.benches import gil as gil_bench
 from parlab.measure import speedup_sweep, timing_from
 from parlab.run import RunResult, TaskSpan, WorkerDied, run_tasks
@@ -170,19 +170,19 @@ def test_build_report_names_other_implementations(monkeypatch):
 # --------------------------------------------------------------------------- lesson 02 measurements
 
 def test_startup_costs_cover_every_available_method():
-    costs = gil.startup_costs(workers=1, repeats=1)
+    costs = pools.startup_costs(workers=1, repeats=1)
     assert list(costs) == system.available_start_methods()
     assert all(t.median > 0 for t in costs.values())
 
 
 def test_pickling_curve_has_one_point_per_size():
-    points = gil.pickling_curve([100, 50_000], tasks=2, repeats=1)
+    points = pools.pickling_curve([100, 50_000], tasks=2, repeats=1)
     assert [p.nbytes for p in points] == [100, 50_000]
     assert all(p.threads_s > 0 and p.processes_s > 0 for p in points)
 
 
 def test_chunksize_curve_checks_results_and_names_the_best():
-    curve = gil.chunksize_curve(fib, [5] * 20, [1, 4, 20], workers=2, repeats=1)
+    curve = pools.chunksize_curve(fib, [5] * 20, [1, 4, 20], workers=2, repeats=1)
     assert curve.chunksizes == (1, 4, 20) and len(curve.timings) == 3
     assert curve.best in curve.chunksizes
     assert curve.serial.median > 0
@@ -191,11 +191,11 @@ def test_chunksize_curve_checks_results_and_names_the_best():
 def test_plots_return_their_axes():
     latency = [gil.SwitchLatency(0.001, timing_from([0.001])), gil.SwitchLatency(0.005, timing_from([0.005]))]
     assert isinstance(gil.plot_switch_latency(latency), matplotlib.axes.Axes)
-    points = [gil.PayloadPoint(100, 1e-5, 1e-4), gil.PayloadPoint(10_000, 1e-5, 2e-4)]
-    assert isinstance(gil.plot_pickling(points), matplotlib.axes.Axes)
-    curve = gil.ChunkCurve(timing_from([0.1]), (1, 4), (timing_from([0.3]), timing_from([0.05])), 2)
+    points = [pools.PayloadPoint(100, 1e-5, 1e-4), pools.PayloadPoint(10_000, 1e-5, 2e-4)]
+    assert isinstance(pools.plot_pickling(points), matplotlib.axes.Axes)
+    curve = pools.ChunkCurve(timing_from([0.1]), (1, 4), (timing_from([0.3]), timing_from([0.05])), 2)
     assert curve.best == 4
-    assert "best chunksize here 4" in gil.plot_chunksize(curve).get_title()
+    assert "best chunksize here 4" in pools.plot_chunksize(curve).get_title()
 
 
 # --------------------------------------------------------------------------- crashes
