@@ -217,7 +217,12 @@ class WorkerPool:
 
     def _death_report(self, at_start: bool = False) -> str:
         # The executor SIGTERMs the survivors once one worker dies: wait for every exit code,
-        # then name the worker(s) that died some other way first.
+        # then name the worker(s) that died some other way first. Let the executor's manager
+        # thread finish that first: under forkserver an exit code is read from a pipe, and two
+        # threads reading it at once can lose it (it then reads as 255).
+        manager = getattr(self._executor, "_executor_manager_thread", None)  # private, no other way
+        if manager is not None:
+            manager.join(2.0)
         deadline = time.monotonic() + 2.0
         while time.monotonic() < deadline and any(p.exitcode is None for p in self._processes.values()):
             time.sleep(0.02)
