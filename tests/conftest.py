@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import pytest
@@ -38,6 +39,21 @@ def mpiexec(require) -> str:
     except ImportError:
         require(False, "mpi4py", mpi.INSTALL_HINT)
     return str(found)
+
+
+@pytest.fixture
+def fake_mpiexec(tmp_path):
+    """A launcher of 'another MPI': it starts N unrelated copies, each initialising MPI as size 1."""
+    fake = tmp_path / "mpiexec"
+    fake.write_text(f"#!{sys.executable}\n"
+                    "import subprocess, sys\n"
+                    "args = sys.argv[1:]\n"
+                    "if '-n' not in args: sys.exit(0)\n"
+                    "i = args.index('-n'); n = int(args[i + 1])\n"
+                    "procs = [subprocess.Popen(args[i + 2:]) for _ in range(n)]\n"
+                    "sys.exit(max(p.wait(60) for p in procs))\n")
+    fake.chmod(0o755)
+    return fake
 
 
 @pytest.fixture(scope="session", autouse=True)

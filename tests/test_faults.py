@@ -542,22 +542,13 @@ def test_a_missing_launcher_says_how_to_install_one(monkeypatch):
 
 @pytest.mark.mpi
 @pytest.mark.timeout(40)
-def test_the_wrong_mpi_first_on_path_is_detected(mpiexec, tmp_path, monkeypatch):
+def test_the_wrong_mpi_first_on_path_is_detected(mpiexec, fake_mpiexec, monkeypatch):
     import shutil
 
     from parlab import mpi, system
 
     # Another MPI's launcher first on PATH starts N unrelated copies, each of size 1.
-    fake = tmp_path / "mpiexec"
-    fake.write_text(f"#!{sys.executable}\n"
-                    "import subprocess, sys\n"
-                    "args = sys.argv[1:]\n"
-                    "if '-n' not in args: sys.exit(0)\n"
-                    "i = args.index('-n'); n = int(args[i + 1])\n"
-                    "procs = [subprocess.Popen(args[i + 2:]) for _ in range(n)]\n"
-                    "sys.exit(max(p.wait(60) for p in procs))\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}")
+    monkeypatch.setenv("PATH", f"{fake_mpiexec.parent}{os.pathsep}{os.environ.get('PATH', '')}")
     monkeypatch.setattr(system, "find_mpiexec", lambda: shutil.which("mpiexec"))  # no MPI in the venv
     with pytest.raises(mpi.WrongSize, match=r"size\(s\) \[1, 1, 1\]"):
         mpi.run_mpi("hello", 3, timeout=30)

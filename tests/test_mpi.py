@@ -140,19 +140,10 @@ def test_a_deadlock_hits_the_timeout_and_every_rank_is_stopped(mpiexec):
 
 
 @pytest.mark.faults
-def test_a_launcher_of_another_mpi_is_detected(mpiexec, tmp_path):
+def test_a_launcher_of_another_mpi_is_detected(mpiexec, fake_mpiexec):
     # A launcher that starts N unrelated copies: each initialises MPI alone, as size 1.
-    fake = tmp_path / "mpiexec"
-    fake.write_text(f"#!{sys.executable}\n"
-                    "import subprocess, sys\n"
-                    "args = sys.argv[1:]\n"
-                    "if '-n' not in args: sys.exit(0)\n"
-                    "i = args.index('-n'); n = int(args[i + 1])\n"
-                    "procs = [subprocess.Popen(args[i + 2:]) for _ in range(n)]\n"
-                    "sys.exit(max(p.wait(60) for p in procs))\n")
-    fake.chmod(0o755)
     with pytest.raises(mpi.WrongSize, match=r"asked .* for 3 ranks.*size\(s\) \[1, 1, 1\]"):
-        mpi.run_mpi("hello", 3, mpiexec=fake, timeout=TIMEOUT)
+        mpi.run_mpi("hello", 3, mpiexec=fake_mpiexec, timeout=TIMEOUT)
 
 
 @pytest.mark.faults
