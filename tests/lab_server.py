@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,9 @@ from pathlib import Path
 
 from procs import alive, cmdline, descendants
 
-__all__ = ["JupyterLab", "free_port"]
+from parlab.coord.localredis import free_port  # a free port on 127.0.0.1
+
+__all__ = ["JupyterLab"]
 
 # Settings written into the throwaway user-settings dir (facts from TESTING.md):
 SETTINGS = {
@@ -34,13 +35,6 @@ SETTINGS = {
     # the copies the browser runs are throwaway; never write them back behind the test's back
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class JupyterLab:
