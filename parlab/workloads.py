@@ -91,7 +91,7 @@ def request_reply(port: int, key: str, message: str, timeout: float = 30.0) -> s
     """Send one request to a loopback server and wait for its reply: real socket I/O (lesson 01).
 
     The thread blocks in ``recv`` with the GIL released, as it would waiting on a remote
-    server. The server (``parlab.gil.SlowServer``) answers only requests that carry its key.
+    server. The server (``parlab.lessons.l01_gil.SlowServer``) answers only requests that carry its key.
     """
     import socket
 

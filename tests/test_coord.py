@@ -14,7 +14,8 @@ import pytest
 from procs import HAVE_PROC, alive, descendants, wait_gone
 
 from parlab import coord, launch
-from parlab.coord import CoordError, jobs
+from parlab.coord import CoordError
+from parlab.lessons import l04_children as jobs
 from parlab.coord.localredis import LocalRedis, free_port
 from parlab.scripts.worker import check_task, run_task
 
@@ -301,7 +302,7 @@ def test_worker_usage_line():
 
 PARENT = """
 from parlab import coord
-from parlab.coord import jobs
+from parlab.lessons import l04_children as jobs
 with coord.serve() as server:
     jobs.run_job(server, [{"func": "io_wait", "args": [30]}] * 4, 2, timeout=60)
 """

@@ -1,4 +1,4 @@
-"""Helpers of lessons 01-02 (parlab.gil, parlab.pools, workloads, bench "gil"): behaviour, not speed."""
+"""Helpers of lessons 01-02 (parlab.lessons.l01_gil, l02_pools, workloads, bench "gil"): behaviour, not speed."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import matplotlib
 import matplotlib.pyplot as plt
 import pytest
 
-from parlab import gil, pools, system
+from parlab import system
+from parlab.lessons import l01_gil as gil, l02_pools as pools
 from parlab.benches import gil as gil_bench
 from parlab.measure import speedup_sweep, timing_from
 from parlab.run import RunResult, TaskSpan, WorkerDied, run_tasks

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from parlab import mpi, system
-from parlab.mpi_measure import collective_table, integral_sweep, pingpong_curves, reference_pingpong
+from parlab.lessons.l05_mpi import collective_table, integral_sweep, pingpong_curves, reference_pingpong
 from parlab.workloads import fib
 
 pytestmark = pytest.mark.mpi
@@ -22,7 +22,7 @@ TIMEOUT = 60
 # --------------------------------------------------------------------------- MPI never starts here
 
 def test_importing_the_programs_does_not_start_mpi():
-    code = ("import sys, parlab.mpi, parlab.mpi_measure, parlab.benches.mpi\n"
+    code = ("import sys, parlab.mpi, parlab.lessons.l05_mpi, parlab.benches.mpi\n"
             + "".join(f"import {m}\n" for m in mpi.PROGRAMS.values())
             + "assert 'mpi4py.MPI' not in sys.modules, 'mpi4py.MPI imported'\nprint('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,

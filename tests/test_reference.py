@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from parlab import backends, reference, strategy, system
+from parlab import system
+from parlab.lessons import l06_backends as backends, l06_reference as reference, l06_strategy as strategy
 from parlab.measure import amdahl_speedup, gustafson_speedup
 
 SMALL = backends.workload_tasks(4, width=300)  # a few milliseconds of work
@@ -66,7 +67,7 @@ def test_load_reference_without_a_name_picks_the_nearest_core_count(tmp_path, mo
 
 
 def test_load_reference_errors_say_what_exists(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m parlab.reference --save"):
+    with pytest.raises(FileNotFoundError, match="python -m parlab.lessons.l06_reference --save"):
         reference.load_reference(root=tmp_path)
     _save(tmp_path, "box", 2)
     with pytest.raises(ValueError, match="available: box"):

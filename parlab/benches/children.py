@@ -13,7 +13,7 @@ from typing import Any
 
 from parlab import coord
 from parlab.bench import speedup_entry
-from parlab.coord import jobs
+from parlab.lessons import l04_children as jobs
 from parlab.coord.localredis import LocalRedis
 
 __all__ = ["entries"]

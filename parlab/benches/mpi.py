@@ -13,7 +13,7 @@ from typing import Any
 
 from parlab import system
 from parlab.mpi import INSTALL_HINT, run_mpi
-from parlab.mpi_measure import median_startup_s, reference_pingpong, run_integral
+from parlab.lessons.l05_mpi import median_startup_s, reference_pingpong, run_integral
 
 __all__ = ["entries", "integral_entry", "pingpong_entry"]
 

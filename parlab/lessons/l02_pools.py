@@ -3,7 +3,7 @@
 Start-up cost per start method, the cost of sending data to a worker (threads share it,
 processes pickle and send it) and the ``chunksize`` curve for many small tasks. Nothing is
 fixed in advance: the chunksize plot names the best size measured here. Lesson 01's
-measurements, and the worker counts and fib tasks both lessons use, are in ``parlab.gil``.
+measurements, and the worker counts and fib tasks both lessons use, are in ``parlab.lessons.l01_gil``.
 """
 
 from __future__ import annotations

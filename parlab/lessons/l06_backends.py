@@ -113,15 +113,15 @@ def _kernel_threads(workers: int) -> AbstractContextManager[Runner]:
 # --------------------------------------------------------------------------- child scripts (lesson 04)
 
 def _children_unavailable() -> str | None:
-    if importlib.util.find_spec("parlab.coord") is None or importlib.util.find_spec("parlab.coord.jobs") is None:
-        return "parlab.coord.jobs is missing (lesson 04)"
+    if importlib.util.find_spec("parlab.coord") is None:
+        return "parlab.coord is missing (lesson 04)"
     return None
 
 
 @contextmanager
 def _children(workers: int) -> Iterator[Runner]:
     from parlab import coord
-    from parlab.coord import jobs
+    from parlab.lessons import l04_children as jobs
 
     # The board's server starts once, before the clock; the children start on every run,
     # as independent programs do, so their start-up is part of the time.

@@ -18,6 +18,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import parlab.kernels as kernels_package
 from parlab import launch, system
 from parlab.kernels import (
     COMPILED,
@@ -48,7 +49,7 @@ __all__ = [
     "worker_counts",
 ]
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(kernels_package.__file__).resolve().parent  # the kernels' sources
 _LANGUAGES = {".pyx": "cython", ".c": "c", ".h": "c", ".py": "python"}
 _TIMEOUT_S = 120.0
 

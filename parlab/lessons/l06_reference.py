@@ -1,7 +1,7 @@
 """One workload on every backend, measured, saved as reference data and read back (lesson 06).
 
-``python -m parlab.reference --save data/reference/NAME`` sweeps the worker count on every
-backend this machine offers (see :mod:`parlab.backends`) and writes ``speedups.csv`` and
+``python -m parlab.lessons.l06_reference --save data/reference/NAME`` sweeps the worker count on every
+backend this machine offers (see :mod:`parlab.lessons.l06_backends`) and writes ``speedups.csv`` and
 ``machine.json`` there. The workload is fixed so that sets from different machines compare.
 Each backend's speedup is measured against the serial run of the same code: the pure-Python
 loop for Python backends, the compiled kernel called in one thread for threads over a kernel.
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from parlab import __version__, system
-from parlab.backends import (BACKENDS, BASELINES, TASKS, Runner, Task, backend_status, default_workers,
+from parlab.lessons.l06_backends import (BACKENDS, BASELINES, TASKS, Runner, Task, backend_status, default_workers,
                              describe_workload, python_serial, workload_tasks)
 from parlab.measure import (Metadata, Sweep, SweepPoint, Timing, fit_amdahl, format_seconds, format_speedup,
                             time_call, timing_from)
@@ -34,7 +34,7 @@ __all__ = [
     "reference_speedups", "format_table", "main",
 ]
 
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "data" / "reference"
 CSV_NAME = "speedups.csv"
 JSON_NAME = "machine.json"
 COLUMNS = ("backend", "workers", "median_s", "mad_s", "speedup", "efficiency", "baseline", "startup_s")
@@ -223,7 +223,7 @@ def load_reference(name: str | None = None, root: str | os.PathLike[str] = REFER
     names = list_references(root)
     if not names:
         raise FileNotFoundError(f"no reference sets under {root}; make one with "
-                                "python -m parlab.reference --save data/reference/NAME")
+                                "python -m parlab.lessons.l06_reference --save data/reference/NAME")
     if name is None:
         cores = system.usable_cores()
         machines = {n: json.loads((Path(root) / n / JSON_NAME).read_text()) for n in names}
@@ -262,8 +262,8 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m parlab.reference [--save DIR] [--backends ...] [--workers ...] [--repeats N] [--tasks T]``."""
-    parser = argparse.ArgumentParser(prog="python -m parlab.reference", description=__doc__.split("\n")[0])
+    """``python -m parlab.lessons.l06_reference [--save DIR] [--backends ...] [--workers ...] [--repeats N] [--tasks T]``."""
+    parser = argparse.ArgumentParser(prog="python -m parlab.lessons.l06_reference", description=__doc__.split("\n")[0])
     parser.add_argument("--save", metavar="DIR", help="write speedups.csv and machine.json here")
     parser.add_argument("--backends", nargs="+", choices=list(BACKENDS), help="default: all")
     parser.add_argument("--workers", nargs="+", type=int, help="default: 1..2 x usable cores")

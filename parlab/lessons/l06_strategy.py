@@ -13,7 +13,7 @@ import ipywidgets as w
 from matplotlib.axes import Axes
 
 from parlab import system
-from parlab.backends import python_serial, workload_tasks
+from parlab.lessons.l06_backends import python_serial, workload_tasks
 from parlab.measure import (
     Sweep,
     SweepPoint,
@@ -24,7 +24,7 @@ from parlab.measure import (
     time_call,
 )
 from parlab.plot import new_axes
-from parlab.reference import Reference
+from parlab.lessons.l06_reference import Reference
 from parlab.run import WorkerPool
 from parlab.widgets import Panel
 from parlab.workloads import count_primes, hash_buffer, io_wait, make_buffer

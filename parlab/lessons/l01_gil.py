@@ -4,7 +4,7 @@ A slow loopback server for real socket I/O, a trace of which worker was running 
 the switch interval's effect, plus the worker counts and fib tasks that lesson 02 uses too.
 A plot of the switch interval lives at the end; conclusions are worded from the measured
 numbers and the running build, never fixed in advance. Lesson 02's start-up, pickling and
-``chunksize`` curves are in ``parlab.pools``.
+``chunksize`` curves are in ``parlab.lessons.l02_pools``.
 """
 
 from __future__ import annotations
