@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 PROGRAMS = {name: f"parlab.scripts.mpi_{name}"
-            for name in ("hello", "ring", "pingpong", "collectives", "integral", "futures")}
+            for name in ("hello", "ring", "pingpong", "collectives", "integral", "futures", "primes")}
 # Programs started through mpi4py.futures: rank 0 runs them, the other ranks become pool workers.
 FUTURES_PROGRAMS = frozenset({"futures"})
 INSTALL_HINT = "pip install mpi4py mpich   (Windows: pip install mpi4py impi-rt)"

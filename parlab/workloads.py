@@ -11,7 +11,7 @@ import hashlib
 import random
 import time
 
-__all__ = ["fib", "count_primes", "monte_carlo_pi", "io_wait", "make_buffer", "hash_buffer"]
+__all__ = ["fib", "count_primes", "prime_windows", "monte_carlo_pi", "io_wait", "make_buffer", "hash_buffer"]
 
 
 def fib(n: int) -> int:
@@ -38,6 +38,22 @@ def count_primes(start: int, stop: int) -> int:
     return count
 
 
+def prime_windows(count: int, width: int, start: int) -> list[tuple[int, int]]:
+    """``count`` consecutive windows ``(lo, hi)`` of ``width`` numbers from ``start``, for count_primes (lessons 04, 06).
+
+    Far from zero, windows of equal width hold about as many primes and cost about the same,
+    so no worker is left with the one slow task at the end.
+    """
+    from parlab._checks import check_size
+
+    count, width = check_size("count", count), check_size("width", width)
+    if isinstance(start, bool) or not isinstance(start, int):
+        raise TypeError(f"start must be a whole number >= 0, got {start!r}")
+    if start < 0:
+        raise ValueError(f"start must be a whole number >= 0, got {start!r}")
+    return [(start + i * width, start + (i + 1) * width) for i in range(count)]
+
+
 def monte_carlo_pi(samples: int, seed: int) -> int:
     """Count random points inside the unit quarter circle; an explicit seed makes it repeatable (lessons 02, 05).
 
@@ -62,7 +78,7 @@ def io_wait(seconds: float) -> float:
 
 def make_buffer(nbytes: int, seed: int = 0) -> bytes:
     """Deterministic pseudo-random bytes to hash (lessons 01, 03)."""
-    from parlab.run import check_memory, check_size  # refuse a size that cannot fit, before allocating
+    from parlab._checks import check_memory, check_size  # refuse a size that cannot fit, before allocating
 
     # randbytes briefly holds the bytes twice (a big int, then the bytes): estimate 2 x nbytes.
     check_memory(2 * check_size("nbytes", nbytes), f"make_buffer({nbytes:,} bytes)")

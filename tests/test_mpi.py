@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import pytest
 
 from parlab import mpi, system
 from parlab.lessons.l05_mpi import collective_table, integral_sweep, pingpong_curves, reference_pingpong
-from parlab.workloads import fib
+from parlab.workloads import count_primes, fib
 
 pytestmark = pytest.mark.mpi
 SIZES = [1, 2, 4]
@@ -84,6 +85,19 @@ def test_futures_gives_the_serial_results(mpiexec, n):
     assert run.data["results"] == [fib(15)] * 6
     assert run.data["workers"] == max(1, n - 1)  # rank 0 runs the program; 1 rank spawns a worker
     assert run.command.startswith(f"mpiexec -n {n} python -m mpi4py.futures -m ")
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_primes_counts_every_window_in_task_order(mpiexec, n):
+    windows = [(lo, lo + 500) for lo in range(10_000, 13_500, 500)]  # 7 windows: uneven over 2 and 4 ranks
+    run = mpi.run_mpi("primes", n, json.dumps(windows), timeout=TIMEOUT)
+    assert run.data["results"] == [count_primes(lo, hi) for lo, hi in windows]
+    assert run.data["size"] == n
+
+
+def test_primes_refuses_windows_that_are_not_pairs(mpiexec):
+    with pytest.raises(mpi.RankFailed, match="windows must be a JSON list"):
+        mpi.run_mpi("primes", 1, "[[1, 2, 3]]", timeout=TIMEOUT)
 
 
 def test_integral_sweep_checks_values_and_reports_startup(mpiexec):

@@ -28,6 +28,7 @@ from parlab.measure import (
 )
 from parlab.run import check_workers
 from parlab.scripts.worker import check_task
+from parlab.workloads import prime_windows
 
 __all__ = [
     "JobResult",
@@ -43,10 +44,7 @@ __all__ = [
 
 def prime_tasks(count: int, width: int = 15_000, start: int = 1_000_000) -> list[dict[str, Any]]:
     """``count`` equal CPU tasks: count the primes in consecutive ranges (lesson 04)."""
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"count must be a whole number of tasks >= 1, got {count!r}")
-    return [{"func": "count_primes", "args": [start + i * width, start + (i + 1) * width]}
-            for i in range(count)]
+    return [{"func": "count_primes", "args": [lo, hi]} for lo, hi in prime_windows(count, width, start)]
 
 
 def worker_argv(job: str, name: str, *, lease_s: float, timeout: float,

@@ -20,7 +20,7 @@ from typing import Any
 
 from parlab import system
 from parlab.run import WorkerPool
-from parlab.workloads import count_primes
+from parlab.workloads import count_primes, prime_windows
 
 __all__ = ["START", "WIDTH", "TASKS", "RUN_TIMEOUT_S", "Backend", "BACKENDS", "BASELINES", "workload_tasks",
            "describe_workload", "python_serial", "backend_status", "run_once", "default_workers"]
@@ -36,9 +36,9 @@ Runner = Callable[[list[Task]], list[int]]
 
 def workload_tasks(tasks: int = TASKS, start: int = START, width: int = WIDTH) -> list[Task]:
     """The fixed workload: ``tasks`` windows ``(lo, hi)`` of ``width`` numbers from ``start`` (lesson 06)."""
-    if tasks < 1 or start < 0 or width < 1:
+    if tasks < 1 or start < 0 or width < 1:  # named as this function names them
         raise ValueError(f"tasks and width must be >= 1 and start >= 0, got {tasks}, {width}, {start}")
-    return [(start + i * width, start + (i + 1) * width) for i in range(tasks)]
+    return prime_windows(tasks, width, start)
 
 
 def describe_workload(tasks: int = TASKS) -> str:
@@ -137,27 +137,6 @@ def _children(workers: int) -> Iterator[Runner]:
 
 # --------------------------------------------------------------------------- MPI ranks (lesson 05)
 
-# Rank r counts the windows r, r + size, ...; rank 0 gathers them back into task order.
-MPI_PROGRAM = '''\
-"""Count primes in windows spread over the ranks (lesson 06). Usage: mpiexec -n N python -m mpi4py THIS TASKS_JSON"""
-import json
-import sys
-
-from mpi4py import MPI
-
-from parlab.scripts.mpi_common import report
-from parlab.workloads import count_primes
-
-comm = MPI.COMM_WORLD
-tasks = json.loads(sys.argv[1])
-mine = {i: count_primes(*tasks[i]) for i in range(comm.Get_rank(), len(tasks), comm.Get_size())}
-parts = comm.gather(mine, root=0)
-if comm.Get_rank() == 0:
-    merged = {i: n for part in parts for i, n in part.items()}
-    report(comm, {"results": [merged[i] for i in range(len(tasks))]})
-'''
-
-
 def _mpi_unavailable() -> str | None:
     if importlib.util.find_spec("parlab.mpi") is None:
         return "parlab.mpi is missing (lesson 05)"
@@ -174,7 +153,8 @@ def _mpi(workers: int) -> Iterator[Runner]:
 
     def run(tasks: list[Task]) -> list[int]:
         # mpiexec starts every rank on every run: the launch is part of the time.
-        done = mpi.run_source(MPI_PROGRAM, workers, json.dumps(tasks), timeout=RUN_TIMEOUT_S)
+        # parlab/scripts/mpi_primes.py: rank r counts windows r, r + size, ...; rank 0 gathers them.
+        done = mpi.run_mpi("primes", workers, json.dumps(tasks), timeout=RUN_TIMEOUT_S)
         return list(done.data["results"])
     yield run
 
