@@ -14,15 +14,16 @@ import importlib
 import json
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
 from parlab import system
+from parlab.measure import paired_speedup
+from parlab.results import PairedSpeedup
 from parlab.run import WorkerPool
 from parlab.workloads import fib
 
-__all__ = ["GROUPS", "speedup_entry", "collect", "main"]
+__all__ = ["GROUPS", "speedup_figures", "speedup_entry", "collect", "main"]
 
 # group name -> "module:function"; the function takes the usable core count.
 GROUPS: dict[str, str] = {
@@ -37,27 +38,18 @@ FIB_N = 27
 PAIRS = 7
 
 
+def speedup_figures(paired: PairedSpeedup) -> dict[str, Any]:
+    """A paired measurement as a bench entry: the median ratio and its range, rounded (every group)."""
+    return {"speedup": round(paired.speedup, 3), "workers": paired.workers,
+            "serial_s": round(paired.serial_median, 4), "parallel_s": round(paired.parallel_median, 4),
+            "speedup_min": round(min(paired.ratios), 3), "speedup_max": round(max(paired.ratios), 3),
+            "pairs": paired.pairs}
+
+
 def speedup_entry(serial: Callable[[], Any], parallel: Callable[[], Any], workers: int,
                   pairs: int = PAIRS) -> dict[str, Any]:
     """Time serial and parallel alternately ``pairs`` times; report the median ratio (the headline speedup)."""
-    serial(), parallel()  # warm-up: imports, caches, first-touch of the workers
-    ratios, s_times, p_times = [], [], []
-    for _ in range(pairs):
-        t0 = time.perf_counter()
-        expected = serial()
-        t1 = time.perf_counter()
-        got = parallel()
-        t2 = time.perf_counter()
-        if got != expected:
-            raise AssertionError("parallel result differs from the serial result")
-        s_times.append(t1 - t0)
-        p_times.append(t2 - t1)
-        ratios.append((t1 - t0) / (t2 - t1))
-    return {"speedup": round(statistics.median(ratios), 3), "workers": workers,
-            "serial_s": round(statistics.median(s_times), 4),
-            "parallel_s": round(statistics.median(p_times), 4),
-            "speedup_min": round(min(ratios), 3), "speedup_max": round(max(ratios), 3),
-            "pairs": pairs}
+    return speedup_figures(paired_speedup(serial, parallel, workers=workers, pairs=pairs))
 
 
 def _pool_speedup(backend: str, func: Callable[..., Any], tasks: list[Any], workers: int,

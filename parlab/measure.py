@@ -1,125 +1,33 @@
-"""The timing harness: warm-up, repeats, median with spread, speedup sweeps, Amdahl's law.
+"""The timing harness: warm-up, repeats, median with spread; the one sweep builder; Amdahl's law.
 
-Every result is a dataclass that carries the machine it was measured on. Formatting is
-kept apart (``summary()`` and ``format_*``) so that notebooks print one fixed format that
-the test suite's sanitize file recognises.
+What is measured comes back as data from ``parlab.results``; this module computes it. Every
+parallel result is checked equal to the serial one by ``check_same`` (one exception type,
+``ResultMismatch``) before a number is kept. Sweeps of every lesson are assembled by
+``build_sweep``; interleaved (serial, parallel) pairs by ``paired_speedup``.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import statistics
+import operator
+import reprlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from parlab import system
-from parlab.run import (DEFAULT_TIMEOUT_S, RunResult, WorkerPool, check_backend, check_picklable,
+from parlab.results import AmdahlFit, Metadata, PairedSpeedup, RunResult, Sweep, SweepPoint, Timing
+from parlab.run import (DEFAULT_TIMEOUT_S, WorkerPool, check_backend, check_picklable,
                         check_start_method, check_workers)
 
 __all__ = [
-    "Metadata", "Timing", "timing_from", "time_call", "SweepPoint", "Sweep", "AmdahlFit",
-    "amdahl_speedup", "gustafson_speedup", "fit_amdahl", "speedup_sweep", "ResultMismatch",
-    "format_seconds", "format_speedup",
+    "timing_from", "time_call", "amdahl_speedup", "gustafson_speedup", "fit_amdahl",
+    "ResultMismatch", "check_same", "worker_counts", "build_sweep", "speedup_sweep",
+    "paired_speedup",
 ]
 
-# pyperf's rules of thumb for a spread worth a warning.
-_STDEV_WARN = 0.10    # stdev >= 10 % of the mean
-_OUTLIER_WARN = 0.50  # a value >= 50 % away from the median
-
-
-def format_seconds(seconds: float) -> str:
-    """A duration in the one format the lessons print (and the sanitize file matches)."""
-    return f"{seconds:.3f} s"
-
-
-def format_speedup(speedup: float) -> str:
-    """A speedup in the one format the lessons print (and the sanitize file matches)."""
-    return f"{speedup:.2f}×"
-
-
-class ResultMismatch(AssertionError):
-    """A parallel run returned something other than the serial run: never plot such a point."""
-
-
-@dataclass(frozen=True)
-class Metadata:
-    """The machine and interpreter a measurement came from."""
-
-    usable_cores: int
-    python: str
-    implementation: str
-    free_threaded: bool
-    gil_enabled: bool
-    start_method: str
-    platform: str
-    timestamp: str
-
-    @classmethod
-    def here(cls) -> Metadata:
-        """Describe the running machine and interpreter now."""
-        build = system.python_build()
-        return cls(system.usable_cores(), str(build["version"]), str(build["implementation"]),
-                   bool(build["free_threaded"]), bool(build["gil_enabled"]),
-                   system.default_start_method(), str(build["platform"]),
-                   _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Repeated measurements of one thing, in seconds, the warm-up kept apart."""
-
-    values: tuple[float, ...]
-    warmup: tuple[float, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not self.values:
-            raise ValueError("a Timing needs at least one measured value")
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.values)
-
-    @property
-    def mean(self) -> float:
-        return statistics.fmean(self.values)
-
-    @property
-    def stdev(self) -> float:
-        return statistics.stdev(self.values) if len(self.values) > 1 else 0.0
-
-    @property
-    def mad(self) -> float:
-        """Median absolute deviation: a spread that one outlier cannot inflate."""
-        med = self.median
-        return statistics.median(abs(v - med) for v in self.values)
-
-    @property
-    def quartiles(self) -> tuple[float, float]:
-        """First and third quartiles (both the single value when there is one)."""
-        if len(self.values) < 2:
-            return self.values[0], self.values[0]
-        q = statistics.quantiles(self.values, n=4, method="inclusive")
-        return q[0], q[2]
-
-    @property
-    def warnings(self) -> list[str]:
-        """Why these numbers may not be trustworthy (empty when the spread is small)."""
-        found = []
-        if len(self.values) > 1 and self.stdev >= _STDEV_WARN * self.mean:
-            found.append(f"unstable: stdev is {self.stdev / self.mean:.0%} of the mean; "
-                         "close other programs or add repeats")
-        med = self.median
-        outliers = [v for v in self.values if abs(v - med) >= _OUTLIER_WARN * med]
-        if outliers:
-            found.append(f"{len(outliers)} outlier(s) at least 50% away from the median")
-        return found
-
-    def summary(self) -> str:
-        """One line: median ± MAD and the number of values."""
-        return (f"{format_seconds(self.median)} ± {format_seconds(self.mad)} "
-                f"(median ± MAD of {len(self.values)})")
+Same = Callable[[Any, Any], bool]
+_SHORT = reprlib.Repr()  # a mismatch message shows the start of each result, not a dump
+_SHORT.maxlist = _SHORT.maxtuple = 6  # attributes: Repr's keyword arguments are 3.12+
+_SHORT.maxstring = _SHORT.maxother = 60
 
 
 def timing_from(values: Iterable[float], warmup: Iterable[float] = ()) -> Timing:
@@ -139,6 +47,19 @@ def time_call(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1) -> Ti
     return timing_from(measured[warmup:], measured[:warmup])
 
 
+# --------------------------------------------------------------------------- checking results
+
+class ResultMismatch(AssertionError):
+    """A parallel run returned something other than the serial run: never plot such a point."""
+
+
+def check_same(expected: Any, got: Any, what: str, *, same: Same | None = None) -> None:
+    """Raise ResultMismatch unless ``same(expected, got)`` (default ``==``); ``what`` names the run (lessons 00-06)."""
+    if not (same or operator.eq)(expected, got):
+        raise ResultMismatch(f"{what} returned a result that differs from the serial run's: "
+                             f"got {_SHORT.repr(got)}, expected {_SHORT.repr(expected)}")
+
+
 # --------------------------------------------------------------------------- Amdahl and Gustafson
 
 def amdahl_speedup(serial_fraction: float, workers: float) -> float:
@@ -149,23 +70,6 @@ def amdahl_speedup(serial_fraction: float, workers: float) -> float:
 def gustafson_speedup(serial_fraction: float, workers: float) -> float:
     """Gustafson's law: the scaled speedup when the problem grows with the workers (lesson 06)."""
     return workers - serial_fraction * (workers - 1)
-
-
-@dataclass(frozen=True)
-class AmdahlFit:
-    """The serial fraction that best explains the measured speedups."""
-
-    serial_fraction: float
-    points_used: int
-
-    def speedup(self, workers: float) -> float:
-        """The speedup the fit predicts on ``workers``."""
-        return amdahl_speedup(self.serial_fraction, workers)
-
-    @property
-    def max_speedup(self) -> float:
-        """The ceiling as workers grow without bound: 1 / serial fraction."""
-        return float("inf") if self.serial_fraction == 0 else 1.0 / self.serial_fraction
 
 
 def fit_amdahl(workers: Sequence[float], speedups: Sequence[float]) -> AmdahlFit:
@@ -191,70 +95,42 @@ def fit_amdahl(workers: Sequence[float], speedups: Sequence[float]) -> AmdahlFit
 
 # --------------------------------------------------------------------------- sweeps
 
-@dataclass(frozen=True)
-class SweepPoint:
-    """One worker count of a sweep: its timing, start-up, speedup (with a quartile range) and efficiency."""
+def worker_counts(top: int, *, even: bool = False) -> list[int]:
+    """Worker counts 1..``top`` for a sweep: every count up to 8, else a spread ending at ``top`` (lessons 01-03).
 
-    workers: int
-    timing: Timing
-    startup_s: float
-    speedup: float
-    speedup_low: float
-    speedup_high: float
-    efficiency: float
-    oversubscribed: bool
-    run: RunResult | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """Speedup and efficiency over worker counts, each result checked against the serial run."""
-
-    label: str
-    backend: str
-    start_method: str | None
-    tasks: int
-    serial: Timing
-    points: tuple[SweepPoint, ...]
-    fit: AmdahlFit | None
-    metadata: Metadata
-
-    @property
-    def workers(self) -> list[int]:
-        return [p.workers for p in self.points]
-
-    @property
-    def speedups(self) -> list[float]:
-        return [p.speedup for p in self.points]
-
-    def table(self) -> list[dict[str, Any]]:
-        """The numbers as rows (for a DataFrame, a widget table or CSV)."""
-        return [{"workers": p.workers, "median_s": p.timing.median, "mad_s": p.timing.mad,
-                 "speedup": p.speedup, "efficiency": p.efficiency, "startup_s": p.startup_s,
-                 "oversubscribed": p.oversubscribed} for p in self.points]
-
-    def summary(self) -> str:
-        """A small fixed-format table of the sweep."""
-        lines = [f"{self.label}: {self.tasks} tasks, serial {self.serial.summary()}",
-                 "workers      time    speedup  efficiency  start-up"]
-        for p in self.points:
-            mark = "  (more workers than cores)" if p.oversubscribed else ""
-            lines.append(f"{p.workers:>7}  {format_seconds(p.timing.median):>8}  "
-                         f"{format_speedup(p.speedup):>9}  {p.efficiency:>10.0%}  "
-                         f"{format_seconds(p.startup_s):>8}{mark}")
-        if self.fit is not None:
-            lines.append(f"Amdahl fit: serial fraction {self.fit.serial_fraction:.3f}")
-        for p in self.points:
-            lines.extend(f"warning ({p.workers} workers): {w}" for w in p.timing.warnings)
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
+    The spread is 1, 2, 4, top/2, 3top/4, top; with ``even`` it is 1, 2 and steps of
+    top/8 (rounded up), about eight points, for a curve drawn evenly.
+    """
+    if top < 1:
+        raise ValueError(f"top must be a whole number >= 1, got {top!r}")
+    if top <= 8:
+        return list(range(1, top + 1))
+    if even:
+        step = -(-top // 8)
+        return sorted({1, 2, *range(step, top, step), top})
+    return sorted({1, 2, 4, top // 2, (3 * top) // 4, top})
 
 
-def _quartile_speedups(serial_median: float, timing: Timing) -> tuple[float, float]:
-    q1, q3 = timing.quartiles
-    return serial_median / q3, serial_median / q1
+def build_sweep(label: str, backend: str, start_method: str | None, tasks: int, serial: Timing,
+                measured: Sequence[tuple[int, Timing, float, RunResult | None]], *,
+                metadata: Metadata | None = None, workload: str | None = None) -> Sweep:
+    """The one way a Sweep is assembled from (workers, timing, start-up s, run or None) (lessons 00-06).
+
+    Speedup is the serial median over each median, with the range from the quartiles;
+    efficiency is speedup / workers; a point has more workers than cores is marked; the
+    Amdahl fit uses the points with 1 < workers <= cores (oversubscribed ones share cores).
+    """
+    meta = metadata or Metadata.here()
+    cores, base = meta.usable_cores, serial.median
+    points = []
+    for k, timing, startup, run in measured:
+        q1, q3 = timing.quartiles
+        speedup = base / timing.median
+        points.append(SweepPoint(k, timing, startup, speedup, base / q3, base / q1, speedup / k,
+                                 k > cores, run))
+    fit_points = [(p.workers, p.speedup) for p in points if 1 < p.workers <= cores]
+    fit = fit_amdahl(*zip(*fit_points)) if fit_points else None
+    return Sweep(label, backend, start_method, tasks, serial, tuple(points), fit, meta, workload)
 
 
 def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: str,
@@ -280,7 +156,6 @@ def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: st
     if backend == "serial" and counts != [1] * len(counts):
         raise ValueError(f"the serial backend runs with workers=1, got {counts}")
     total = 1 + len(counts)
-    cores = system.usable_cores()
 
     with WorkerPool("serial", 1) as serial_pool:
         expected: list[Any] = []
@@ -292,7 +167,7 @@ def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: st
     if progress:
         progress(1, total)
 
-    points = []
+    measured = []
     for step, k in enumerate(counts, start=2):
         with WorkerPool(backend, k, start_method=start_method, warn=False) as pool:
             runs: list[RunResult] = []
@@ -302,17 +177,43 @@ def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: st
 
             timing = time_call(parallel_once, repeats=repeats, warmup=warmup)
             for r in runs:
-                if r.results != expected:
-                    raise ResultMismatch(f"{backend} with {k} workers returned results that differ "
-                                         "from the serial run")
-            low, high = _quartile_speedups(serial.median, timing)
-            speedup = serial.median / timing.median
-            points.append(SweepPoint(k, timing, pool.startup_s, speedup, low, high, speedup / k,
-                                     k > cores, runs[-1]))
+                check_same(expected, r.results, f"{backend} with {k} workers")
+            measured.append((k, timing, pool.startup_s, runs[-1]))
         if progress:
             progress(step, total)
+    return build_sweep(label or f"{getattr(func, '__name__', 'task')} on {backend}", backend, method,
+                       len(items), serial, measured)
 
-    fit_points = [(p.workers, p.speedup) for p in points if p.workers <= cores]
-    fit = fit_amdahl(*zip(*fit_points)) if any(k > 1 for k, _ in fit_points) else None
-    return Sweep(label or f"{getattr(func, '__name__', 'task')} on {backend}", backend, method,
-                 len(items), serial, tuple(points), fit, Metadata.here())
+
+# --------------------------------------------------------------------------- paired timings
+
+def paired_speedup(serial: Callable[[], Any], parallel: Callable[[], Any], *, workers: int,
+                   pairs: int = 7, warmup: int = 1, same: Same | None = None,
+                   own_times: bool = False) -> PairedSpeedup:
+    """Time serial and parallel alternately ``pairs`` times, each result checked (bench; lessons 00-05).
+
+    Alternating puts a burst of noise on a shared machine into one pair, not into one side.
+    With ``own_times`` each call returns (result, seconds it measured itself), e.g. MPI's
+    Wtime inside the program, so that launching is left out; else perf_counter times the call.
+    """
+    if pairs < 1 or warmup < 0:
+        raise ValueError(f"pairs must be >= 1 and warmup >= 0, got {pairs} and {warmup}")
+
+    def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+        if own_times:
+            result, seconds = fn()
+            return result, float(seconds)
+        t0 = time.perf_counter()
+        result = fn()
+        return result, time.perf_counter() - t0
+
+    for _ in range(warmup):  # imports, caches, first touch of the workers
+        serial(), parallel()
+    s_times, p_times = [], []
+    for _ in range(pairs):
+        expected, s = timed(serial)
+        got, p = timed(parallel)
+        check_same(expected, got, f"the parallel run ({workers} workers)", same=same)
+        s_times.append(s)
+        p_times.append(p)
+    return PairedSpeedup(workers, tuple(s_times), tuple(p_times))

@@ -12,8 +12,8 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
-from parlab.measure import Sweep, amdahl_speedup
-from parlab.run import RunResult
+from parlab.measure import amdahl_speedup
+from parlab.results import RunResult, Sweep
 from parlab.system import usable_cores
 
 __all__ = ["plot_speedup", "plot_efficiency", "plot_timeline", "new_axes"]
@@ -57,7 +57,8 @@ def plot_speedup(sweeps: Sweep | Sequence[Sweep], ax: Axes | None = None, *, fit
                            label=f"{sweep.label} (measured)")
         if fit and sweep.fit is not None:
             grid = [1 + i * (top - 1) / 50 for i in range(51)]
-            ax.plot(grid, [sweep.fit.speedup(k) for k in grid], color=bars[0].get_color(),
+            ax.plot(grid, [amdahl_speedup(sweep.fit.serial_fraction, k) for k in grid],
+                    color=bars[0].get_color(),
                     alpha=0.6, linewidth=1,
                     label=f"Amdahl fit, serial fraction {sweep.fit.serial_fraction:.2f}")
     if reference:

@@ -17,7 +17,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from typing import Any
 
 from parlab import _worker
@@ -26,6 +25,7 @@ from parlab._checks import (BACKENDS, DEFAULT_TIMEOUT_S, MAX_TASKS, MAX_TIMEOUT_
                             check_memory, check_picklable, check_sendable, check_size,
                             check_start_method, check_tasks, check_timeout, check_workers,
                             max_workers_allowed)
+from parlab.results import RunResult, TaskSpan
 from parlab.system import usable_cores
 
 __all__ = [
@@ -49,30 +49,6 @@ class RunTimeout(TimeoutError):
 
 class OversubscriptionWarning(UserWarning):
     """More workers than usable cores: allowed (lessons show it), but they will share cores."""
-
-
-@dataclass(frozen=True)
-class TaskSpan:
-    """One task on the timeline: which worker ran it, from when to when (seconds from the run's start)."""
-
-    task: int
-    worker: int
-    start: float
-    end: float
-
-
-@dataclass
-class RunResult:
-    """Results in task order, the per-task timeline, and how the run was made (lessons 00-06)."""
-
-    results: list[Any]
-    timeline: list[TaskSpan]
-    wall_s: float
-    backend: str
-    workers: int
-    start_method: str | None
-    startup_s: float = 0.0
-    worker_ids: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- the pool

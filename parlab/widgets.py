@@ -30,9 +30,10 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from parlab import _clicks, system
-from parlab.measure import Sweep, format_seconds, format_speedup, speedup_sweep
+from parlab._checks import BACKENDS, START_METHODS, check_workers
+from parlab.measure import speedup_sweep
 from parlab.plot import DPI, FIGSIZE, plot_speedup
-from parlab.run import BACKENDS, START_METHODS, check_workers
+from parlab.results import Sweep, format_seconds, format_speedup
 
 __all__ = ["PANEL_CLASS", "Panel", "displayed_panels", "render_png", "speedup_panel", "sweep_rows"]
 

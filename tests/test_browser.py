@@ -184,7 +184,7 @@ def test_lesson_in_the_browser(lab, name: str) -> None:
 # --------------------------------------------------------------------------- the check notebook
 
 CHECK_CELLS = [
-    ("import ipywidgets as w\nfrom parlab.measure import format_seconds\nfrom parlab.plot import plot_timeline\n"
+    ("import ipywidgets as w\nfrom parlab.results import format_seconds\nfrom parlab.plot import plot_timeline\n"
      "from parlab.run import run_tasks\nfrom parlab.widgets import Panel, speedup_panel\n"
      "from parlab.workloads import fib, io_wait"),
     # panel 0: the common panel, run once by the cell as lessons do

@@ -17,7 +17,8 @@ from parlab import system
 from parlab.lessons import l01_gil as gil, l02_pools as pools
 from parlab.benches import gil as gil_bench
 from parlab.measure import speedup_sweep, timing_from
-from parlab.run import RunResult, TaskSpan, WorkerDied, run_tasks
+from parlab.results import RunResult, TaskSpan
+from parlab.run import WorkerDied, run_tasks
 from parlab.workloads import compressed_size, crash_worker, fib, make_buffer, payload_size, request_reply
 
 METHODS = multiprocessing.get_all_start_methods()

@@ -294,7 +294,7 @@ def test_source_excerpt_and_its_errors():
 
 
 def test_overlap_share_and_mixed_count():
-    from parlab.run import RunResult, TaskSpan
+    from parlab.results import RunResult, TaskSpan
 
     run = RunResult([1, 2, 3], [TaskSpan(0, 0, 0.0, 1.0), TaskSpan(1, 1, 0.5, 1.5), TaskSpan(2, 0, 1.5, 2.0)],
                     2.0, "threads", 2, None)

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from parlab.measure import (AmdahlFit, ResultMismatch, Timing, amdahl_speedup, fit_amdahl,
-                            format_seconds, format_speedup, gustafson_speedup, speedup_sweep,
+from parlab.measure import (ResultMismatch, amdahl_speedup, fit_amdahl, gustafson_speedup, speedup_sweep,
                             time_call, timing_from)
+from parlab.results import AmdahlFit, Timing, format_seconds, format_speedup
 from parlab.workloads import fib
 
 

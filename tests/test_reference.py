@@ -22,8 +22,10 @@ def _rows(name="threads", cores=2):
          "efficiency": 1.0, "baseline": "python", "startup_s": 0.01} for k in range(1, cores + 1)]
 
 
-def _save(root, name, cores, rows=None):
+def _save(root, name, cores, rows=None, workload=None):
     meta = reference.machine_metadata(name) | {"usable_cores": cores}
+    if workload is not None:  # a set of the same work as the sweeps it is compared with
+        meta["workload"] = workload
     return reference.save_reference(rows or _rows(cores=cores), meta, root / name)
 
 
@@ -97,7 +99,7 @@ def test_measure_backends_checks_results_and_fills_every_column():
     sweeps, skipped = reference.measure_backends(["threads", "processes"], [1, 2], tasks=SMALL,
                                                  repeats=1, warmup=0)
     assert list(sweeps) == ["serial", "threads", "processes"] and skipped == {}
-    rows = reference.sweep_rows(sweeps)
+    rows = reference.reference_rows(sweeps)
     assert [(r["backend"], r["workers"]) for r in rows] == [
         ("serial", 1), ("threads", 1), ("threads", 2), ("processes", 1), ("processes", 2)]
     for r in rows:
@@ -209,7 +211,7 @@ def test_decision_guide_gives_a_measured_reason_for_each_case():
 
 def test_compare_rows_and_plot(tmp_path):
     sweeps, _ = reference.measure_backends(["threads"], [1, 2], tasks=SMALL, repeats=1, warmup=0)
-    _save(tmp_path, "box", 2)
+    _save(tmp_path, "box", 2, workload=sweeps["serial"].workload)
     ref = reference.load_reference("box", root=tmp_path)
     rows = strategy.compare_rows(sweeps, ref)
     assert rows[1] == {"backend": "threads", "workers": "1", "here": rows[1]["here"], "box": "1.00×"}

@@ -9,11 +9,14 @@ cores alternate so that noise on a shared machine hits both alike. The ping-pong
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from typing import Any
 
 from parlab import system
-from parlab.mpi import INSTALL_HINT, run_mpi
-from parlab.lessons.l05_mpi import median_startup_s, reference_pingpong, run_integral
+from parlab.bench import speedup_figures
+from parlab.measure import paired_speedup
+from parlab.mpi import INSTALL_HINT, MPIRun, run_mpi
+from parlab.lessons.l05_mpi import integral_agrees, median_startup_s, reference_pingpong, run_integral
 
 __all__ = ["entries", "integral_entry", "pingpong_entry"]
 
@@ -25,26 +28,26 @@ LATENCY_LOOP = 10_000
 LATENCY_ROUNDS = 3
 
 
+def _integral_call(ranks: int, runs: list[MPIRun]) -> Callable[[], tuple[tuple[float, float], float]]:
+    # The result is (value, relative tolerance), the time the program's own (after a Barrier).
+    def call() -> tuple[tuple[float, float], float]:
+        run = run_integral(ranks, INTERVALS, REPEATS)
+        runs.append(run)
+        return ((float(run.data["value"]), float(run.data["tolerance"])),
+                statistics.median(run.data["seconds"]))
+    return call
+
+
+def _within_tolerance(one: tuple[float, float], wide: tuple[float, float]) -> bool:
+    return integral_agrees(one[0], wide[0], one[1])
+
+
 def integral_entry(cores: int, pairs: int = PAIRS) -> tuple[dict[str, Any], dict[str, Any]]:
     """(mpi_integral speedup entry, mpiexec_startup_ms entry), from alternating 1-rank and all-core jobs."""
-    ratios, serial, parallel, wide_runs = [], [], [], []
-    for _ in range(pairs):
-        one = run_integral(1, INTERVALS, REPEATS)
-        wide = run_integral(cores, INTERVALS, REPEATS)
-        tolerance = float(one.data["tolerance"])
-        if abs(wide.data["value"] - one.data["value"]) > tolerance * abs(one.data["value"]):
-            raise AssertionError(f"integral on {cores} ranks {wide.data['value']!r} differs from "
-                                 f"1 rank {one.data['value']!r}")
-        s, p = statistics.median(one.data["seconds"]), statistics.median(wide.data["seconds"])
-        serial.append(s)
-        parallel.append(p)
-        ratios.append(s / p)
-        wide_runs.append(wide)
-    speedup = {"speedup": round(statistics.median(ratios), 3), "workers": cores,
-               "serial_s": round(statistics.median(serial), 4),
-               "parallel_s": round(statistics.median(parallel), 4),
-               "speedup_min": round(min(ratios), 3), "speedup_max": round(max(ratios), 3),
-               "pairs": pairs, "intervals": INTERVALS}
+    wide_runs: list[MPIRun] = []
+    paired = paired_speedup(_integral_call(1, []), _integral_call(cores, wide_runs), workers=cores,
+                            pairs=pairs, warmup=0, same=_within_tolerance, own_times=True)
+    speedup = speedup_figures(paired) | {"intervals": INTERVALS}
     startup = {"value": round(1000 * median_startup_s(wide_runs), 1), "ranks": cores}
     return speedup, startup
 

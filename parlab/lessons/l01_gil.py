@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 from parlab import system
-from parlab.measure import Sweep, Timing, format_speedup, timing_from
-from parlab.run import RunResult, TaskSpan, run_tasks
+from parlab.measure import timing_from, worker_counts  # worker_counts: the notebooks call gil.worker_counts
+from parlab.results import RunResult, Sweep, TaskSpan, Timing, format_speedup
+from parlab.run import run_tasks
 from parlab.workloads import fib
 
 __all__ = [
@@ -30,16 +31,6 @@ __all__ = [
 ]
 
 GAP_S = 0.0005  # a pause this long in a spinning worker means it was not running
-
-
-def worker_counts(top: int) -> list[int]:
-    """Worker counts for a sweep up to ``top``: every count on small machines, a spread on big ones (lessons 01, 02)."""
-    if top < 1:
-        raise ValueError(f"top must be a whole number >= 1, got {top!r}")
-    if top <= 8:
-        return list(range(1, top + 1))
-    counts = {1, 2, 4, top // 2, (3 * top) // 4, top}
-    return sorted(k for k in counts if 1 <= k <= top)
 
 
 def fib_tasks(n: int, count: int = 12) -> list[int]:

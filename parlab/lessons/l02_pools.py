@@ -14,7 +14,8 @@ from functools import partial
 from typing import Any
 
 from parlab import system
-from parlab.measure import Timing, time_call, timing_from
+from parlab.measure import check_same, time_call, timing_from
+from parlab.results import Timing
 from parlab.run import WorkerPool
 from parlab.workloads import make_buffer, payload_size
 
@@ -84,8 +85,8 @@ def chunksize_curve(func: Callable[..., Any], tasks: Sequence[Any], chunksizes: 
     timings = []
     with WorkerPool("processes", workers, start_method=start_method, warn=False) as pool:
         for size in sizes:
-            if pool.map(func, tasks, chunksize=size, timeout=120).results != expected:
-                raise AssertionError(f"chunksize {size} returned results that differ from the serial run")
+            check_same(expected, pool.map(func, tasks, chunksize=size, timeout=120).results,
+                       f"chunksize {size}")
             timings.append(time_call(partial(pool.map, func, tasks, chunksize=size, timeout=120),
                                      repeats=repeats, warmup=0))
     return ChunkCurve(serial, sizes, tuple(timings), workers)

@@ -31,7 +31,9 @@ from parlab.kernels import (
     timed_call,
     variant,
 )
-from parlab.run import RunResult, TaskSpan, run_tasks
+from parlab.measure import worker_counts  # the notebook calls lesson.worker_counts(cores, even=True)
+from parlab.results import RunResult, TaskSpan
+from parlab.run import run_tasks
 
 __all__ = [
     "AnnotatedLine",
@@ -201,14 +203,6 @@ def cython_errors(source: str, timeout: float = _TIMEOUT_S) -> list[str]:
 
 
 # --------------------------------------------------------------------------- measuring
-
-def worker_counts(cores: int) -> list[int]:
-    """1, 2, ... cores; on a big machine at most about eight points, always ending at cores (lesson 03)."""
-    if cores <= 8:
-        return list(range(1, cores + 1))
-    step = -(-cores // 8)
-    return sorted({1, 2, *range(step, cores, step), cores})
-
 
 def sweep_variants() -> list[Variant]:
     """The variants worth a threads sweep here: the compiled ones, or the fallback alone (lesson 03)."""

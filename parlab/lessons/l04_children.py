@@ -16,16 +16,8 @@ from typing import Any
 from parlab import launch
 from parlab.coord import Server
 from parlab.coord.board import Outcome
-from parlab.measure import (
-    Metadata,
-    ResultMismatch,
-    Sweep,
-    SweepPoint,
-    Timing,
-    fit_amdahl,
-    format_seconds,
-    timing_from,
-)
+from parlab.measure import build_sweep, check_same, timing_from
+from parlab.results import Sweep, Timing, format_seconds
 from parlab.run import check_workers
 from parlab.scripts.worker import check_task
 from parlab.workloads import prime_windows
@@ -187,8 +179,7 @@ def job_sweep(server: Server, tasks: Sequence[dict[str, Any]], children: Sequenc
             run = run_job(server, items, k, lease_s=lease_s, timeout=timeout)
             if reference is None:
                 reference = run.results
-            if run.results != reference:
-                raise ResultMismatch(f"{k} children returned results that differ from the serial run")
+            check_same(reference, run.results, f"{k} children")
             if i >= warmup:
                 walls.append(run.wall_s)
                 starts.append(run.startup_s)
@@ -198,18 +189,9 @@ def job_sweep(server: Server, tasks: Sequence[dict[str, Any]], children: Sequenc
         timings[k] = measure(k)
         if progress:
             progress(step, total)
-    base = timings[1][0].median
-    cores = Metadata.here().usable_cores
-    points = []
-    for k in counts:
-        timing, startup = timings[k]
-        q1, q3 = timing.quartiles
-        speedup = base / timing.median
-        points.append(SweepPoint(k, timing, startup, speedup, base / q3, base / q1, speedup / k, k > cores))
-    fit_points = [(p.workers, p.speedup) for p in points if 1 < p.workers <= cores]
-    fit = fit_amdahl(*zip(*fit_points)) if fit_points else None
-    return Sweep(f"children via {server.backend} server", f"children/{server.backend}", None, len(items),
-                 timings[1][0], tuple(points), fit, Metadata.here())
+    measured = [(k, *timings[k], None) for k in counts]
+    return build_sweep(f"children via {server.backend} server", f"children/{server.backend}", None,
+                       len(items), timings[1][0], measured)
 
 
 def child_startup(repeats: int = 5) -> Timing:

@@ -15,20 +15,14 @@ from typing import Any
 from matplotlib.axes import Axes
 
 from parlab import launch, system
-from parlab.measure import (
-    Metadata,
-    ResultMismatch,
-    Sweep,
-    SweepPoint,
-    fit_amdahl,
-    format_seconds,
-    timing_from,
-)
+from parlab.measure import build_sweep, check_same, timing_from
 from parlab.mpi import DEFAULT_TIMEOUT_S, MPIRun, check_ranks, find_launcher, run_mpi
 from parlab.plot import DPI, plot_speedup
+from parlab.results import Sweep, format_seconds
 
 __all__ = [
     "collective_table",
+    "integral_agrees",
     "integral_panel",
     "integral_sweep",
     "median_startup_s",
@@ -58,8 +52,9 @@ def startup_s(run: MPIRun) -> float:
     return max(0.0, run.wall_s - float(run.data["program_s"]))
 
 
-def _agrees(value: float, expected: float, tolerance: float) -> bool:
-    return abs(value - expected) <= tolerance * abs(expected)
+def integral_agrees(expected: float, got: float, tolerance: float) -> bool:
+    """Whether an integral's value is within the program's relative tolerance of another's (lesson 05)."""
+    return abs(got - expected) <= tolerance * abs(expected)
 
 
 def integral_sweep(ranks: Iterable[int], *, intervals: int = 2_000_000, repeats: int = 3,
@@ -74,24 +69,16 @@ def integral_sweep(ranks: Iterable[int], *, intervals: int = 2_000_000, repeats:
     expected, tolerance = float(base.data["value"]), float(base.data["tolerance"])
     if progress:
         progress(1, total)
-    cores = system.usable_cores()
-    points = []
+    measured = []
     for step, k in enumerate(counts, start=2):
         run = base if k == 1 else run_integral(k, intervals, repeats, timeout)
-        if not _agrees(float(run.data["value"]), expected, tolerance):
-            raise ResultMismatch(f"the integral on {k} ranks is {run.data['value']!r}, on 1 rank "
-                                 f"{expected!r}: more than the relative tolerance {tolerance:g} apart")
-        timing = timing_from(run.data["seconds"])
-        q1, q3 = timing.quartiles
-        speedup = serial.median / timing.median
-        points.append(SweepPoint(k, timing, startup_s(run), speedup, serial.median / q3,
-                                 serial.median / q1, speedup / k, k > cores))
+        check_same(expected, float(run.data["value"]),
+                   f"the integral on {k} ranks (relative tolerance {tolerance:g})",
+                   same=lambda e, g: integral_agrees(e, g, tolerance))
+        measured.append((k, timing_from(run.data["seconds"]), startup_s(run), None))
         if progress:
             progress(step, total)
-    fit_points = [(p.workers, p.speedup) for p in points if 1 < p.workers <= cores]
-    fit = fit_amdahl(*zip(*fit_points)) if fit_points else None
-    return Sweep(f"integral, {intervals:,} intervals", "mpi", None, intervals, serial, tuple(points),
-                 fit, Metadata.here())
+    return build_sweep(f"integral, {intervals:,} intervals", "mpi", None, intervals, serial, measured)
 
 
 def run_pingpong(max_size: int = 1 << 20, loop: int = 2000, ranks: int = 2,

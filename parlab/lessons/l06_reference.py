@@ -2,7 +2,10 @@
 
 ``python -m parlab.lessons.l06_reference --save data/reference/NAME`` sweeps the worker count on every
 backend this machine offers (see :mod:`parlab.lessons.l06_backends`) and writes ``speedups.csv`` and
-``machine.json`` there. The workload is fixed so that sets from different machines compare.
+``machine.json`` there. The workload is fixed so that sets from different machines compare;
+``check_comparable`` refuses a set of another workload. ``machine.json`` is ``Metadata``'s
+fields plus the set's own (CPU model, MPI, parlab version, workload), with ``"schema"``
+(``parlab.results.SCHEMA_VERSION``) and ``"kind": "reference"``; another schema is refused.
 Each backend's speedup is measured against the serial run of the same code: the pure-Python
 loop for Python backends, the compiled kernel called in one thread for threads over a kernel.
 """
@@ -11,26 +14,26 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime as _dt
 import json
 import os
 import platform
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from parlab import __version__, system
 from parlab.lessons.l06_backends import (BACKENDS, BASELINES, TASKS, Runner, Task, backend_status, default_workers,
                              describe_workload, python_serial, workload_tasks)
-from parlab.measure import (Metadata, Sweep, SweepPoint, Timing, fit_amdahl, format_seconds, format_speedup,
-                            time_call, timing_from)
+from parlab.measure import build_sweep, check_same, time_call, timing_from
+from parlab.results import Metadata, Sweep, Timing, format_seconds, format_speedup, open_document
 
 __all__ = [
-    "REFERENCE_DIR", "CSV_NAME", "JSON_NAME", "COLUMNS", "measure_backends", "sweep_rows",
-    "machine_metadata", "save_reference", "Reference", "list_references", "load_reference",
+    "REFERENCE_DIR", "CSV_NAME", "JSON_NAME", "COLUMNS", "KIND", "measure_backends", "describe_tasks",
+    "reference_rows", "machine_metadata", "check_comparable", "save_reference", "Reference",
+    "list_references", "load_reference",
     "reference_speedups", "format_table", "main",
 ]
 
@@ -39,6 +42,7 @@ CSV_NAME = "speedups.csv"
 JSON_NAME = "machine.json"
 COLUMNS = ("backend", "workers", "median_s", "mad_s", "speedup", "efficiency", "baseline", "startup_s")
 _NUMBERS = ("median_s", "mad_s", "speedup", "efficiency", "startup_s")
+KIND = "reference"  # machine.json's kind; its schema is parlab.results.SCHEMA_VERSION
 
 
 # --------------------------------------------------------------------------- measuring
@@ -48,8 +52,8 @@ def _timed(run: Runner, tasks: list[Task], expected: list[int] | None, repeats: 
     got: list[list[int]] = []
     timing = time_call(lambda: got.append(run(tasks)), repeats=repeats, warmup=warmup)
     for results in got:
-        if expected is not None and results != expected:
-            raise AssertionError(f"{what} returned results that differ from the serial run")
+        if expected is not None:
+            check_same(expected, results, what)
     return timing, got[-1]
 
 
@@ -70,7 +74,6 @@ def measure_backends(backends: Sequence[str] | None = None, workers: Sequence[in
     skipped = {n: why for n, why in status.items() if why}
     runnable = [n for n, why in status.items() if not why]
     total, done = 1 + len(runnable) * (1 + len(counts)), 0  # the final re-timing is not counted
-    cores = system.usable_cores()
     meta = Metadata.here()
 
     def step() -> None:
@@ -112,33 +115,29 @@ def measure_backends(backends: Sequence[str] | None = None, workers: Sequence[in
         again, _ = _timed(runner, items, expected, repeats, 0, f"the serial {what} run")
         baselines[what] = timing_from(base_values[what] + list(again.values))
     serial = baselines["python"]
-    sweeps = {"serial": Sweep("serial", "serial", None, len(items), serial,
-                              (SweepPoint(1, serial, 0.0, 1.0, 1.0, 1.0, 1.0, False),), None, meta)}
+    workload = describe_tasks(items)
+    sweeps = {"serial": build_sweep("serial", "serial", None, len(items), serial, [(1, serial, 0.0, None)],
+                                    metadata=meta, workload=workload)}
     for name, timings in measured.items():
         backend = BACKENDS[name]
-        base = baselines[backend.baseline].median
-        points = []
-        for k, timing, startup in timings:
-            q1, q3 = timing.quartiles
-            s = base / timing.median
-            points.append(SweepPoint(k, timing, startup, s, base / q3, base / q1, s / k, k > cores))
-        fit_pts = [(p.workers, p.speedup) for p in points if 1 < p.workers <= cores]
-        fit = fit_amdahl(*zip(*fit_pts)) if fit_pts else None
-        sweeps[name] = Sweep(backend.label, name, None, len(items), baselines[backend.baseline],
-                             tuple(points), fit, meta)
+        sweeps[name] = build_sweep(backend.label, name, None, len(items), baselines[backend.baseline],
+                                   [(k, timing, startup, None) for k, timing, startup in timings],
+                                   metadata=meta, workload=workload)
     return sweeps, skipped
 
 
-def sweep_rows(sweeps: dict[str, Sweep]) -> list[dict[str, Any]]:
-    """Every point of every sweep as a row with the CSV columns (lesson 06)."""
-    rows = []
-    for name, sweep in sweeps.items():
-        baseline = "python" if name == "serial" else BACKENDS[name].baseline
-        for p in sweep.points:
-            rows.append({"backend": name, "workers": p.workers, "median_s": p.timing.median,
-                         "mad_s": p.timing.mad, "speedup": p.speedup, "efficiency": p.efficiency,
-                         "baseline": baseline, "startup_s": p.startup_s})
-    return rows
+def describe_tasks(items: Sequence[Task]) -> str:
+    """The workload in words: the lesson's windows by their count, other windows by their bounds (lesson 06)."""
+    if items and list(items) == workload_tasks(len(items)):
+        return describe_workload(len(items))
+    return f"count_primes in {len(items)} windows from {items[0][0]} to {items[-1][1]} (not the lesson's)"
+
+
+def reference_rows(sweeps: dict[str, Sweep]) -> list[dict[str, Any]]:
+    """Every point of every sweep as a row of numbers with the CSV columns, from ``Sweep.table()`` (lesson 06)."""
+    return [{"backend": name, **row,
+             "baseline": "python" if name == "serial" else BACKENDS[name].baseline}
+            for name, sweep in sweeps.items() for row in sweep.table()]
 
 
 # --------------------------------------------------------------------------- saving and loading
@@ -169,37 +168,42 @@ def _mpi_version() -> str | None:
 
 
 def machine_metadata(name: str = "") -> dict[str, Any]:
-    """Cores, CPU model, Python, MPI and the date: stored beside every reference set (lesson 06)."""
-    build = system.python_build()
-    return {
-        "name": name, "usable_cores": system.usable_cores(), "logical_cpus": os.cpu_count(),
-        "cpu_model": _cpu_model(), "platform": build["platform"], "python": build["version"],
-        "implementation": build["implementation"], "free_threaded": build["free_threaded"],
-        "gil_enabled": build["gil_enabled"], "start_method": system.default_start_method(),
-        "mpi": _mpi_version(), "parlab": __version__,
-        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "workload": describe_workload(),
-    }
+    """``Metadata.here()``'s fields plus the CPU, MPI, parlab version and workload: a set's machine.json (lesson 06)."""
+    return {**Metadata.here().to_dict(), "kind": KIND, "name": name, "logical_cpus": os.cpu_count(),
+            "cpu_model": _cpu_model(), "mpi": _mpi_version(), "parlab": __version__,
+            "workload": describe_workload()}
+
+
+def _checked(machine: dict[str, Any], where: str) -> dict[str, Any]:
+    # One shape: a set's machine is Metadata's fields and the set's own, under this schema.
+    try:
+        machine = open_document(machine, KIND)
+    except ValueError as exc:
+        raise ValueError(f"reference set {where}: {exc}") from None
+    missing = [f.name for f in fields(Metadata) if f.name not in machine]
+    if missing or "workload" not in machine:
+        raise ValueError(f"reference set {where}: machine.json lacks {', '.join(missing or ['workload'])}")
+    return machine
 
 
 def save_reference(rows: Sequence[dict[str, Any]], metadata: dict[str, Any],
                    directory: str | os.PathLike[str]) -> Path:
-    """Write ``speedups.csv`` and ``machine.json`` into ``directory`` (created) and return it (lesson 06)."""
+    """Write ``speedups.csv`` and ``machine.json`` (from ``machine_metadata``) into ``directory`` (lesson 06)."""
     out = Path(directory)
+    machine = _checked({"skipped": {}, **metadata}, repr(out.name))  # refused before a file is written
     out.mkdir(parents=True, exist_ok=True)
     with open(out / CSV_NAME, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
             writer.writerow({**row, **{k: f"{row[k]:.6g}" for k in _NUMBERS if k in row}})
-    skipped = metadata.get("skipped", {})
-    (out / JSON_NAME).write_text(json.dumps({**metadata, "skipped": skipped}, indent=2) + "\n")
+    (out / JSON_NAME).write_text(json.dumps(machine, indent=2) + "\n")
     return out
 
 
 @dataclass(frozen=True)
 class Reference:
-    """A saved set: its name, the machine it came from, and its rows (lesson 06)."""
+    """A saved set: its name, the machine it came from (machine.json), and its rows (lesson 06)."""
 
     name: str
     machine: dict[str, Any]
@@ -208,6 +212,20 @@ class Reference:
     @property
     def backends(self) -> list[str]:
         return list(dict.fromkeys(r["backend"] for r in self.rows))
+
+    @property
+    def metadata(self) -> Metadata:
+        """The machine as every sweep describes one."""
+        return Metadata.from_json({**self.machine, "kind": Metadata.KIND})
+
+
+def check_comparable(reference: Reference, workload: str | None) -> None:
+    """Refuse to set a reference set beside measurements of another workload (lesson 06)."""
+    theirs = reference.machine["workload"]
+    if workload != theirs:
+        raise ValueError(f"reference set {reference.name!r} measured {theirs!r}, but these sweeps "
+                         f"measured {workload!r}: speedups of different work do not compare; measure "
+                         "the lesson's workload (l06_backends.workload_tasks()) or choose another set")
 
 
 def list_references(root: str | os.PathLike[str] = REFERENCE_DIR) -> list[str]:
@@ -232,11 +250,12 @@ def load_reference(name: str | None = None, root: str | os.PathLike[str] = REFER
     elif name not in names:
         raise ValueError(f"no reference set {name!r}; available: {', '.join(names)}")
     folder = Path(root) / name
+    machine = _checked(json.loads((folder / JSON_NAME).read_text()), f"{name!r} ({folder})")
     with open(folder / CSV_NAME, newline="") as fh:
         rows = tuple({**r, "workers": int(r["workers"]),
                       **{k: float(r[k]) for k in _NUMBERS if r.get(k)}}
                      for r in csv.DictReader(fh))
-    return Reference(name, json.loads((folder / JSON_NAME).read_text()), rows)
+    return Reference(name, machine, rows)
 
 
 def reference_speedups(reference: Reference, backend: str = "processes") -> dict[int, float]:
@@ -277,13 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     sweeps, skipped = measure_backends(args.backends, args.workers, tasks=workload_tasks(args.tasks),
                                        repeats=args.repeats, progress=progress)
     print(file=sys.stderr)
-    rows = sweep_rows(sweeps)
+    rows = reference_rows(sweeps)
     print(format_table(rows))
     for name, why in skipped.items():
         print(f"skipped {name}: {why}")
     if args.save:
         meta = machine_metadata(Path(args.save).name) | {
-            "workload": describe_workload(args.tasks), "repeats": args.repeats, "skipped": skipped}
+            "workload": sweeps["serial"].workload, "repeats": args.repeats, "skipped": skipped}
         print(f"saved to {save_reference(rows, meta, args.save)}")
     return 0
 

@@ -14,17 +14,10 @@ from matplotlib.axes import Axes
 
 from parlab import system
 from parlab.lessons.l06_backends import python_serial, workload_tasks
-from parlab.measure import (
-    Sweep,
-    SweepPoint,
-    amdahl_speedup,
-    format_seconds,
-    format_speedup,
-    gustafson_speedup,
-    time_call,
-)
+from parlab.lessons.l06_reference import Reference, check_comparable
+from parlab.measure import amdahl_speedup, check_same, gustafson_speedup, time_call
 from parlab.plot import new_axes
-from parlab.lessons.l06_reference import Reference
+from parlab.results import Sweep, SweepPoint, format_seconds, format_speedup
 from parlab.run import WorkerPool
 from parlab.widgets import Panel
 from parlab.workloads import count_primes, hash_buffer, io_wait, make_buffer
@@ -49,8 +42,8 @@ def scaled_speedups(workers: Sequence[int], *, backend: str = "processes", per_w
         with WorkerPool(backend, k, warn=False) as pool:
             t = time_call(lambda p=pool, w=work, g=got: g.append(p.map(count_primes, w, star=True).results),
                           repeats=repeats)
-        if any(r != expected * k for r in got):
-            raise AssertionError(f"{backend} with {k} workers returned wrong results")
+        for r in got:
+            check_same(expected * k, r, f"{backend} with {k} workers")
         out[k] = k * one / t.median  # the serial time of k × the work, over the parallel time
     return out
 
@@ -72,8 +65,8 @@ def pool_speedup(func: Any, tasks: list[Any], workers: int, backend: str = "thre
     with WorkerPool(backend, workers, warn=False) as pool:
         got: list[list[Any]] = []
         par = time_call(lambda: got.append(pool.map(func, tasks).results), repeats=repeats).median
-    if any(r != expected for r in got):
-        raise AssertionError(f"{backend} returned results that differ from the serial run")
+    for r in got:
+        check_same(expected, r, backend)
     return serial, par, serial / par
 
 
@@ -164,10 +157,12 @@ def laws_panel(strong: Mapping[int, float] | None = None, scaled: Mapping[int, f
 def plot_backends(sweeps: Mapping[str, Sweep], reference: Reference | None = None,
                   ax: Axes | None = None) -> Axes:
     """Every backend's measured speedup, solid, and the reference set's, dotted in the same colour (lesson 06)."""
-    ax = new_axes(ax, figsize=(7.5, 3.6))
     parallel = {n: s for n, s in sweeps.items() if n != "serial"}
     if not parallel:
         raise ValueError("plot_backends needs at least one parallel backend's sweep")
+    if reference is not None:
+        check_comparable(reference, _workload(sweeps))
+    ax = new_axes(ax, figsize=(7.5, 3.6))
     top = max(max(s.workers) for s in parallel.values())
     ax.plot([1, top], [1, top], color="0.6", linestyle="--", label="ideal")
     for i, (name, sweep) in enumerate(parallel.items()):
@@ -265,8 +260,14 @@ def decision_guide(sweeps: Mapping[str, Sweep], skipped: Mapping[str, str], *,
     return lines
 
 
+def _workload(sweeps: Mapping[str, Sweep]) -> str | None:
+    found = {s.workload for s in sweeps.values()}
+    return found.pop() if len(found) == 1 else None  # sweeps of mixed work compare with no set
+
+
 def compare_rows(sweeps: Mapping[str, Sweep], reference: Reference) -> list[dict[str, str]]:
     """This machine's speedups beside a reference set's, matched by backend and workers (lesson 06)."""
+    check_comparable(reference, _workload(sweeps))
     ref = {(r["backend"], r["workers"]): r["speedup"] for r in reference.rows}
     rows = []
     for name, sweep in sweeps.items():

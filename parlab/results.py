@@ -1,0 +1,379 @@
+"""Results as immutable data: timings, sweeps, runs, the machine they came from; JSON with a schema.
+
+Nothing here measures or computes a law (``measure`` does); these classes hold numbers,
+summarise them in the one format the lessons print (the test suite's sanitize file matches
+it), and write and read them as JSON. Every JSON document is an object with ``"schema"``
+(the version below) and ``"kind"`` (what it holds); nested objects carry neither, the
+document's version covers them. ``from_json`` refuses another version or kind.
+
+Schema history (``SCHEMA_VERSION``):
+
+1. (2026-12) the first written schema: Timing, Metadata, AmdahlFit, SweepPoint, Sweep,
+   TaskSpan, RunResult, PairedSpeedup; lesson 06's reference sets (``machine.json``) carry
+   it too. A ``SweepPoint``'s ``run`` is not stored (it is ``null``): its results need not
+   be JSON values, and points compare without it. Tuples come back as tuples where a field
+   is a tuple; inside ``RunResult.results`` they come back as lists (JSON has no tuple).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+from parlab import system
+
+__all__ = [
+    "SCHEMA_VERSION", "Metadata", "Timing", "AmdahlFit", "SweepPoint", "Sweep", "TaskSpan",
+    "RunResult", "PairedSpeedup", "format_seconds", "format_speedup", "open_document",
+    "save_sweep", "load_sweep",
+]
+
+SCHEMA_VERSION = 1
+
+# pyperf's rules of thumb for a spread worth a warning.
+_STDEV_WARN = 0.10    # stdev >= 10 % of the mean
+_OUTLIER_WARN = 0.50  # a value >= 50 % away from the median
+
+
+def format_seconds(seconds: float) -> str:
+    """A duration in the one format the lessons print (and the sanitize file matches) (lessons 00-06)."""
+    return f"{seconds:.3f} s"
+
+
+def format_speedup(speedup: float) -> str:
+    """A speedup in the one format the lessons print (and the sanitize file matches) (lessons 00-06)."""
+    return f"{speedup:.2f}×"
+
+
+def open_document(data: str | bytes | Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """A JSON document (text or an already parsed object) checked for this schema and ``kind`` (lessons 00-06)."""
+    obj = json.loads(data) if isinstance(data, (str, bytes)) else data
+    if not isinstance(obj, Mapping):
+        raise TypeError(f"a parlab {kind!r} document must be a JSON object, got {type(obj).__name__}")
+    schema, got = obj.get("schema"), obj.get("kind")
+    if schema != SCHEMA_VERSION:
+        raise ValueError(f"a parlab {kind!r} document of schema {schema!r}: this parlab reads schema "
+                         f"{SCHEMA_VERSION} only; measure again to write one")
+    if got != kind:
+        raise ValueError(f"expected a parlab {kind!r} document, got kind {got!r}")
+    return dict(obj)
+
+
+class _Document:
+    """to_json/from_json for a frozen dataclass: ``_fields`` out, ``_build`` back in."""
+
+    KIND: ClassVar[str]
+
+    def _fields(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def _build(cls, obj: Mapping[str, Any]) -> Any:
+        # JSON has no tuple: a list read back is a tuple field's value (RunResult keeps its list).
+        return cls(**{f.name: tuple(v) if isinstance(v := obj[f.name], list) else v
+                      for f in fields(cls)})  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object: ``schema``, ``kind`` and the fields."""
+        return {"schema": SCHEMA_VERSION, "kind": self.KIND, **self._fields()}
+
+    def to_json(self, indent: int | None = None) -> str:
+        """The JSON text of ``to_dict()``."""
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_json(cls, data: str | bytes | Mapping[str, Any]) -> Any:
+        """Read what ``to_json`` wrote (text or a parsed dict); another schema or kind is refused."""
+        return cls._build(open_document(data, cls.KIND))
+
+
+@dataclass(frozen=True)
+class Metadata(_Document):
+    """The machine and interpreter a measurement came from; ``date`` is UTC, ISO 8601, to the second."""
+
+    KIND: ClassVar[str] = "metadata"
+
+    usable_cores: int
+    python: str
+    implementation: str
+    free_threaded: bool
+    gil_enabled: bool
+    start_method: str
+    platform: str
+    date: str
+
+    @classmethod
+    def here(cls) -> Metadata:
+        """Describe the running machine and interpreter now (lessons 00-06)."""
+        build = system.python_build()
+        return cls(system.usable_cores(), str(build["version"]), str(build["implementation"]),
+                   bool(build["free_threaded"]), bool(build["gil_enabled"]),
+                   system.default_start_method(), str(build["platform"]),
+                   _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+
+
+@dataclass(frozen=True)
+class Timing(_Document):
+    """Repeated measurements of one thing, in seconds, the warm-up kept apart."""
+
+    KIND: ClassVar[str] = "timing"
+
+    values: tuple[float, ...]
+    warmup: tuple[float, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.values:
+            raise ValueError("a Timing needs at least one measured value")
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.values)
+
+    @property
+    def stdev(self) -> float:
+        return statistics.stdev(self.values) if len(self.values) > 1 else 0.0
+
+    @property
+    def mad(self) -> float:
+        """Median absolute deviation: a spread that one outlier cannot inflate."""
+        med = self.median
+        return statistics.median(abs(v - med) for v in self.values)
+
+    @property
+    def quartiles(self) -> tuple[float, float]:
+        """First and third quartiles (both the single value when there is one)."""
+        if len(self.values) < 2:
+            return self.values[0], self.values[0]
+        q = statistics.quantiles(self.values, n=4, method="inclusive")
+        return q[0], q[2]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Why these numbers may not be trustworthy (empty when the spread is small)."""
+        found = []
+        if len(self.values) > 1 and self.stdev >= _STDEV_WARN * self.mean:
+            found.append(f"unstable: stdev is {self.stdev / self.mean:.0%} of the mean; "
+                         "close other programs or add repeats")
+        med = self.median
+        outliers = [v for v in self.values if abs(v - med) >= _OUTLIER_WARN * med]
+        if outliers:
+            found.append(f"{len(outliers)} outlier(s) at least 50% away from the median")
+        return found
+
+    def summary(self) -> str:
+        """One line: median ± MAD and the number of values."""
+        return (f"{format_seconds(self.median)} ± {format_seconds(self.mad)} "
+                f"(median ± MAD of {len(self.values)})")
+
+
+@dataclass(frozen=True)
+class AmdahlFit(_Document):
+    """The serial fraction that best explains the measured speedups (``measure.fit_amdahl``)."""
+
+    KIND: ClassVar[str] = "amdahl_fit"
+
+    serial_fraction: float
+    points_used: int
+
+    @property
+    def max_speedup(self) -> float:
+        """The ceiling as workers grow without bound: 1 / serial fraction."""
+        return float("inf") if self.serial_fraction == 0 else 1.0 / self.serial_fraction
+
+
+@dataclass(frozen=True)
+class TaskSpan(_Document):
+    """One task on the timeline: which worker ran it, from when to when (seconds from the run's start)."""
+
+    KIND: ClassVar[str] = "task_span"
+
+    task: int
+    worker: int
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class RunResult(_Document):
+    """Results in task order, the per-task timeline, and how the run was made (lessons 00-06).
+
+    ``results`` stays a list, so that ``run.results == [...]`` reads as it did; the timeline
+    and the worker ids are tuples.
+    """
+
+    KIND: ClassVar[str] = "run_result"
+
+    results: list[Any]
+    timeline: Sequence[TaskSpan]  # stored as a tuple
+    wall_s: float
+    backend: str
+    workers: int
+    start_method: str | None
+    startup_s: float = 0.0
+    worker_ids: Sequence[str] = ()  # stored as a tuple
+
+    def __post_init__(self) -> None:
+        # Frozen: the fields cannot be rebound; copies keep a caller's list from changing them.
+        object.__setattr__(self, "results", list(self.results))
+        object.__setattr__(self, "timeline", tuple(self.timeline))
+        object.__setattr__(self, "worker_ids", tuple(self.worker_ids))
+
+    def _fields(self) -> dict[str, Any]:
+        return {**asdict(self), "timeline": [asdict(s) for s in self.timeline]}
+
+    @classmethod
+    def _build(cls, obj: Mapping[str, Any]) -> RunResult:
+        spans = tuple(TaskSpan._build(s) for s in obj["timeline"])
+        return cls(obj["results"], spans, obj["wall_s"], obj["backend"], obj["workers"],
+                   obj["start_method"], obj["startup_s"], tuple(obj["worker_ids"]))
+
+
+@dataclass(frozen=True)
+class SweepPoint(_Document):
+    """One worker count of a sweep: its timing, start-up, speedup (with a quartile range) and efficiency."""
+
+    KIND: ClassVar[str] = "sweep_point"
+
+    workers: int
+    timing: Timing
+    startup_s: float
+    speedup: float
+    speedup_low: float
+    speedup_high: float
+    efficiency: float
+    oversubscribed: bool
+    run: RunResult | None = field(default=None, repr=False, compare=False)
+
+    def _fields(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "timing"}
+        return out | {"timing": self.timing._fields(), "run": None}  # run: see the module docstring
+
+    @classmethod
+    def _build(cls, obj: Mapping[str, Any]) -> SweepPoint:
+        return cls(obj["workers"], Timing._build(obj["timing"]), obj["startup_s"], obj["speedup"],
+                   obj["speedup_low"], obj["speedup_high"], obj["efficiency"], obj["oversubscribed"])
+
+
+@dataclass(frozen=True)
+class Sweep(_Document):
+    """Speedup and efficiency over worker counts, each result checked against the serial run.
+
+    ``workload`` names the work when a lesson compares sweeps across machines (lesson 06).
+    """
+
+    KIND: ClassVar[str] = "sweep"
+
+    label: str
+    backend: str
+    start_method: str | None
+    tasks: int
+    serial: Timing
+    points: tuple[SweepPoint, ...]
+    fit: AmdahlFit | None
+    metadata: Metadata
+    workload: str | None = None
+
+    @property
+    def workers(self) -> list[int]:
+        return [p.workers for p in self.points]
+
+    @property
+    def speedups(self) -> list[float]:
+        return [p.speedup for p in self.points]
+
+    def table(self) -> list[dict[str, Any]]:
+        """The numbers as rows (for a DataFrame, a widget table or CSV)."""
+        return [{"workers": p.workers, "median_s": p.timing.median, "mad_s": p.timing.mad,
+                 "speedup": p.speedup, "efficiency": p.efficiency, "startup_s": p.startup_s,
+                 "oversubscribed": p.oversubscribed} for p in self.points]
+
+    def summary(self) -> str:
+        """A small fixed-format table of the sweep."""
+        lines = [f"{self.label}: {self.tasks} tasks, serial {self.serial.summary()}",
+                 "workers      time    speedup  efficiency  start-up"]
+        for p in self.points:
+            mark = "  (more workers than cores)" if p.oversubscribed else ""
+            lines.append(f"{p.workers:>7}  {format_seconds(p.timing.median):>8}  "
+                         f"{format_speedup(p.speedup):>9}  {p.efficiency:>10.0%}  "
+                         f"{format_seconds(p.startup_s):>8}{mark}")
+        if self.fit is not None:
+            lines.append(f"Amdahl fit: serial fraction {self.fit.serial_fraction:.3f}")
+        for p in self.points:
+            lines.extend(f"warning ({p.workers} workers): {w}" for w in p.timing.warnings)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _fields(self) -> dict[str, Any]:
+        return {"label": self.label, "backend": self.backend, "start_method": self.start_method,
+                "tasks": self.tasks, "serial": self.serial._fields(),
+                "points": [p._fields() for p in self.points],
+                "fit": self.fit._fields() if self.fit is not None else None,
+                "metadata": self.metadata._fields(), "workload": self.workload}
+
+    @classmethod
+    def _build(cls, obj: Mapping[str, Any]) -> Sweep:
+        return cls(obj["label"], obj["backend"], obj["start_method"], obj["tasks"],
+                   Timing._build(obj["serial"]), tuple(SweepPoint._build(p) for p in obj["points"]),
+                   AmdahlFit._build(obj["fit"]) if obj["fit"] is not None else None,
+                   Metadata._build(obj["metadata"]), obj.get("workload"))
+
+
+@dataclass(frozen=True)
+class PairedSpeedup(_Document):
+    """Interleaved (serial, parallel) timings of the same work; the headline is the median ratio (bench)."""
+
+    KIND: ClassVar[str] = "paired_speedup"
+
+    workers: int
+    serial_s: tuple[float, ...]
+    parallel_s: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if not self.serial_s or len(self.serial_s) != len(self.parallel_s):
+            raise ValueError("a PairedSpeedup needs as many parallel times as serial times, at least one")
+
+    @property
+    def pairs(self) -> int:
+        return len(self.serial_s)
+
+    @property
+    def ratios(self) -> list[float]:
+        """Serial time over parallel time, one per pair."""
+        return [s / p for s, p in zip(self.serial_s, self.parallel_s)]
+
+    @property
+    def speedup(self) -> float:
+        """The median of the pair ratios: a burst of noise hits one pair, not the figure."""
+        return statistics.median(self.ratios)
+
+    @property
+    def serial_median(self) -> float:
+        return statistics.median(self.serial_s)
+
+    @property
+    def parallel_median(self) -> float:
+        return statistics.median(self.parallel_s)
+
+
+def save_sweep(sweep: Sweep, path: str | os.PathLike[str]) -> Path:
+    """Write a sweep as JSON (without its points' runs) and return the path (lessons 00-06)."""
+    out = Path(path)
+    out.write_text(sweep.to_json(indent=1) + "\n")
+    return out
+
+
+def load_sweep(path: str | os.PathLike[str]) -> Sweep:
+    """Read a sweep that ``save_sweep`` wrote; another schema or kind is refused (lessons 00-06)."""
+    return Sweep.from_json(Path(path).read_text())

@@ -1,0 +1,145 @@
+"""Results as data: JSON round trips, refused schemas and kinds, the one sweep builder, reference sets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from parlab.lessons import l06_backends as backends
+from parlab.lessons import l06_reference as reference
+from parlab.measure import ResultMismatch, build_sweep, check_same, paired_speedup, timing_from, worker_counts
+from parlab.results import (
+    SCHEMA_VERSION,
+    AmdahlFit,
+    Metadata,
+    PairedSpeedup,
+    RunResult,
+    Sweep,
+    SweepPoint,
+    TaskSpan,
+    Timing,
+    load_sweep,
+    save_sweep,
+)
+
+META = Metadata(4, "3.12.1", "CPython", False, True, "forkserver", "Linux x86_64", "2026-12-01T10:00:00+00:00")
+SERIAL = timing_from([1.0, 1.1, 0.9], [1.3])
+RUN = RunResult([1, 2, "three"], [TaskSpan(0, 0, 0.0, 0.5), TaskSpan(1, 1, 0.1, 0.6)], 0.7, "threads", 2,
+                None, 0.01, ["w0", "w1"])
+
+
+def _sweep(run: RunResult | None = None) -> Sweep:
+    measured = [(1, timing_from([1.0, 1.05]), 0.01, run), (2, timing_from([0.5, 0.55, 0.6]), 0.02, None),
+                (4, timing_from([0.3, 0.31]), 0.03, None), (8, timing_from([0.3, 0.4]), 0.04, None)]
+    return build_sweep("fib on threads", "threads", None, 12, SERIAL, measured, metadata=META,
+                       workload="fib(20) x 12")
+
+
+# --------------------------------------------------------------------------- round trips
+
+@pytest.mark.parametrize("value", [
+    SERIAL, META, AmdahlFit(0.125, 3), TaskSpan(3, 1, 0.25, 0.75), RUN,
+    SweepPoint(2, SERIAL, 0.01, 1.9, 1.8, 2.0, 0.95, False), _sweep(),
+    PairedSpeedup(2, (1.0, 1.1), (0.5, 0.6)),
+], ids=lambda v: type(v).__name__)
+def test_every_result_survives_a_json_round_trip(value):
+    text = value.to_json()
+    doc = json.loads(text)
+    assert doc["schema"] == SCHEMA_VERSION and doc["kind"] == type(value).KIND
+    assert type(value).from_json(text) == value
+    assert type(value).from_json(doc) == value  # a parsed dict is accepted too
+
+
+def test_a_sweep_drops_its_runs_and_still_compares_equal(tmp_path):
+    sweep = _sweep(RUN)
+    assert sweep.points[0].run is RUN
+    assert json.loads(sweep.to_json())["points"][0]["run"] is None
+    back = load_sweep(save_sweep(sweep, tmp_path / "sweep.json"))
+    assert back == sweep and back.points[0].run is None
+    assert back.summary() == sweep.summary()
+
+
+def test_another_schema_or_kind_is_refused_naming_both():
+    doc = SERIAL.to_dict()
+    with pytest.raises(ValueError, match=r"schema 99: this parlab reads schema 1 only"):
+        Timing.from_json({**doc, "schema": 99})
+    with pytest.raises(ValueError, match=r"schema None"):
+        Timing.from_json({k: v for k, v in doc.items() if k != "schema"})
+    with pytest.raises(ValueError, match=r"expected a parlab 'sweep' document, got kind 'timing'"):
+        Sweep.from_json(doc)
+    with pytest.raises(TypeError, match="JSON object"):
+        Timing.from_json("[1, 2]")
+
+
+def test_run_result_is_frozen_and_keeps_results_a_list():
+    assert RUN.results == [1, 2, "three"] and isinstance(RUN.timeline, tuple)
+    with pytest.raises(AttributeError):
+        RUN.wall_s = 1.0  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- the one sweep builder
+
+def test_build_sweep_fields():
+    sweep = _sweep()
+    base = SERIAL.median
+    two = sweep.points[1]
+    assert two.speedup == pytest.approx(base / 0.55) and two.efficiency == pytest.approx(two.speedup / 2)
+    q1, q3 = two.timing.quartiles
+    assert (two.speedup_low, two.speedup_high) == (pytest.approx(base / q3), pytest.approx(base / q1))
+    assert [p.oversubscribed for p in sweep.points] == [False, False, False, True]
+    assert sweep.fit is not None and sweep.fit.points_used == 2  # 1 < k <= 4 cores: k = 2 and 4
+    assert sweep.metadata is META and sweep.workload == "fib(20) x 12" and sweep.tasks == 12
+    alone = build_sweep("one", "threads", None, 1, SERIAL, [(1, SERIAL, 0.0, None)], metadata=META)
+    assert alone.fit is None and alone.points[0].speedup == 1.0
+
+
+def test_worker_counts_keep_both_spreads():
+    assert worker_counts(6) == worker_counts(6, even=True) == [1, 2, 3, 4, 5, 6]
+    assert worker_counts(32) == [1, 2, 4, 16, 24, 32]
+    assert worker_counts(32, even=True) == [1, 2, 4, 8, 12, 16, 20, 24, 28, 32]
+    with pytest.raises(ValueError, match=">= 1"):
+        worker_counts(0)
+
+
+def test_check_same_and_paired_speedup_raise_one_exception_type():
+    check_same([1, 2], [1, 2], "threads")
+    with pytest.raises(ResultMismatch, match=r"threads returned a result that differs .* got \[1, 3\]"):
+        check_same([1, 2], [1, 3], "threads")
+    assert issubclass(ResultMismatch, AssertionError)
+    near = paired_speedup(lambda: (1.0, 2.0), lambda: (1.0 + 1e-12, 1.0), workers=2, pairs=3, warmup=0,
+                          own_times=True, same=lambda a, b: abs(a - b) < 1e-9)
+    assert near.speedup == 2.0 and near.pairs == 3 and near.serial_median == 2.0
+    with pytest.raises(ResultMismatch):
+        paired_speedup(lambda: 1, lambda: 2, workers=2, pairs=1)
+
+
+# --------------------------------------------------------------------------- reference sets
+
+def test_a_reference_set_of_another_workload_is_refused(tmp_path):
+    meta = reference.machine_metadata("box") | {"workload": backends.describe_workload(64)}
+    reference.save_reference([], meta, tmp_path / "box")
+    ref = reference.load_reference("box", root=tmp_path)
+    assert ref.metadata.usable_cores == meta["usable_cores"]
+    reference.check_comparable(ref, backends.describe_workload(64))
+    with pytest.raises(ValueError, match=r"measured 'count_primes in 64 windows.*but these sweeps measured "
+                                         r"'count_primes in 8 windows.*do not compare"):
+        reference.check_comparable(ref, backends.describe_workload(8))
+
+
+def test_a_reference_set_of_an_unknown_schema_is_refused(tmp_path):
+    reference.save_reference([], reference.machine_metadata("old"), tmp_path / "old")
+    path = tmp_path / "old" / reference.JSON_NAME
+    machine = json.loads(path.read_text())
+    del machine["schema"]  # as parlab wrote sets before schema 1
+    path.write_text(json.dumps(machine))
+    with pytest.raises(ValueError, match=r"reference set 'old' .*schema None: this parlab reads schema 1"):
+        reference.load_reference("old", root=tmp_path)
+
+
+def test_reference_rows_are_the_sweep_table_with_backend_and_baseline():
+    sweeps = {"serial": _sweep()}
+    rows = reference.reference_rows(sweeps)
+    assert [r["workers"] for r in rows] == sweeps["serial"].workers
+    assert all(r["backend"] == "serial" and r["baseline"] == "python" for r in rows)
+    assert rows[1]["speedup"] == sweeps["serial"].table()[1]["speedup"]
