@@ -1,12 +1,15 @@
-"""Argument checks for parlab.run: every bad input gets a clear error naming what is allowed.
+"""Every argument check in parlab, one policy: a wrong type is a TypeError, a wrong value a
+ValueError, and both name what is allowed.
 
-Private; ``parlab.run`` re-exports the public names. Everything here runs before a worker
+Private; ``parlab.run``, ``parlab.launch`` and ``parlab.mpi`` re-export the public names. Each
+public entry point checks its arguments once, at its edge, before any worker, child or server
 starts, so a mistake costs nothing but the message.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import numbers
 import os
 import pickle
@@ -16,10 +19,15 @@ from typing import Any
 
 from parlab.system import available_memory_bytes, available_start_methods, default_start_method, usable_cores
 
-BACKENDS = ("serial", "threads", "processes")
+BACKENDS = ("serial", "threads", "processes")  # what parlab.run runs tasks on
 START_METHODS = ("fork", "spawn", "forkserver")
-DEFAULT_TIMEOUT_S = 600.0
+# Default timeouts, one name per meaning; every one is finite and at most MAX_TIMEOUT_S.
+POOL_TIMEOUT_S = 600.0   # one WorkerPool.map or run_tasks call
+CHILD_TIMEOUT_S = 120.0  # one child program started by parlab.launch
+MPI_TIMEOUT_S = 60.0     # one mpiexec job (lesson 05's programs take seconds)
 MAX_TIMEOUT_S = 86400.0  # a day: nothing in parlab waits without a limit
+HOSTFILE_RANK_CAP = 1024  # ranks accepted with a hostfile: the other machines' cores are unknown here
+BYTES_PER_PROCESS_WORKER = 30 * 2**20  # resident size of a fresh worker interpreter, measured
 MAX_TASKS = 1_000_000  # beyond this, per-task overhead dwarfs any lesson; use bigger tasks
 MEMORY_FRACTION = 0.8  # leave a fifth of the free memory to everything else on the machine
 ALWAYS_ALLOWED_BYTES = 16 * 2**20  # any machine that runs Python has this much to spare
@@ -52,14 +60,19 @@ def check_workers(workers: object) -> int:
     return value
 
 
+def check_choice(name: str, value: object, choices: tuple[str, ...], sep: str = ";") -> str:
+    """Return ``value`` if it is one of ``choices``, else raise naming them all."""
+    message = f"{name} must be one of {', '.join(choices)}{sep} got {value!r}"
+    if not isinstance(value, str):
+        raise TypeError(message)
+    if value not in choices:
+        raise ValueError(message)
+    return value
+
+
 def check_backend(backend: object) -> str:
     """Return ``backend`` if it is one parlab knows, else raise naming the allowed ones."""
-    message = f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}"
-    if not isinstance(backend, str):
-        raise TypeError(message)
-    if backend not in BACKENDS:
-        raise ValueError(message)
-    return backend
+    return check_choice("backend", backend, BACKENDS)
 
 
 def check_start_method(start_method: object, backend: str = "processes") -> str | None:
@@ -113,14 +126,55 @@ def check_memory(nbytes: int, what: str) -> None:
             "Choose a smaller size.")
 
 
-def check_timeout(timeout: object) -> float:
+def check_timeout(timeout: object, name: str = "timeout") -> float:
+    """Return ``timeout`` as a float in (0, MAX_TIMEOUT_S], or raise naming what is allowed.
+
+    Capped because subprocess and threading turn a huge or infinite timeout into an
+    OverflowError only after the child has started. ``name`` names other durations (lease_s).
+    """
     allowed = f"a number of seconds > 0 and <= {MAX_TIMEOUT_S:g} (a day)"
     if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
-        hint = "; None (wait forever) is not allowed" if timeout is None else ""
-        raise TypeError(f"timeout must be {allowed}, got {timeout!r}{hint}")
-    if not 0 < timeout <= MAX_TIMEOUT_S:  # also refuses nan and inf
-        raise ValueError(f"timeout must be {allowed}, got {timeout!r}")
-    return float(timeout)
+        hint = ("; None (wait forever) is not allowed" if timeout is None
+                else " (convert it with float(...))" if isinstance(timeout, str) else "")
+        raise TypeError(f"{name} must be {allowed}, got {timeout!r} ({type(timeout).__name__}){hint}")
+    try:
+        seconds = float(timeout)
+    except OverflowError:  # an int beyond float's range: too long, like inf
+        seconds = math.inf
+    if not 0 < seconds <= MAX_TIMEOUT_S:  # also refuses nan and inf
+        raise ValueError(f"{name} must be {allowed}, got {timeout!r}")
+    return seconds
+
+
+def check_pool(backend: object, workers: object, start_method: object) -> tuple[str, int, str | None]:
+    """Every check a pool's arguments need, done once: (backend, workers, resolved start method)."""
+    backend = check_backend(backend)
+    count = check_workers(workers)
+    method = check_start_method(start_method, backend)
+    if backend == "serial" and count != 1:
+        raise ValueError(f"the serial backend runs with workers=1, got {count}")
+    if backend == "processes":
+        assert method is not None
+        check_main_script(method)
+        check_memory(count * BYTES_PER_PROCESS_WORKER, f"{count} process workers (about 30 MiB each)")
+    return backend, count, method
+
+
+def max_ranks(hostfile: bool = False) -> int:
+    """The largest -n accepted: 4 × usable cores (at least 8) here, more with a hostfile (lesson 05)."""
+    # Beyond a few ranks per core a single machine measures its scheduler, not the program.
+    return HOSTFILE_RANK_CAP if hostfile else max(8, 4 * usable_cores())
+
+
+def check_ranks(ranks: object, hostfile: bool = False) -> int:
+    """Return ``ranks`` as an int from 1 to max_ranks(), or raise TypeError/ValueError (lesson 05)."""
+    cap = max_ranks(hostfile)
+    allowed = f"a whole number from 1 to {cap}"
+    if not _is_int(ranks):
+        raise TypeError(f"ranks must be {allowed}, got {ranks!r} ({type(ranks).__name__})")
+    if not 1 <= int(ranks) <= cap:  # type: ignore[call-overload]
+        raise ValueError(f"ranks must be {allowed}, got {ranks!r}")
+    return int(ranks)  # type: ignore[call-overload]
 
 
 def check_tasks(tasks: object, star: object) -> list[Any]:

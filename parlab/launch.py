@@ -10,7 +10,6 @@ a child in another group, so the parent has to pass it on.
 from __future__ import annotations
 
 import json
-import numbers
 import os
 import signal
 import subprocess
@@ -20,8 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from parlab._checks import CHILD_TIMEOUT_S, check_timeout
+
 __all__ = [
-    "DEFAULT_TIMEOUT_S",
+    "CHILD_TIMEOUT_S",
     "Child",
     "ChildFailed",
     "ChildTimeout",
@@ -36,7 +37,6 @@ __all__ = [
     "wait_all",
 ]
 
-DEFAULT_TIMEOUT_S = 120.0
 _GRACE_S = 2.0  # between SIGTERM and SIGKILL
 _STDERR_TAIL = 2000
 
@@ -99,11 +99,6 @@ def _check_argv(argv: Sequence[str]) -> list[str]:
         raise TypeError(f"every argument must be a string or path, got {argv!r}")
     return out
 
-
-def _check_timeout(timeout: object) -> float:
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0:
-        raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
-    return float(timeout)
 
 
 def _group_alive(pgid: int) -> bool:
@@ -193,9 +188,9 @@ class Child:
         except (ProcessLookupError, PermissionError):
             pass
 
-    def wait(self, timeout: float = DEFAULT_TIMEOUT_S, *, check: bool = True) -> Completed:
+    def wait(self, timeout: float = CHILD_TIMEOUT_S, *, check: bool = True) -> Completed:
         """Wait for the child; stop its group on timeout or Ctrl-C; raise ChildFailed on failure."""
-        timeout = _check_timeout(timeout)
+        timeout = check_timeout(timeout)
         remaining = max(0.0, timeout - (time.perf_counter() - self.started))
         try:
             out, err = self.popen.communicate(timeout=remaining)
@@ -224,10 +219,10 @@ def start(argv: Sequence[str], *, env: dict[str, str] | None = None,
     return Child(argv, env=env, cwd=cwd)
 
 
-def run(argv: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT_S, check: bool = True,
+def run(argv: Sequence[str], *, timeout: float = CHILD_TIMEOUT_S, check: bool = True,
         env: dict[str, str] | None = None, cwd: str | os.PathLike[str] | None = None) -> Completed:
     """Start a child, wait for it within ``timeout``, and return what it printed (lessons 04, 05)."""
-    timeout = _check_timeout(timeout)
+    timeout = check_timeout(timeout)
     return start(argv, env=env, cwd=cwd).wait(timeout, check=check)
 
 
@@ -247,13 +242,13 @@ def start_many(argvs: Sequence[Sequence[str]], *, env: dict[str, str] | None = N
     return children
 
 
-def wait_all(children: Sequence[Child], timeout: float = DEFAULT_TIMEOUT_S, *,
+def wait_all(children: Sequence[Child], timeout: float = CHILD_TIMEOUT_S, *,
              check: bool = True) -> list[Completed]:
     """Wait for every child (each within ``timeout`` of its start); on a timeout or Ctrl-C stop them all (lesson 04).
 
     With ``check``, the first child that failed raises ChildFailed once all have finished.
     """
-    timeout = _check_timeout(timeout)
+    timeout = check_timeout(timeout)
     done: list[Completed] = []
     try:
         for child in children:
@@ -270,10 +265,10 @@ def wait_all(children: Sequence[Child], timeout: float = DEFAULT_TIMEOUT_S, *,
     return done
 
 
-def run_many(argvs: Sequence[Sequence[str]], *, timeout: float = DEFAULT_TIMEOUT_S, check: bool = True,
+def run_many(argvs: Sequence[Sequence[str]], *, timeout: float = CHILD_TIMEOUT_S, check: bool = True,
              env: dict[str, str] | None = None, cwd: str | os.PathLike[str] | None = None) -> list[Completed]:
     """Start several children together and wait for all of them (lesson 04)."""
-    timeout = _check_timeout(timeout)
+    timeout = check_timeout(timeout)
     return wait_all(start_many(argvs, env=env, cwd=cwd), timeout, check=check)
 
 

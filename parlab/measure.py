@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from parlab._checks import POOL_TIMEOUT_S, check_pool, check_timeout
 from parlab.results import AmdahlFit, Metadata, PairedSpeedup, RunResult, Sweep, SweepPoint, Timing
-from parlab.run import (DEFAULT_TIMEOUT_S, WorkerPool, check_backend, check_picklable,
-                        check_start_method, check_workers)
+from parlab.run import WorkerPool, check_backend, check_picklable, check_start_method
 
 __all__ = [
     "timing_from", "time_call", "amdahl_speedup", "gustafson_speedup", "fit_amdahl",
@@ -136,14 +136,16 @@ def build_sweep(label: str, backend: str, start_method: str | None, tasks: int, 
 def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: str,
                   workers: Iterable[int], start_method: str | None = None, repeats: int = 3,
                   warmup: int = 1, chunksize: int = 1, star: bool = False,
-                  timeout: float = DEFAULT_TIMEOUT_S, label: str | None = None,
+                  timeout: float = POOL_TIMEOUT_S, label: str | None = None,
                   progress: Callable[[int, int], None] | None = None) -> Sweep:
     """Measure the serial run, then each worker count on a started pool; check every result (lessons 00-06).
 
     ``progress(done, total)`` is called after each measured step (the widgets' progress bar).
     """
+    timeout = check_timeout(timeout)
     items = list(tasks)
-    counts = [check_workers(k) for k in workers]
+    # Each worker count is checked once here; the pools below are opened without a second check.
+    counts = [check_pool(backend, k, start_method)[1] for k in workers]
     if not counts:
         raise ValueError("workers must list at least one worker count, e.g. [1, 2, 4]")
     if repeats < 1 or warmup < 0:
@@ -157,7 +159,7 @@ def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: st
         raise ValueError(f"the serial backend runs with workers=1, got {counts}")
     total = 1 + len(counts)
 
-    with WorkerPool("serial", 1) as serial_pool:
+    with WorkerPool._checked("serial", 1, None, warn=False) as serial_pool:
         expected: list[Any] = []
 
         def serial_once() -> None:
@@ -169,7 +171,7 @@ def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: st
 
     measured = []
     for step, k in enumerate(counts, start=2):
-        with WorkerPool(backend, k, start_method=start_method, warn=False) as pool:
+        with WorkerPool._checked(backend, k, method, warn=False) as pool:
             runs: list[RunResult] = []
 
             def parallel_once() -> None:

@@ -12,7 +12,6 @@ unrelated copies of size 1, which would otherwise look like a working but slow j
 from __future__ import annotations
 
 import json
-import numbers
 import os
 import re
 import shlex
@@ -26,10 +25,13 @@ from typing import Any
 
 import parlab
 from parlab import launch, system
+from parlab._checks import HOSTFILE_RANK_CAP, MPI_TIMEOUT_S, check_ranks, check_timeout, max_ranks
 from parlab.scripts.mpi_common import RESULT_TAG
 
 __all__ = [
+    "HOSTFILE_RANK_CAP",
     "INSTALL_HINT",
+    "MPI_TIMEOUT_S",
     "PROGRAMS",
     "LauncherNotFound",
     "MPIError",
@@ -52,8 +54,6 @@ PROGRAMS = {name: f"parlab.scripts.mpi_{name}"
 # Programs started through mpi4py.futures: rank 0 runs them, the other ranks become pool workers.
 FUTURES_PROGRAMS = frozenset({"futures"})
 INSTALL_HINT = "pip install mpi4py mpich   (Windows: pip install mpi4py impi-rt)"
-DEFAULT_TIMEOUT_S = 60.0
-HOSTFILE_RANK_CAP = 1024
 
 
 class MPIError(RuntimeError):
@@ -98,19 +98,6 @@ class MPIRun:
         """The command line as a learner would type it."""
         return short_command(self.argv)
 
-
-def max_ranks(hostfile: bool = False) -> int:
-    """The largest -n accepted: 4 × usable cores (at least 8) here, more with a hostfile (lesson 05)."""
-    # Beyond a few ranks per core a single machine measures its scheduler, not the program.
-    return HOSTFILE_RANK_CAP if hostfile else max(8, 4 * system.usable_cores())
-
-
-def check_ranks(ranks: object, hostfile: bool = False) -> int:
-    """Return ``ranks`` if it is a whole number from 1 to max_ranks(), else raise ValueError (lesson 05)."""
-    cap = max_ranks(hostfile)
-    if isinstance(ranks, bool) or not isinstance(ranks, numbers.Integral) or not 1 <= int(ranks) <= cap:
-        raise ValueError(f"ranks must be a whole number from 1 to {cap}, got {ranks!r}")
-    return int(ranks)
 
 
 def find_launcher(mpiexec: str | os.PathLike[str] | None = None) -> str:
@@ -243,10 +230,11 @@ def _parse(name: str, ranks: int, exe: str, done: launch.Completed) -> tuple[dic
     return results[0], "\n".join(other)
 
 
-def run_mpi(program: str | os.PathLike[str], ranks: int, *args: object, timeout: float = DEFAULT_TIMEOUT_S,
+def run_mpi(program: str | os.PathLike[str], ranks: int, *args: object, timeout: float = MPI_TIMEOUT_S,
             mpiexec: str | os.PathLike[str] | None = None,
             hostfile: str | os.PathLike[str] | None = None) -> MPIRun:
     """Run a lesson 05 program (or a .py file) on ``ranks`` ranks within ``timeout`` s; return rank 0's result."""
+    timeout = check_timeout(timeout)  # first: mpiexec_argv may run `mpiexec --version`
     argv = mpiexec_argv(program, ranks, *args, mpiexec=mpiexec, hostfile=hostfile)
     name, _ = _program_argv(program)
     try:
@@ -261,12 +249,13 @@ def run_mpi(program: str | os.PathLike[str], ranks: int, *args: object, timeout:
     return MPIRun(name, int(ranks), tuple(argv), data, output, done.stderr, done.wall_s)
 
 
-def run_source(source: str, ranks: int, *args: object, timeout: float = DEFAULT_TIMEOUT_S) -> MPIRun:
+def run_source(source: str, ranks: int, *args: object, timeout: float = MPI_TIMEOUT_S) -> MPIRun:
     """Save ``source`` as a program in a temporary folder and run it like run_mpi (lesson 05 exercises)."""
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0:
-        raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}")
-    if not isinstance(source, str) or not source.strip():
-        raise ValueError("source must be the text of a Python program")
+    timeout = check_timeout(timeout)
+    if not isinstance(source, str):
+        raise TypeError(f"source must be the text of a Python program (a str), got {type(source).__name__}")
+    if not source.strip():
+        raise ValueError("source must be the text of a Python program, got only white space")
     check_ranks(ranks)
     with tempfile.TemporaryDirectory(prefix="parlab-mpi-") as folder:
         path = Path(folder) / "program.py"

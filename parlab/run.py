@@ -20,23 +20,21 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from parlab import _worker
-from parlab._checks import (BACKENDS, DEFAULT_TIMEOUT_S, MAX_TASKS, MAX_TIMEOUT_S, START_METHODS,
-                            NotEnoughMemory, check_backend, check_call, check_main_script,
-                            check_memory, check_picklable, check_sendable, check_size,
-                            check_start_method, check_tasks, check_timeout, check_workers,
-                            max_workers_allowed)
+from parlab._checks import (BACKENDS, MAX_TASKS, MAX_TIMEOUT_S, POOL_TIMEOUT_S, START_METHODS,
+                            NotEnoughMemory, check_backend, check_call, check_memory, check_picklable,
+                            check_pool, check_sendable, check_size, check_start_method, check_tasks,
+                            check_timeout, check_workers, max_workers_allowed)
 from parlab.results import RunResult, TaskSpan
 from parlab.system import usable_cores
 
 __all__ = [
-    "BACKENDS", "START_METHODS", "DEFAULT_TIMEOUT_S", "MAX_TIMEOUT_S", "MAX_TASKS", "TaskSpan",
+    "BACKENDS", "START_METHODS", "POOL_TIMEOUT_S", "MAX_TIMEOUT_S", "MAX_TASKS", "TaskSpan",
     "RunResult", "WorkerPool", "run_tasks", "WorkerDied", "RunTimeout", "NotEnoughMemory",
     "OversubscriptionWarning", "check_workers", "check_backend", "check_start_method",
     "check_picklable", "check_size", "check_memory", "max_workers_allowed",
 ]
 
 STARTUP_TIMEOUT_S = _worker.STARTUP_TIMEOUT_S
-BYTES_PER_PROCESS_WORKER = 30 * 2**20  # resident size of a fresh worker interpreter, measured
 
 
 class WorkerDied(RuntimeError):
@@ -63,18 +61,20 @@ class WorkerPool:
 
     def __init__(self, backend: str = "serial", workers: int = 1, *,
                  start_method: str | None = None, warn: bool = True) -> None:
-        self.backend = check_backend(backend)
-        self.workers = check_workers(workers)
-        self.start_method = check_start_method(start_method, self.backend)
-        if self.backend == "serial" and self.workers != 1:
-            raise ValueError(f"the serial backend runs with workers=1, got {self.workers}")
-        if self.backend == "processes":
-            check_main_script(self.start_method)  # type: ignore[arg-type]
-            check_memory(self.workers * BYTES_PER_PROCESS_WORKER,
-                         f"{self.workers} process workers (about 30 MiB each)")
+        self._open(*check_pool(backend, workers, start_method), warn)
+
+    @classmethod
+    def _checked(cls, backend: str, workers: int, start_method: str | None, warn: bool) -> WorkerPool:
+        """A pool from arguments its caller already passed through check_pool: no second check."""
+        pool = cls.__new__(cls)
+        pool._open(backend, workers, start_method, warn)
+        return pool
+
+    def _open(self, backend: str, workers: int, start_method: str | None, warn: bool) -> None:
+        self.backend, self.workers, self.start_method = backend, workers, start_method
         if warn and self.workers > usable_cores():
             warnings.warn(f"{self.workers} workers on {usable_cores()} usable cores: they will "
-                          "take turns (oversubscription)", OversubscriptionWarning, stacklevel=2)
+                          "take turns (oversubscription)", OversubscriptionWarning, stacklevel=3)
         self._executor: cf.Executor | None = None
         self._processes: dict[int, Any] = {}
         self._state = "open"  # open, stopped (by a fault: restart on next map), closed
@@ -138,7 +138,7 @@ class WorkerPool:
             raise
 
     def map(self, func: Callable[..., Any], tasks: Iterable[Any], *, chunksize: int = 1,
-            star: bool = False, timeout: float = DEFAULT_TIMEOUT_S) -> RunResult:
+            star: bool = False, timeout: float = POOL_TIMEOUT_S) -> RunResult:
         """Run ``func`` on every task (``func(*task)`` when ``star``) and return results in order."""
         if self._state == "closed":
             raise RuntimeError("this WorkerPool is closed; start a new one")
@@ -146,6 +146,13 @@ class WorkerPool:
         chunksize = check_size("chunksize", chunksize, MAX_TASKS)
         timeout = check_timeout(timeout)
         check_call(func, self.backend, self.start_method)
+        return self._map(func, items, chunksize, star, timeout)
+
+    def _map(self, func: Callable[..., Any], items: list[Any], chunksize: int, star: bool,
+             timeout: float) -> RunResult:
+        # map's work on arguments already checked (by map or run_tasks): no second check.
+        if self._state == "closed":
+            raise RuntimeError("this WorkerPool is closed; start a new one")
         if self._state == "stopped":  # an earlier fault stopped the workers: start fresh ones
             self._start()
         chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
@@ -271,17 +278,16 @@ def _assemble(outputs: list[tuple[str, list[tuple[Any, float, float]]]], t0: flo
 
 def run_tasks(func: Callable[..., Any], tasks: Iterable[Any], *, backend: str = "serial",
               workers: int = 1, start_method: str | None = None, chunksize: int = 1,
-              star: bool = False, timeout: float = DEFAULT_TIMEOUT_S, warn: bool = True) -> RunResult:
+              star: bool = False, timeout: float = POOL_TIMEOUT_S, warn: bool = True) -> RunResult:
     """Start a pool, run every task, close the pool: the one-call form (lessons 00-06)."""
-    # Every argument is checked here, before a single worker starts.
-    backend = check_backend(backend)
-    check_workers(workers)
-    method = check_start_method(start_method, backend)
+    # Every argument is checked here, once, before a single worker starts; the pool and its
+    # map are then entered by their private, unchecked paths.
+    backend, count, method = check_pool(backend, workers, start_method)
     items = check_tasks(tasks, star)
-    check_size("chunksize", chunksize, MAX_TASKS)
-    check_timeout(timeout)
+    chunksize = check_size("chunksize", chunksize, MAX_TASKS)
+    timeout = check_timeout(timeout)
     check_call(func, backend, method)
     if backend == "processes":
         check_sendable(items[0])  # one task, as a sample; a started pool reports the rest itself
-    with WorkerPool(backend, workers, start_method=start_method, warn=warn) as pool:
-        return pool.map(func, items, chunksize=chunksize, star=star, timeout=timeout)
+    with WorkerPool._checked(backend, count, method, warn) as pool:
+        return pool._map(func, items, chunksize, star, timeout)

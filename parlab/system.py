@@ -14,6 +14,7 @@ import shutil
 import sys
 import sysconfig
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 __all__ = [
@@ -43,8 +44,13 @@ def cgroup_cpu_limit(root: str | os.PathLike[str] = "/sys/fs/cgroup") -> float |
     return None
 
 
+@lru_cache(maxsize=1)
 def usable_cores() -> int:
-    """Cores this process may really use: CPU affinity and cgroup quota, not os.cpu_count() (lessons 00-06)."""
+    """Cores this process may really use: CPU affinity and cgroup quota, not os.cpu_count() (lessons 00-06).
+
+    Read once per process: every worker-count check asks, and the cgroup files are read from
+    disk. ``usable_cores.cache_clear()`` makes the next call read them again (tests do).
+    """
     if hasattr(os, "process_cpu_count"):  # Python 3.13+: affinity-aware
         cores = os.process_cpu_count() or 1
     elif hasattr(os, "sched_getaffinity"):

@@ -111,7 +111,9 @@ def request_reply(port: int, key: str, message: str, timeout: float = 30.0) -> s
     """
     import socket
 
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
+    from parlab._checks import check_timeout  # None would block forever, inf overflows the socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=check_timeout(timeout)) as conn:
         conn.sendall(f"{key} {message}\n".encode())
         reply = conn.makefile("rb").readline().decode().rstrip("\n")
     if not reply:

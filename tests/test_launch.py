@@ -76,9 +76,10 @@ def test_module_argv_refuses_what_is_not_a_module_name(module):
 
 
 @pytest.mark.faults
-@pytest.mark.parametrize("timeout", [0, -1, "10", True, float("nan")])
-def test_bad_timeouts_are_refused_before_anything_starts(timeout):
-    with pytest.raises(ValueError, match="timeout"):
+@pytest.mark.parametrize("timeout,kind", [(0, ValueError), (-1, ValueError), ("10", TypeError),
+                                          (True, TypeError), (float("nan"), ValueError)])
+def test_bad_timeouts_are_refused_before_anything_starts(timeout, kind):
+    with pytest.raises(kind, match="timeout"):
         launch.run_many([module_argv(HELLO)], timeout=timeout)
 
 

@@ -119,9 +119,9 @@ def test_bad_input_is_refused_before_work():
 
 
 def test_a_missing_backend_is_skipped_with_its_reason(monkeypatch):
-    missing = backends.Backend("mpi", "MPI ranks", "python", backends.BACKENDS["mpi"].open,
+    missing = backends.Backend("mpi", "MPI ranks", "python", backends.STRATEGIES["mpi"].open,
                                lambda: "no mpiexec here")
-    monkeypatch.setitem(backends.BACKENDS, "mpi", missing)
+    monkeypatch.setitem(backends.STRATEGIES, "mpi", missing)
     sweeps, skipped = reference.measure_backends(["mpi"], [1], tasks=SMALL, repeats=1, warmup=0)
     assert skipped == {"mpi": "no mpiexec here"} and list(sweeps) == ["serial"]
     with pytest.raises(RuntimeError, match="no mpiexec here"):

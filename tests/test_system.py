@@ -35,7 +35,23 @@ def test_usable_cores_respects_affinity_and_quota(monkeypatch):
     if hasattr(os, "sched_getaffinity"):
         assert cores <= len(os.sched_getaffinity(0))
     monkeypatch.setattr(system, "cgroup_cpu_limit", lambda root="": 0.5)
-    assert system.usable_cores() == 1  # a half-core quota still leaves one usable core
+    system.usable_cores.cache_clear()  # the value is read once per process: read the fake quota
+    try:
+        assert system.usable_cores() == 1  # a half-core quota still leaves one usable core
+    finally:
+        system.usable_cores.cache_clear()  # later tests must not see the fake quota
+
+
+def test_usable_cores_reads_the_machine_once(monkeypatch):
+    reads = []
+    real = system.cgroup_cpu_limit
+    monkeypatch.setattr(system, "cgroup_cpu_limit", lambda *a: reads.append(1) or real(*a))
+    system.usable_cores.cache_clear()
+    try:
+        assert len({system.usable_cores() for _ in range(5)}) == 1
+        assert len(reads) == 1
+    finally:
+        system.usable_cores.cache_clear()
 
 
 def test_python_build_and_gil_state():

@@ -26,6 +26,7 @@ import secrets
 import shutil
 from typing import Any, Self
 
+from parlab._checks import check_choice
 from parlab.coord.board import Board, Claim, CoordError, Outcome, Status
 from parlab.coord.embedded import EmbeddedBoard, connect_embedded, start_manager
 from parlab.coord.redisboard import (
@@ -37,10 +38,10 @@ from parlab.coord.redisboard import (
 )
 
 __all__ = [
-    "BACKENDS",
     "ENV_KEY",
     "ENV_URL",
     "HOW_TO_GET_REDIS",
+    "SERVER_KINDS",
     "Board",
     "Claim",
     "CoordError",
@@ -54,7 +55,7 @@ __all__ = [
     "serve",
 ]
 
-BACKENDS = ("embedded", "redis")
+SERVER_KINDS = ("embedded", "redis")  # what serve(backend=...) can start or reach
 ENV_URL = "PARLAB_COORD_URL"  # where the children find the server
 ENV_KEY = "PARLAB_COORD_KEY"  # the embedded server's key, hex (kept out of argument lists)
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -111,8 +112,7 @@ class Server:
 
 def serve(backend: str = "embedded", *, url: str | None = None, host: str = "127.0.0.1") -> Server:
     """Start the embedded server, or connect to Redis at ``url`` / $REDIS_URL (lesson 04)."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    check_choice("backend", backend, SERVER_KINDS, sep=",")
     if backend == "redis":
         address = url or os.environ.get("REDIS_URL")
         if not address:

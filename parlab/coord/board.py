@@ -8,6 +8,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
+from parlab._checks import check_timeout
+
 __all__ = ["Board", "Claim", "CoordError", "Outcome", "Status", "check_name"]
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -72,9 +74,7 @@ class Board(ABC):
 
     def claim(self, worker: str, lease_s: float) -> Claim | None:
         """Lease the next task for ``lease_s`` seconds (expired leases return first); None when none is free."""
-        if not lease_s > 0:
-            raise ValueError(f"lease_s must be a number of seconds > 0, got {lease_s!r}")
-        got = self._claim(check_name("worker", worker), float(lease_s))
+        got = self._claim(check_name("worker", worker), check_timeout(lease_s, "lease_s"))
         return None if got is None else Claim(got[0], json.loads(got[1]))
 
     def complete(self, task_id: str, worker: str, result: Any) -> bool:

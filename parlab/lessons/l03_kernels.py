@@ -20,6 +20,7 @@ from typing import Any
 
 import parlab.kernels as kernels_package
 from parlab import launch, system
+from parlab._checks import check_timeout
 from parlab.kernels import (
     COMPILED,
     VARIANTS,
@@ -166,6 +167,7 @@ class _HTMLView:
 
 def annotate(filename: str = "_cy_primes.pyx", timeout: float = _TIMEOUT_S) -> Annotation:
     """Run ``cython -a`` on a kernel (no C compiler needed) and read its report line by line (lesson 03)."""
+    timeout = check_timeout(timeout)
     src = _source_path(filename)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"{src.stem}.c"
@@ -189,6 +191,7 @@ def annotate(filename: str = "_cy_primes.pyx", timeout: float = _TIMEOUT_S) -> A
 
 def cython_errors(source: str, timeout: float = _TIMEOUT_S) -> list[str]:
     """Translate a Cython snippet (no C compiler needed) and return Cython's errors, [] if it is accepted (lesson 03)."""
+    timeout = check_timeout(timeout)
     if not isinstance(source, str) or not source.strip():
         raise ValueError("source must be Cython code as a non-empty string")
     with tempfile.TemporaryDirectory() as tmp:

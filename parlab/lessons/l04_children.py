@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parlab import launch
+from parlab._checks import MAX_TIMEOUT_S, check_timeout
 from parlab.coord import Server
 from parlab.coord.board import Outcome
 from parlab.measure import build_sweep, check_same, timing_from
@@ -42,6 +43,7 @@ def prime_tasks(count: int, width: int = 15_000, start: int = 1_000_000) -> list
 def worker_argv(job: str, name: str, *, lease_s: float, timeout: float,
                 die_after: int | None = None) -> list[str]:
     """The argument list of one child: the job and its name, never the server's key (lesson 04)."""
+    lease_s, timeout = check_timeout(lease_s, "lease_s"), check_timeout(timeout)
     extra = ["--die-after", die_after] if die_after is not None else []
     return launch.module_argv("parlab.scripts.worker", "--job", job, "--name", name,
                               "--lease", lease_s, "--timeout", timeout, *extra)
@@ -101,6 +103,7 @@ def run_job(server: Server, tasks: Sequence[dict[str, Any]], children: int, *, l
     kill itself during its task n+1. The victim starts first and alone, so that it surely has a
     task when it dies; the others start then, and finish its task when the lease expires.
     """
+    timeout, lease_s = check_timeout(timeout), check_timeout(lease_s, "lease_s")
     items = [check_task(t) for t in tasks]  # all checked before anything starts
     k = check_workers(children)
     if not items:
@@ -137,7 +140,8 @@ def run_job(server: Server, tasks: Sequence[dict[str, Any]], children: int, *, l
                 kid.stop()
             launch.wait_all(started, timeout, check=False)
             raise
-        done = launch.wait_all([kid for kid in kids if kid is not None], timeout + 10, check=False)
+        done = launch.wait_all([kid for kid in kids if kid is not None], min(timeout + 10, MAX_TIMEOUT_S),
+                               check=False)
         wall = time.perf_counter() - t0
         outcomes = tuple(board.outcomes())
     finally:
@@ -164,6 +168,7 @@ def job_sweep(server: Server, tasks: Sequence[dict[str, Any]], children: Sequenc
     Every run's results are checked against ``expected`` (the in-process serial results) or,
     without it, against the one-child run.
     """
+    timeout, lease_s = check_timeout(timeout), check_timeout(lease_s, "lease_s")
     counts = [check_workers(c) for c in children]
     if not counts or repeats < 1 or warmup < 0:
         raise ValueError("children must list at least one count, repeats >= 1 and warmup >= 0")

@@ -15,8 +15,9 @@ from typing import Any
 from matplotlib.axes import Axes
 
 from parlab import launch, system
+from parlab._checks import MPI_TIMEOUT_S, check_ranks, check_timeout
 from parlab.measure import build_sweep, check_same, timing_from
-from parlab.mpi import DEFAULT_TIMEOUT_S, MPIRun, check_ranks, find_launcher, run_mpi
+from parlab.mpi import MPIRun, find_launcher, run_mpi
 from parlab.plot import DPI, plot_speedup
 from parlab.results import Sweep, format_seconds
 
@@ -38,8 +39,9 @@ Progress = Callable[[int, int], None]
 
 
 def run_integral(ranks: int, intervals: int = 2_000_000, repeats: int = 3,
-                 timeout: float = DEFAULT_TIMEOUT_S) -> MPIRun:
+                 timeout: float = MPI_TIMEOUT_S) -> MPIRun:
     """Run the midpoint integral on ``ranks`` ranks; data has value, seconds (per repeat), program_s (lesson 05)."""
+    timeout = check_timeout(timeout)
     if isinstance(intervals, bool) or not isinstance(intervals, int) or not 1 <= intervals <= 10**9:
         raise ValueError(f"intervals must be a whole number from 1 to 10**9, got {intervals!r}")
     if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= 100:
@@ -58,8 +60,9 @@ def integral_agrees(expected: float, got: float, tolerance: float) -> bool:
 
 
 def integral_sweep(ranks: Iterable[int], *, intervals: int = 2_000_000, repeats: int = 3,
-                   timeout: float = DEFAULT_TIMEOUT_S, progress: Progress | None = None) -> Sweep:
+                   timeout: float = MPI_TIMEOUT_S, progress: Progress | None = None) -> Sweep:
     """Time the integral on 1 rank and on each rank count; check every value; return a Sweep (lesson 05)."""
+    timeout = check_timeout(timeout)
     counts = [check_ranks(k) for k in ranks]
     if not counts:
         raise ValueError("ranks must list at least one rank count, e.g. [1, 2, 4]")
@@ -82,8 +85,9 @@ def integral_sweep(ranks: Iterable[int], *, intervals: int = 2_000_000, repeats:
 
 
 def run_pingpong(max_size: int = 1 << 20, loop: int = 2000, ranks: int = 2,
-                 timeout: float = DEFAULT_TIMEOUT_S) -> MPIRun:
+                 timeout: float = MPI_TIMEOUT_S) -> MPIRun:
     """Ping-pong from 1 byte to ``max_size`` bytes, buffer and pickle modes (lesson 05)."""
+    timeout = check_timeout(timeout)
     if not isinstance(max_size, int) or not 1 <= max_size <= 1 << 26:
         raise ValueError(f"max_size must be from 1 to {1 << 26} bytes, got {max_size!r}")
     if not isinstance(loop, int) or not 10 <= loop <= 100_000:
@@ -98,8 +102,9 @@ def pingpong_curves(run: MPIRun) -> dict[str, dict[int, float]]:
 
 
 def reference_pingpong(max_size: int = 1 << 20, loop: int = 2000, pickle: bool = False,
-                       min_size: int = 1, timeout: float = DEFAULT_TIMEOUT_S) -> dict[int, float]:
+                       min_size: int = 1, timeout: float = MPI_TIMEOUT_S) -> dict[int, float]:
     """``python -m mpi4py.bench pingpong`` on 2 ranks, as {bytes: seconds for one trip} (lesson 05)."""
+    timeout = check_timeout(timeout)
     skip, large = max(1, loop // 40), max(1, loop // 10)  # the same counts as parlab's ping-pong
     argv = [find_launcher(), "-n", "2", sys.executable, "-m", "mpi4py.bench", "pingpong",
             "-m", str(min_size), "-n", str(max_size), "-l", str(loop), "-s", str(skip),

@@ -22,7 +22,7 @@ from parlab import system
 from parlab.run import WorkerPool
 from parlab.workloads import count_primes, prime_windows
 
-__all__ = ["START", "WIDTH", "TASKS", "RUN_TIMEOUT_S", "Backend", "BACKENDS", "BASELINES", "workload_tasks",
+__all__ = ["START", "WIDTH", "TASKS", "RUN_TIMEOUT_S", "Backend", "STRATEGIES", "BASELINES", "workload_tasks",
            "describe_workload", "python_serial", "backend_status", "run_once", "default_workers"]
 
 START = 1_000_000   # high enough that windows of equal width cost nearly the same
@@ -161,7 +161,9 @@ def _mpi(workers: int) -> Iterator[Runner]:
 
 # --------------------------------------------------------------------------- the registry
 
-BACKENDS: dict[str, Backend] = {b.name: b for b in (
+# The ways lesson 06 runs its one workload, by name (not parlab.run.BACKENDS: these include
+# children and MPI ranks).
+STRATEGIES: dict[str, Backend] = {b.name: b for b in (
     Backend("threads", "threads, pure Python", "python",
             lambda k: _pool("threads", k, count_primes)),
     Backend("processes", "processes, pure Python", "python",
@@ -177,11 +179,11 @@ BASELINES: dict[str, Callable[[], Runner | None]] = {"python": lambda: python_se
 
 def backend_status(names: Sequence[str] | None = None) -> dict[str, str | None]:
     """For each backend: None when it can run here, else the reason it cannot (lesson 06)."""
-    chosen = list(names) if names is not None else list(BACKENDS)
-    unknown = [n for n in chosen if n not in BACKENDS]
+    chosen = list(names) if names is not None else list(STRATEGIES)
+    unknown = [n for n in chosen if n not in STRATEGIES]
     if unknown:
-        raise ValueError(f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(BACKENDS)}")
-    return {n: BACKENDS[n].unavailable() for n in chosen}
+        raise ValueError(f"unknown backend(s) {', '.join(unknown)}; choose from {', '.join(STRATEGIES)}")
+    return {n: STRATEGIES[n].unavailable() for n in chosen}
 
 
 def run_once(name: str, workers: int, tasks: list[Task] | None = None) -> list[Any]:
@@ -189,7 +191,7 @@ def run_once(name: str, workers: int, tasks: list[Task] | None = None) -> list[A
     why = backend_status([name])[name]
     if why:
         raise RuntimeError(f"backend {name!r} cannot run here: {why}")
-    with BACKENDS[name].open(workers) as run:
+    with STRATEGIES[name].open(workers) as run:
         return run(list(tasks) if tasks is not None else workload_tasks())
 
 

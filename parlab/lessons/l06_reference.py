@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from parlab import __version__, system
-from parlab.lessons.l06_backends import (BACKENDS, BASELINES, TASKS, Runner, Task, backend_status, default_workers,
+from parlab.lessons.l06_backends import (BASELINES, STRATEGIES, TASKS, Runner, Task, backend_status, default_workers,
                              describe_workload, python_serial, workload_tasks)
 from parlab.measure import build_sweep, check_same, time_call, timing_from
 from parlab.results import Metadata, Sweep, Timing, format_seconds, format_speedup, open_document
@@ -90,7 +90,7 @@ def measure_backends(backends: Sequence[str] | None = None, workers: Sequence[in
     step()
     measured: dict[str, list[tuple[int, Timing, float]]] = {}
     for name in runnable:
-        backend = BACKENDS[name]
+        backend = STRATEGIES[name]
         if backend.baseline not in runners:
             runner = BASELINES[backend.baseline]()
             assert runner is not None, f"{name} is available but its baseline is not"
@@ -119,7 +119,7 @@ def measure_backends(backends: Sequence[str] | None = None, workers: Sequence[in
     sweeps = {"serial": build_sweep("serial", "serial", None, len(items), serial, [(1, serial, 0.0, None)],
                                     metadata=meta, workload=workload)}
     for name, timings in measured.items():
-        backend = BACKENDS[name]
+        backend = STRATEGIES[name]
         sweeps[name] = build_sweep(backend.label, name, None, len(items), baselines[backend.baseline],
                                    [(k, timing, startup, None) for k, timing, startup in timings],
                                    metadata=meta, workload=workload)
@@ -136,7 +136,7 @@ def describe_tasks(items: Sequence[Task]) -> str:
 def reference_rows(sweeps: dict[str, Sweep]) -> list[dict[str, Any]]:
     """Every point of every sweep as a row of numbers with the CSV columns, from ``Sweep.table()`` (lesson 06)."""
     return [{"backend": name, **row,
-             "baseline": "python" if name == "serial" else BACKENDS[name].baseline}
+             "baseline": "python" if name == "serial" else STRATEGIES[name].baseline}
             for name, sweep in sweeps.items() for row in sweep.table()]
 
 
@@ -284,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m parlab.lessons.l06_reference [--save DIR] [--backends ...] [--workers ...] [--repeats N] [--tasks T]``."""
     parser = argparse.ArgumentParser(prog="python -m parlab.lessons.l06_reference", description=__doc__.split("\n")[0])
     parser.add_argument("--save", metavar="DIR", help="write speedups.csv and machine.json here")
-    parser.add_argument("--backends", nargs="+", choices=list(BACKENDS), help="default: all")
+    parser.add_argument("--backends", nargs="+", choices=list(STRATEGIES), help="default: all")
     parser.add_argument("--workers", nargs="+", type=int, help="default: 1..2 x usable cores")
     parser.add_argument("--repeats", type=int, default=5, help="measured runs per point (default 5)")
     parser.add_argument("--tasks", type=int, default=TASKS,

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from parlab import workloads
+from parlab._checks import check_timeout
 from parlab.scripts.wordcount import CORPUS, count_file
 
 __all__ = ["TASKS", "check_task", "main", "run_task"]
@@ -79,8 +80,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                         help="kill this child with SIGKILL during its task N+1")
     args = parser.parse_args(argv)
     for name in ("lease", "poll", "timeout"):
-        if not getattr(args, name) > 0:
-            parser.error(f"--{name} must be > 0")
+        try:  # finite and capped, as every parlab timeout: argparse's float accepts inf and nan
+            check_timeout(getattr(args, name), f"--{name}")
+        except ValueError as exc:
+            parser.error(str(exc))
     return args
 
 
