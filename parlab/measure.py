@@ -21,7 +21,7 @@ from parlab.run import WorkerPool, check_backend, check_picklable, check_start_m
 __all__ = [
     "timing_from", "time_call", "amdahl_speedup", "gustafson_speedup", "fit_amdahl",
     "ResultMismatch", "check_same", "worker_counts", "build_sweep", "speedup_sweep",
-    "paired_speedup",
+    "paired_speedup", "overlap_fraction",
 ]
 
 Same = Callable[[Any, Any], bool]
@@ -91,6 +91,19 @@ def fit_amdahl(workers: Sequence[float], speedups: Sequence[float]) -> AmdahlFit
     if used == 0:
         raise ValueError("an Amdahl fit needs at least one point with more than one worker")
     return AmdahlFit(min(1.0, max(0.0, num / den)), used)
+
+
+def overlap_fraction(run: RunResult) -> float:
+    """Share of the timeline (first start to last end) in which two or more tasks ran at once (lessons 01, 03)."""
+    events = sorted([(s.start, 1) for s in run.timeline] + [(s.end, -1) for s in run.timeline])
+    if not events or events[-1][0] <= events[0][0]:
+        return 0.0
+    running, together, last = 0, 0.0, events[0][0]
+    for when, change in events:  # at equal times an end (-1) sorts before a start
+        if running >= 2:
+            together += when - last
+        running, last = running + change, when
+    return together / (events[-1][0] - events[0][0])
 
 
 # --------------------------------------------------------------------------- sweeps

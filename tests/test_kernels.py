@@ -188,7 +188,7 @@ def test_timelines_overlap_only_when_the_gil_is_released(compiled, name):
     for _attempt in range(3):
         run = lesson.kernel_timeline(kernels.variant(name).func, tasks, workers=2)
         assert run.results == [expected(t) for t in tasks]
-        share = lesson.overlap_share(run)
+        share = lesson.overlap_fraction(run)
         if kernels.variant(name).releases_gil and share > 0.2:
             break
     if kernels.variant(name).releases_gil:
@@ -293,12 +293,12 @@ def test_source_excerpt_and_its_errors():
         lesson.source_excerpt("_cy_primes.pyx", "def nothing_like_this")
 
 
-def test_overlap_share_and_mixed_count():
+def test_overlap_fraction_and_mixed_count():
     from parlab.results import RunResult, TaskSpan
 
     run = RunResult([1, 2, 3], [TaskSpan(0, 0, 0.0, 1.0), TaskSpan(1, 1, 0.5, 1.5), TaskSpan(2, 0, 1.5, 2.0)],
                     2.0, "threads", 2, None)
-    assert lesson.overlap_share(run) == pytest.approx(0.25)
+    assert lesson.overlap_fraction(run) == pytest.approx(0.25)
     assert lesson.mixed_count(0, 500, 10_000) == count_primes(0, 10_000)
 
 

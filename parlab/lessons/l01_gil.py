@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 from parlab import system
-from parlab.measure import timing_from, worker_counts  # worker_counts: the notebooks call gil.worker_counts
+from parlab.measure import overlap_fraction, timing_from, worker_counts  # the notebooks call gil.worker_counts, gil.overlap_fraction
 from parlab.results import RunResult, Sweep, TaskSpan, Timing, format_speedup
 from parlab.run import run_tasks
 from parlab.workloads import fib
@@ -123,19 +123,6 @@ def gil_timeline(backend: str, workers: int = 2, duration_s: float = 0.1,
     wall = max(span.end for span in spans)
     return RunResult(run.results, spans, wall, run.backend, run.workers, run.start_method,
                      run.startup_s, run.worker_ids)
-
-
-def overlap_fraction(run: RunResult) -> float:
-    """Share of the run's time in which two or more workers were running at the same moment (lesson 01)."""
-    events = sorted([(s.start, 1) for s in run.timeline] + [(s.end, -1) for s in run.timeline])
-    if not events or events[-1][0] <= events[0][0]:
-        return 0.0
-    running, both, last = 0, 0.0, events[0][0]
-    for t, change in events:
-        if running >= 2:
-            both += t - last
-        running, last = running + change, t
-    return both / (events[-1][0] - events[0][0])
 
 
 # --------------------------------------------------------------------------- the switch interval

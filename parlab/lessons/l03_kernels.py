@@ -32,7 +32,7 @@ from parlab.kernels import (
     timed_call,
     variant,
 )
-from parlab.measure import worker_counts  # the notebook calls lesson.worker_counts(cores, even=True)
+from parlab.measure import overlap_fraction, worker_counts  # the notebook calls them as lesson.NAME
 from parlab.results import RunResult, TaskSpan
 from parlab.run import run_tasks
 
@@ -45,7 +45,7 @@ __all__ = [
     "kernel_panel",
     "kernel_timeline",
     "mixed_count",
-    "overlap_share",
+    "overlap_fraction",
     "show_source",
     "source_excerpt",
     "sweep_variants",
@@ -230,17 +230,6 @@ def kernel_timeline(func: Any, tasks: Sequence[tuple[int, int]], workers: int) -
     spans = [TaskSpan(span.task, span.worker, t0 - base, t1 - base)
              for span, (_, t0, t1) in zip(run.timeline, run.results)]
     return dataclasses.replace(run, results=[count for count, _, _ in run.results], timeline=spans)
-
-
-def overlap_share(run: RunResult) -> float:
-    """Share of a run's wall time during which two or more tasks ran at once (lesson 03)."""
-    events = sorted([(s.start, 1) for s in run.timeline] + [(s.end, -1) for s in run.timeline])
-    together, active, last = 0.0, 0, 0.0
-    for when, change in events:  # at equal times an end (-1) sorts before a start
-        if active >= 2:
-            together += when - last
-        active, last = active + change, when
-    return together / run.wall_s if run.wall_s > 0 else 0.0
 
 
 def mixed_count(start: int, split: int, stop: int) -> int:
