@@ -9,6 +9,7 @@ Statistics and plots live elsewhere (``measure``, ``plot``); the worker side is 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -21,9 +22,9 @@ from typing import Any
 
 from parlab import _worker
 from parlab._checks import (BACKENDS, MAX_TASKS, MAX_TIMEOUT_S, POOL_TIMEOUT_S, START_METHODS,
-                            NotEnoughMemory, check_backend, check_call, check_memory, check_picklable,
-                            check_pool, check_sendable, check_size, check_start_method, check_tasks,
-                            check_timeout, check_workers, max_workers_allowed)
+                            NotEnoughMemory, check_backend, check_call, check_choice, check_memory,
+                            check_picklable, check_pool, check_sendable, check_size, check_start_method,
+                            check_tasks, check_timeout, check_workers, max_workers_allowed)
 from parlab.results import RunResult, TaskSpan
 from parlab.system import usable_cores
 
@@ -35,10 +36,17 @@ __all__ = [
 ]
 
 STARTUP_TIMEOUT_S = _worker.STARTUP_TIMEOUT_S
+# What a run's timeline records: one span per task (two clock reads and a record per task,
+# sent back), or one per chunk (values only, as a bare executor's map: for many tiny tasks).
+TIMELINES = ("tasks", "chunks")
 
 
-class WorkerDied(RuntimeError):
-    """A process worker ended abruptly (crash, os._exit, a signal such as the OOM killer's)."""
+class WorkerDied(BrokenProcessPool):
+    """A process worker ended abruptly (crash, os._exit, a signal such as the OOM killer's).
+
+    A BrokenProcessPool, so that ``except BrokenProcessPool`` (what a learner writes around a
+    bare executor) catches it too; that is a RuntimeError, as it was before.
+    """
 
 
 class RunTimeout(TimeoutError):
@@ -112,7 +120,11 @@ class WorkerPool:
         try:
             # Each worker holds in its initializer until all k are up: k submissions therefore
             # start k workers. Poll so that a worker that dies at start-up is reported at once.
-            with _worker.sigint_blocked():  # children inherit the mask: see sigint_blocked
+            # Children inherit the signal mask and start with BLAS/OpenMP held to one thread:
+            # see sigint_blocked and numeric_threads_at_start.
+            numeric = (contextlib.nullcontext() if self.backend == "threads"
+                       else _worker.numeric_threads_at_start(self.start_method))  # type: ignore[arg-type]
+            with _worker.sigint_blocked(), numeric:
                 futures = [self._executor.submit(_worker.noop) for _ in range(k)]
             self._processes = dict(getattr(self._executor, "_processes", None) or {})
             deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -138,40 +150,45 @@ class WorkerPool:
             raise
 
     def map(self, func: Callable[..., Any], tasks: Iterable[Any], *, chunksize: int = 1,
-            star: bool = False, timeout: float = POOL_TIMEOUT_S) -> RunResult:
-        """Run ``func`` on every task (``func(*task)`` when ``star``) and return results in order."""
+            star: bool = False, timeout: float = POOL_TIMEOUT_S, timeline: str = "tasks") -> RunResult:
+        """Run ``func`` on every task (``func(*task)`` when ``star``) and return results in order.
+
+        ``timeline="chunks"`` records one span per chunk (its ``task`` is the chunk's number)
+        instead of one per task: the per-task bookkeeping goes, for many tiny tasks.
+        """
         if self._state == "closed":
             raise RuntimeError("this WorkerPool is closed; start a new one")
         items = check_tasks(tasks, star)
         chunksize = check_size("chunksize", chunksize, MAX_TASKS)
         timeout = check_timeout(timeout)
         check_call(func, self.backend, self.start_method)
-        return self._map(func, items, chunksize, star, timeout)
+        check_choice("timeline", timeline, TIMELINES)
+        return self._map(func, items, chunksize, star, timeout, timeline)
 
     def _map(self, func: Callable[..., Any], items: list[Any], chunksize: int, star: bool,
-             timeout: float) -> RunResult:
+             timeout: float, timeline: str = "tasks") -> RunResult:
         # map's work on arguments already checked (by map or run_tasks): no second check.
         if self._state == "closed":
             raise RuntimeError("this WorkerPool is closed; start a new one")
         if self._state == "stopped":  # an earlier fault stopped the workers: start fresh ones
             self._start()
         chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
+        work = _worker.run_chunk if timeline == "tasks" else _worker.run_chunk_lean
         t0 = time.perf_counter()
         if self.backend == "serial":
-            outputs = [_worker.run_chunk(func, chunk, star) for chunk in chunks]
+            outputs: list[Any] = [work(func, chunk, star) for chunk in chunks]
         else:
-            outputs = self._submit_and_wait(func, chunks, star, timeout)
+            outputs = self._submit_and_wait(work, func, chunks, star, timeout)
         wall = time.perf_counter() - t0
-        return _assemble(outputs, t0, wall, self)
+        return _assemble(outputs, t0, wall, self, timeline)
 
-    def _submit_and_wait(self, func: Callable[..., Any], chunks: list[list[Any]], star: bool,
-                         timeout: float) -> list[tuple[str, list[tuple[Any, float, float]]]]:
+    def _submit_and_wait(self, work: Callable[..., Any], func: Callable[..., Any],
+                         chunks: list[list[Any]], star: bool, timeout: float) -> list[Any]:
         assert self._executor is not None
         # Threads cannot be killed: a flag of this run's own tells them to stop between tasks.
         cancel = threading.Event() if self.backend == "threads" else None
         try:
-            futures = [self._executor.submit(_worker.run_chunk, func, chunk, star, cancel)
-                       for chunk in chunks]
+            futures = [self._executor.submit(work, func, chunk, star, cancel) for chunk in chunks]
             done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_EXCEPTION)
             failed = [f for f in futures if f in done and f.exception() is not None]
             if failed:
@@ -183,6 +200,9 @@ class WorkerPool:
                 raise RunTimeout(f"{len(pending)} of {len(chunks)} task chunks unfinished after "
                                  f"{timeout:g} s; the workers were stopped")
             return [f.result() for f in futures]
+        except WorkerDied:  # raised just above; it is a BrokenProcessPool too: report it once
+            self._stop(cancel)
+            raise
         except BrokenProcessPool as exc:  # a worker died between runs: submit refused
             report = self._death_report()
             self._stop(cancel)
@@ -256,29 +276,37 @@ class WorkerPool:
         self.close(kill=exc_info[0] is not None)
 
 
-def _assemble(outputs: list[tuple[str, list[tuple[Any, float, float]]]], t0: float, wall: float,
-              pool: WorkerPool) -> RunResult:
-    results: list[Any] = []
-    spans: list[TaskSpan] = []
-    ids: dict[str, int] = {}
+def _assemble(outputs: list[Any], t0: float, wall: float, pool: WorkerPool,
+              timeline: str = "tasks") -> RunResult:
+    # Per chunk, run_chunk sends (worker, [(value, start, end), ...]) and run_chunk_lean
+    # (worker, values, start, end).
+    per_task = timeline == "tasks"
+    starts = ([(out[0], out[1][0][1]) for out in outputs if out[1]] if per_task
+              else [(out[0], out[2]) for out in outputs])
     # Number workers in the order they first started a task, so row 0 of a timeline is the first.
     first_start: dict[str, float] = {}
-    for worker, records in outputs:
-        if records:
-            first_start[worker] = min(first_start.get(worker, records[0][1]), records[0][1])
-    for worker in sorted(first_start, key=first_start.__getitem__):
-        ids[worker] = len(ids)
-    for worker, records in outputs:
-        for value, start, end in records:
-            spans.append(TaskSpan(len(results), ids[worker], start - t0, end - t0))
-            results.append(value)
+    for worker, start in starts:
+        first_start[worker] = min(first_start.get(worker, start), start)
+    ids = {worker: i for i, worker in enumerate(sorted(first_start, key=first_start.__getitem__))}
+    results: list[Any] = []
+    spans: list[TaskSpan] = []
+    if per_task:
+        for worker, records in outputs:
+            for value, start, end in records:
+                spans.append(TaskSpan(len(results), ids[worker], start - t0, end - t0))
+                results.append(value)
+    else:
+        for number, (worker, values, start, end) in enumerate(outputs):
+            spans.append(TaskSpan(number, ids[worker], start - t0, end - t0))
+            results.extend(values)
     return RunResult(results, spans, wall, pool.backend, pool.workers, pool.start_method,
                      pool.startup_s, list(ids))
 
 
 def run_tasks(func: Callable[..., Any], tasks: Iterable[Any], *, backend: str = "serial",
               workers: int = 1, start_method: str | None = None, chunksize: int = 1,
-              star: bool = False, timeout: float = POOL_TIMEOUT_S, warn: bool = True) -> RunResult:
+              star: bool = False, timeout: float = POOL_TIMEOUT_S, warn: bool = True,
+              timeline: str = "tasks") -> RunResult:
     """Start a pool, run every task, close the pool: the one-call form (lessons 00-06)."""
     # Every argument is checked here, once, before a single worker starts; the pool and its
     # map are then entered by their private, unchecked paths.
@@ -287,7 +315,8 @@ def run_tasks(func: Callable[..., Any], tasks: Iterable[Any], *, backend: str = 
     chunksize = check_size("chunksize", chunksize, MAX_TASKS)
     timeout = check_timeout(timeout)
     check_call(func, backend, method)
+    check_choice("timeline", timeline, TIMELINES)
     if backend == "processes":
         check_sendable(items[0])  # one task, as a sample; a started pool reports the rest itself
     with WorkerPool._checked(backend, count, method, warn) as pool:
-        return pool._map(func, items, chunksize, star, timeout)
+        return pool._map(func, items, chunksize, star, timeout, timeline)

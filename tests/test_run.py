@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import multiprocessing
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 import pytest
 
 from parlab import workloads
-from parlab.run import (OversubscriptionWarning, WorkerPool, check_workers, max_workers_allowed,
-                        run_tasks)
+from parlab.run import (OversubscriptionWarning, WorkerDied, WorkerPool, check_workers,
+                        max_workers_allowed, run_tasks)
 
 METHODS = multiprocessing.get_all_start_methods()
 BACKENDS = [("serial", None, 1), ("threads", None, 3)] + [("processes", m, 2) for m in METHODS]
@@ -33,6 +34,34 @@ def test_every_backend_gives_the_serial_results_in_order(backend, method, worker
         assert all(0 <= s.start <= s.end <= got.wall_s + 1e-3 for s in got.timeline)
         assert {s.worker for s in got.timeline} <= set(range(workers))
         assert got.start_method == method if backend == "processes" else got.start_method is None
+
+
+@pytest.mark.parametrize("backend,method,workers", BACKENDS)
+def test_a_timeline_of_chunks_gives_the_same_results_and_one_span_per_chunk(backend, method, workers):
+    tasks = list(range(12, 23))  # 11 tasks in chunks of 3: 4 chunks, the last one short
+    got = run_tasks(workloads.fib, tasks, backend=backend, workers=workers, start_method=method,
+                    chunksize=3, warn=False, timeline="chunks")
+    assert got.results == [workloads.fib(n) for n in tasks]
+    assert [s.task for s in got.timeline] == [0, 1, 2, 3]
+    assert all(0 <= s.start <= s.end <= got.wall_s + 1e-3 for s in got.timeline)
+    assert {s.worker for s in got.timeline} == set(range(len(got.worker_ids)))
+    assert len(got.worker_ids) <= workers
+
+
+def test_a_dead_worker_is_a_broken_process_pool():
+    # A learner's `except BrokenProcessPool` (or an older `except RuntimeError`) catches it.
+    assert issubclass(WorkerDied, BrokenProcessPool) and issubclass(WorkerDied, RuntimeError)
+    with WorkerPool("processes", 1, warn=False) as pool:
+        try:
+            pool.map(workloads.crash_worker, [13], timeout=60)
+        except BrokenProcessPool as exc:
+            caught = exc
+        else:
+            pytest.fail("the crash was not reported")
+        assert type(caught) is WorkerDied and "exit code 13" in str(caught)
+        # Reported once: its cause is the executor's own error, not a second WorkerDied.
+        assert isinstance(caught.__cause__, BrokenProcessPool) and not isinstance(caught.__cause__, WorkerDied)
+        assert pool.map(workloads.fib, [10]).results == [55]  # the next run starts fresh workers
 
 
 def test_workloads_are_known_values():
@@ -76,6 +105,8 @@ BAD = [
     ("start_method", "vfork", ValueError, "fork, spawn, forkserver"),
     ("chunksize", 0, ValueError, "chunksize must be a whole number >= 1"),
     ("timeout", -1, ValueError, "timeout must be a number of seconds > 0"),
+    ("timeline", "spans", ValueError, "timeline must be one of tasks, chunks"),
+    ("timeline", None, TypeError, "timeline must be one of tasks, chunks"),
 ]
 
 
