@@ -102,5 +102,6 @@ setup(
     ext_modules=_extensions(),
     cmdclass={"build_ext": OptionalBuildExt},
     # Ship the sources: lesson 03 shows them, and an sdist must be able to rebuild.
-    package_data={"parlab.kernels": ["*.pyx", "*.pxd", "*.c", "*.h"]},
+    # py.typed (PEP 561): mypy reads parlab's type hints in code that imports it.
+    package_data={"parlab": ["py.typed"], "parlab.kernels": ["*.pyx", "*.pxd", "*.c", "*.h"]},
 )

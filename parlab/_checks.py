@@ -14,8 +14,8 @@ import numbers
 import os
 import pickle
 import sys
-from collections.abc import Callable, Iterable, Sized
-from typing import Any
+from collections.abc import Iterable, Sized
+from typing import Any, TypeGuard
 
 from parlab.system import available_memory_bytes, available_start_methods, default_start_method, usable_cores
 
@@ -43,7 +43,7 @@ def max_workers_allowed() -> int:
     return max(64, 8 * usable_cores())
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[numbers.Integral]:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)  # numpy ints count
 
 
@@ -54,7 +54,7 @@ def check_workers(workers: object) -> int:
     if not _is_int(workers):
         hint = " (convert it with int(...))" if isinstance(workers, str) else ""
         raise TypeError(f"workers must be {allowed}, got {workers!r} ({type(workers).__name__}){hint}")
-    value = int(workers)  # type: ignore[call-overload]
+    value = int(workers)
     if not 1 <= value <= cap:
         raise ValueError(f"workers must be {allowed}, got {value}")
     return value
@@ -101,10 +101,36 @@ def check_size(name: str, value: object, maximum: int | None = None) -> int:
     allowed = "a whole number >= 1" + (f" and <= {maximum:,}" if maximum is not None else "")
     if not _is_int(value):
         raise TypeError(f"{name} must be {allowed}, got {value!r} ({type(value).__name__})")
-    number = int(value)  # type: ignore[call-overload]
+    number = int(value)
     if number < 1 or (maximum is not None and number > maximum):
         raise ValueError(f"{name} must be {allowed}, got {number:,}")
     return number
+
+
+def check_whole(name: str, value: object, low: int, high: int | None = None, *, what: str = "") -> int:
+    """Return ``value`` as an int from ``low`` to ``high`` (no upper limit for None), or raise naming what is allowed.
+
+    ``what`` ends the message with the unit or meaning ("bytes", "round trips", "or None").
+    """
+    allowed = (f"a whole number from {low:,} to {high:,}" if high is not None
+               else f"a whole number >= {low:,}") + (f" {what}" if what else "")
+    if not _is_int(value):
+        hint = " (convert it with int(...))" if isinstance(value, str) else ""
+        raise TypeError(f"{name} must be {allowed}, got {value!r} ({type(value).__name__}){hint}")
+    number = int(value)
+    if number < low or (high is not None and number > high):
+        raise ValueError(f"{name} must be {allowed}, got {number:,}")
+    return number
+
+
+def check_text(name: str, value: object, example: str) -> str:
+    """Return ``value`` if it is a string with something besides whitespace in it, else raise."""
+    allowed = f"a non-empty string, e.g. {example}"
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be {allowed}; got {type(value).__name__}")
+    if not value.strip():
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+    return value
 
 
 def _gib(nbytes: float) -> str:
@@ -172,9 +198,9 @@ def check_ranks(ranks: object, hostfile: bool = False) -> int:
     allowed = f"a whole number from 1 to {cap}"
     if not _is_int(ranks):
         raise TypeError(f"ranks must be {allowed}, got {ranks!r} ({type(ranks).__name__})")
-    if not 1 <= int(ranks) <= cap:  # type: ignore[call-overload]
+    if not 1 <= int(ranks) <= cap:
         raise ValueError(f"ranks must be {allowed}, got {ranks!r}")
-    return int(ranks)  # type: ignore[call-overload]
+    return int(ranks)
 
 
 def check_tasks(tasks: object, star: object) -> list[Any]:
@@ -219,7 +245,7 @@ def check_main_script(start_method: str) -> None:
                            "python -m, or use start_method='fork' where available")
 
 
-def check_picklable(func: Callable[..., Any], start_method: str) -> None:
+def check_picklable(func: object, start_method: str) -> None:
     """Refuse, before any worker starts, a function that process workers could not import."""
     if not callable(func):
         raise TypeError(f"func must be callable (a function), got {func!r}")
@@ -234,7 +260,7 @@ def check_picklable(func: Callable[..., Any], start_method: str) -> None:
             "parlab.workloads) and import it from there.")
     try:
         pickle.dumps(func)
-    except Exception as exc:  # PicklingError, AttributeError, TypeError depending on the object
+    except Exception as exc:  # noqa: BLE001 (PicklingError, AttributeError, TypeError, or what a __reduce__ raises)
         raise TypeError(
             f"{func!r} cannot be sent to process workers ({exc}). Process workers receive the "
             "function by pickling its module and name: use a function defined with def at the "
@@ -244,7 +270,7 @@ def check_picklable(func: Callable[..., Any], start_method: str) -> None:
 def check_sendable(task: Any) -> None:
     try:
         pickle.dumps(task)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 (whatever pickling raises, the task cannot be sent)
         raise TypeError(f"task 0 ({type(task).__name__}) cannot be sent to process workers ({exc}); "
                         "tasks must be picklable: numbers, strings, bytes, tuples, lists, arrays") from None
 
@@ -253,7 +279,7 @@ def check_call(func: object, backend: str, start_method: str | None) -> None:
     """Refuse a function the backend's workers could not call."""
     if backend == "processes":
         assert start_method is not None
-        check_picklable(func, start_method)  # type: ignore[arg-type]
+        check_picklable(func, start_method)
         check_main_script(start_method)
     elif not callable(func):
         raise TypeError(f"func must be callable (a function), got {func!r}")

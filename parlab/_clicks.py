@@ -31,7 +31,7 @@ def parent_message() -> dict[str, Any] | None:
     current = kernel()
     try:
         return current.get_parent("shell") if current is not None else None
-    except Exception:  # an ipykernel without get_parent(channel): no stamp to go by
+    except (TypeError, AttributeError):  # an ipykernel without get_parent(channel): no stamp to go by
         return None
 
 

@@ -11,8 +11,16 @@ import os
 import signal
 import time
 
-__all__ = ["exit_now", "segfault", "sigkill_self", "raise_value_error", "spin", "sleep_then",
-           "started_count", "reset_started"]
+__all__ = [
+    "exit_now",
+    "raise_value_error",
+    "reset_started",
+    "segfault",
+    "sigkill_self",
+    "sleep_then",
+    "spin",
+    "started_count",
+]
 
 _started: list[int] = []  # tasks begun in this process (the threads backend shares it)
 

@@ -19,9 +19,18 @@ from parlab.results import AmdahlFit, Metadata, PairedSpeedup, RunResult, Sweep,
 from parlab.run import WorkerPool, check_backend, check_picklable, check_start_method
 
 __all__ = [
-    "timing_from", "time_call", "amdahl_speedup", "gustafson_speedup", "fit_amdahl",
-    "ResultMismatch", "check_same", "worker_counts", "build_sweep", "speedup_sweep",
-    "paired_speedup", "overlap_fraction",
+    "ResultMismatch",
+    "amdahl_speedup",
+    "build_sweep",
+    "check_same",
+    "fit_amdahl",
+    "gustafson_speedup",
+    "overlap_fraction",
+    "paired_speedup",
+    "speedup_sweep",
+    "time_call",
+    "timing_from",
+    "worker_counts",
 ]
 
 Same = Callable[[Any, Any], bool]
@@ -82,7 +91,7 @@ def fit_amdahl(workers: Sequence[float], speedups: Sequence[float]) -> AmdahlFit
         raise ValueError("workers and speedups must have the same length")
     num = den = 0.0
     used = 0
-    for k, s in zip(workers, speedups):
+    for k, s in zip(workers, speedups, strict=True):
         if k > 1 and s > 0:
             x = 1.0 - 1.0 / k
             num += x * (1.0 / s - 1.0 / k)
@@ -142,7 +151,7 @@ def build_sweep(label: str, backend: str, start_method: str | None, tasks: int, 
         points.append(SweepPoint(k, timing, startup, speedup, base / q3, base / q1, speedup / k,
                                  k > cores, run))
     fit_points = [(p.workers, p.speedup) for p in points if 1 < p.workers <= cores]
-    fit = fit_amdahl(*zip(*fit_points)) if fit_points else None
+    fit = fit_amdahl(*zip(*fit_points, strict=True)) if fit_points else None
     return Sweep(label, backend, start_method, tasks, serial, tuple(points), fit, meta, workload)
 
 
@@ -188,7 +197,8 @@ def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: st
             runs: list[RunResult] = []
 
             def parallel_once() -> None:
-                runs.append(pool.map(func, items, chunksize=chunksize, star=star, timeout=timeout))
+                result = pool.map(func, items, chunksize=chunksize, star=star, timeout=timeout)
+                runs.append(result)  # noqa: B023 (time_call below calls it in this iteration only)
 
             timing = time_call(parallel_once, repeats=repeats, warmup=warmup)
             for r in runs:

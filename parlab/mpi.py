@@ -17,7 +17,7 @@ import re
 import shlex
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +25,15 @@ from typing import Any
 
 import parlab
 from parlab import launch, system
-from parlab._checks import HOSTFILE_RANK_CAP, MPI_TIMEOUT_S, check_ranks, check_timeout, max_ranks
+from parlab._checks import (
+    HOSTFILE_RANK_CAP,
+    MPI_TIMEOUT_S,
+    check_ranks,
+    check_text,
+    check_timeout,
+    check_whole,
+    max_ranks,
+)
 from parlab.scripts.mpi_common import RESULT_TAG
 
 __all__ = [
@@ -263,10 +271,20 @@ def run_source(source: str, ranks: int, *args: object, timeout: float = MPI_TIME
         return run_mpi(path, ranks, *args, timeout=timeout)
 
 
-def write_hostfile(path: str | os.PathLike[str], hosts: dict[str, int]) -> Path:
+def write_hostfile(path: str | os.PathLike[str], hosts: Mapping[str, int]) -> Path:
     """Write an MPICH hostfile, one ``host:slots`` line per host (lesson 05)."""
-    if not hosts or not all(isinstance(s, int) and s >= 1 for s in hosts.values()):
-        raise ValueError(f"hosts must map host names to slot counts >= 1, got {hosts!r}")
+    allowed = f"a dict of host names to slot counts from 1 to {HOSTFILE_RANK_CAP}, e.g. {{'localhost': 4}}"
+    if not isinstance(hosts, Mapping):
+        raise TypeError(f"hosts must be {allowed}; got {type(hosts).__name__}")
+    if not hosts:
+        raise ValueError(f"hosts must be {allowed}; got an empty one")
+    lines = []
+    for host, slots in hosts.items():
+        check_text("a host name", host, "'localhost'")
+        if any(c.isspace() or c == ":" for c in host):  # each would split or break the host:slots line
+            raise ValueError(f"a host name has no spaces and no ':', got {host!r}")
+        count = check_whole(f"the slots of {host!r}", slots, 1, HOSTFILE_RANK_CAP)
+        lines.append(f"{host}:{count}\n")
     path = Path(path)
-    path.write_text("".join(f"{host}:{slots}\n" for host, slots in hosts.items()))
+    path.write_text("".join(lines))
     return path

@@ -16,7 +16,7 @@ from parlab.measure import amdahl_speedup
 from parlab.results import RunResult, Sweep
 from parlab.system import usable_cores
 
-__all__ = ["plot_speedup", "plot_efficiency", "plot_timeline", "new_axes"]
+__all__ = ["new_axes", "plot_efficiency", "plot_speedup", "plot_timeline"]
 
 FIGSIZE = (6.0, 3.6)
 DPI = 80  # small PNGs: notebooks stay well under 1 MB
@@ -67,7 +67,8 @@ def plot_speedup(sweeps: Sweep | Sequence[Sweep], ax: Axes | None = None, *, fit
                 label="reference machine")
     ax.set_xlabel("workers")
     ax.set_ylabel("speedup (serial time / parallel time)")
-    ax.set_xticks(range(1, top + 1) if top <= 16 else None)
+    if top <= 16:  # one tick per worker count; beyond, matplotlib's own ticks
+        ax.set_xticks(range(1, top + 1))
     ax.set_ylim(bottom=0)
     ax.set_title(title or f"Speedup on this machine ({cores} usable cores)")
     ax.legend(fontsize="small", loc="best")
@@ -88,7 +89,8 @@ def plot_efficiency(sweeps: Sweep | Sequence[Sweep], ax: Axes | None = None,
                 label=sweep.label)
     ax.set_xlabel("workers")
     ax.set_ylabel("efficiency (%)")
-    ax.set_xticks(range(1, top + 1) if top <= 16 else None)
+    if top <= 16:  # one tick per worker count; beyond, matplotlib's own ticks
+        ax.set_xticks(range(1, top + 1))
     ax.set_ylim(0, 110)
     ax.set_title(title or f"Efficiency on this machine ({cores} usable cores)")
     ax.legend(fontsize="small")

@@ -22,16 +22,27 @@ import json
 import os
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import Field, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from parlab import system
 
 __all__ = [
-    "SCHEMA_VERSION", "Metadata", "Timing", "AmdahlFit", "SweepPoint", "Sweep", "TaskSpan",
-    "RunResult", "PairedSpeedup", "format_seconds", "format_speedup", "open_document",
-    "save_sweep", "load_sweep",
+    "SCHEMA_VERSION",
+    "AmdahlFit",
+    "Metadata",
+    "PairedSpeedup",
+    "RunResult",
+    "Sweep",
+    "SweepPoint",
+    "TaskSpan",
+    "Timing",
+    "format_seconds",
+    "format_speedup",
+    "load_sweep",
+    "open_document",
+    "save_sweep",
 ]
 
 SCHEMA_VERSION = 1
@@ -69,15 +80,16 @@ class _Document:
     """to_json/from_json for a frozen dataclass: ``_fields`` out, ``_build`` back in."""
 
     KIND: ClassVar[str]
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # every subclass is a dataclass
 
     def _fields(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        return asdict(self)
 
     @classmethod
-    def _build(cls, obj: Mapping[str, Any]) -> Any:
+    def _build(cls, obj: Mapping[str, Any]) -> Self:
         # JSON has no tuple: a list read back is a tuple field's value (RunResult keeps its list).
         return cls(**{f.name: tuple(v) if isinstance(v := obj[f.name], list) else v
-                      for f in fields(cls)})  # type: ignore[arg-type]
+                      for f in fields(cls)})
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON object: ``schema``, ``kind`` and the fields."""
@@ -88,7 +100,7 @@ class _Document:
         return json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
-    def from_json(cls, data: str | bytes | Mapping[str, Any]) -> Any:
+    def from_json(cls, data: str | bytes | Mapping[str, Any]) -> Self:
         """Read what ``to_json`` wrote (text or a parsed dict); another schema or kind is refused."""
         return cls._build(open_document(data, cls.KIND))
 
@@ -351,7 +363,7 @@ class PairedSpeedup(_Document):
     @property
     def ratios(self) -> list[float]:
         """Serial time over parallel time, one per pair."""
-        return [s / p for s, p in zip(self.serial_s, self.parallel_s)]
+        return [s / p for s, p in zip(self.serial_s, self.parallel_s, strict=True)]
 
     @property
     def speedup(self) -> float:

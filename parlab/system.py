@@ -18,9 +18,17 @@ from functools import lru_cache
 from pathlib import Path
 
 __all__ = [
-    "usable_cores", "cgroup_cpu_limit", "python_build", "gil_enabled", "free_threaded_build",
-    "default_start_method", "available_start_methods", "find_compiler", "find_mpiexec",
-    "Check", "machine_checks",
+    "Check",
+    "available_start_methods",
+    "cgroup_cpu_limit",
+    "default_start_method",
+    "find_compiler",
+    "find_mpiexec",
+    "free_threaded_build",
+    "gil_enabled",
+    "machine_checks",
+    "python_build",
+    "usable_cores",
 ]
 
 
@@ -102,8 +110,8 @@ def default_start_method() -> str:
 
 def find_compiler() -> str | None:
     """Path of a C compiler that pip can build parlab's kernels with, or None (lessons 00, 03)."""
-    configured = (sysconfig.get_config_var("CC") or "").split()
-    candidates = configured[:1] + ["cc", "gcc", "clang", "cl"]
+    configured: list[str] = str(sysconfig.get_config_var("CC") or "").split()
+    candidates = [*configured[:1], "cc", "gcc", "clang", "cl"]
     for name in candidates:
         found = shutil.which(name)
         if found:
@@ -195,7 +203,7 @@ def _cgroup_memory_room(root: str | os.PathLike[str] = "/sys/fs/cgroup") -> int 
         return None
     rooms = []
     for line in lines:
-        _, controllers, group = (line.split(":", 2) + ["", ""])[:3]
+        _, controllers, group = [*line.split(":", 2), "", ""][:3]
         if controllers == "":  # cgroup v2
             base, files, stat_key = Path(root), ("memory.max", "memory.current"), "inactive_file"
         elif "memory" in controllers.split(","):  # cgroup v1
@@ -260,4 +268,4 @@ def available_memory_bytes() -> int | None:
     return min(candidates) if candidates else None
 
 
-__all__.append("available_memory_bytes")
+__all__ += ["available_memory_bytes"]

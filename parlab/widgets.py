@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from parlab import _clicks, system
-from parlab._checks import BACKENDS, START_METHODS, check_workers
+from parlab._checks import BACKENDS, START_METHODS, check_whole, check_workers
 from parlab.measure import speedup_sweep
 from parlab.plot import DPI, FIGSIZE, plot_speedup
 from parlab.results import Sweep, format_seconds, format_speedup
@@ -229,8 +229,8 @@ class Panel:
             self._run_locked()
         except KeyboardInterrupt:
             pass  # the status says so; the kernel stays up and the workers are gone
-        except Exception:
-            pass  # the status shows it: an exception in a widget callback is otherwise hidden
+        except Exception:  # noqa: BLE001, S110 (the status shows it: raised in a widget callback, it would be hidden)
+            pass
 
     def click(self) -> None:
         """Press Run from code, exactly as the button does (tests use this)."""
@@ -249,12 +249,15 @@ class Panel:
 
 
 def _check_size(size: object, label: str) -> tuple[int, int, int]:
-    ok = (isinstance(size, tuple) and len(size) == 3
-          and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in size))
-    if not ok or not size[0] <= size[2] <= size[1]:  # type: ignore[index]
-        raise ValueError(f"{label}: size must be a tuple (min, max, value) of whole numbers with "
-                         f"min <= value <= max, got {size!r}")
-    return int(size[0]), int(size[1]), int(size[2])  # type: ignore[index]
+    allowed = f"{label}: size must be a tuple (min, max, value) of whole numbers with min <= value <= max"
+    if not isinstance(size, tuple):
+        raise TypeError(f"{allowed}, got {size!r} ({type(size).__name__})")
+    whole = [int(v) for v in size if isinstance(v, numbers.Integral) and not isinstance(v, bool)]
+    if len(whole) != len(size):
+        raise TypeError(f"{allowed}, got {size!r}")
+    if len(whole) != 3 or not whole[0] <= whole[2] <= whole[1]:
+        raise ValueError(f"{allowed}, got {size!r}")
+    return whole[0], whole[1], whole[2]
 
 
 def speedup_panel(func: Callable[..., Any], make_tasks: Callable[[int], Iterable[Any]], *,
@@ -272,8 +275,7 @@ def speedup_panel(func: Callable[..., Any], make_tasks: Callable[[int], Iterable
     if not backends or any(b not in BACKENDS for b in backends):
         raise ValueError(f"backends must list some of {', '.join(BACKENDS)}; got {backends!r}")
     low, high, value = _check_size(size, size_label)
-    if isinstance(repeats, bool) or not isinstance(repeats, numbers.Integral) or repeats < 1:
-        raise ValueError(f"repeats must be a whole number >= 1, got {repeats!r}")
+    repeats = check_whole("repeats", repeats, 1)
     cores = system.usable_cores()
     top = check_workers(max_workers if max_workers is not None else 2 * cores)
     controls: dict[str, w.ValueWidget] = {

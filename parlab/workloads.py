@@ -11,7 +11,7 @@ import hashlib
 import random
 import time
 
-__all__ = ["fib", "count_primes", "prime_windows", "monte_carlo_pi", "io_wait", "make_buffer", "hash_buffer"]
+__all__ = ["count_primes", "fib", "hash_buffer", "io_wait", "make_buffer", "monte_carlo_pi", "prime_windows"]
 
 
 def fib(n: int) -> int:
@@ -39,7 +39,7 @@ def count_primes(start: int, stop: int) -> int:
 
 
 def prime_windows(count: int, width: int, start: int) -> list[tuple[int, int]]:
-    """``count`` consecutive windows ``(lo, hi)`` of ``width`` numbers from ``start``, for count_primes (lessons 04, 06).
+    """``count`` consecutive windows ``(lo, hi)`` of ``width`` numbers from ``start`` for count_primes (lessons 04, 06).
 
     Far from zero, windows of equal width hold about as many primes and cost about the same,
     so no worker is left with the one slow task at the end.
@@ -148,4 +148,4 @@ def crash_worker(exit_code: int) -> int:
     os._exit(exit_code)
 
 
-__all__ += ["request_reply", "compressed_size", "payload_size", "crash_worker"]
+__all__ += ["compressed_size", "crash_worker", "payload_size", "request_reply"]

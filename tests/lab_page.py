@@ -178,7 +178,7 @@ class NotebookPage:
         try:
             self.page.wait_for_function(f"(path) => ({_RENDER_PROBLEMS})(path).length === 0",
                                         arg=self.path, timeout=timeout_s * 1000, polling=250)
-        except Exception:  # a timeout here is answered by the list below
+        except Exception:  # noqa: BLE001, S110 (a timeout or a closed page: the list below answers either)
             pass
         return self.page.evaluate(_RENDER_PROBLEMS, self.path)
 
@@ -262,7 +262,7 @@ class NotebookPage:
         try:
             self.page.wait_for_function(f"(path) => {{ const [s, c] = ({_SCROLL})(path); return c >= s - 2; }}",
                                         arg=self.path, timeout=10_000)
-        except Exception:  # a screenshot of what is there is still worth having
+        except Exception:  # noqa: BLE001, S110 (whatever failed, a screenshot of what is there is still worth having)
             pass
         self.page.screenshot(path=str(path))
         self.page.set_viewport_size(size)

@@ -73,9 +73,9 @@ def floors(graph: dict[str, set[str]]) -> dict[str, int]:
 
     def floor(name: str, seen: tuple[str, ...] = ()) -> int:
         if name in seen:
-            raise ValueError(f"import cycle: {' -> '.join(seen[seen.index(name):] + (name,))}")
+            raise ValueError(f"import cycle: {' -> '.join((*seen[seen.index(name):], name))}")
         if name not in memo:
-            memo[name] = 1 + max((floor(m, seen + (name,)) for m in graph[name]), default=-1)
+            memo[name] = 1 + max((floor(m, (*seen, name)) for m in graph[name]), default=-1)
         return memo[name]
 
     for name in graph:
@@ -155,8 +155,8 @@ def figures(root: Path = ROOT) -> str:
     except ValueError as exc:  # folding can close a cycle that modules alone do not have
         room_floors = str(exc)
     out = [f"{len(folded)} rooms (packages folded), {sum(map(len, folded.values()))} arrows, {room_floors}",
-           f"{len(graph)} modules, {sum(map(len, graph.values()))} arrows, "
-           f"{max(level.values()) + 1} floors, {sum(lines.values())} lines"]
+           (f"{len(graph)} modules, {sum(map(len, graph.values()))} arrows, "
+            f"{max(level.values()) + 1} floors, {sum(lines.values())} lines")]
     for name in sorted(graph, key=lambda n: (level[n], n)):
         out.append(f"  floor {level[name]:>2}  {lines[name]:>4} lines  {name}")
     return "\n".join(out)

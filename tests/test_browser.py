@@ -120,7 +120,7 @@ def notebook_page(lab, path: str, stem: str) -> Iterator:
         shot = SCREENSHOTS / f"{stem}-failure.png"
         try:
             notebook.page.screenshot(path=str(shot))
-        except Exception:
+        except Exception:  # noqa: BLE001 (no screenshot of a crashed page: the failure is reported all the same)
             shot = None
         console = "\n".join(notebook.console[-15:]) or "(nothing)"
         raise AssertionError(f"{path}: {exc}\n--- screenshot: {shot}\n--- browser console errors:\n"
@@ -128,7 +128,7 @@ def notebook_page(lab, path: str, stem: str) -> Iterator:
     finally:
         try:
             notebook.shutdown_kernel()
-        except Exception:  # a crashed page: the check below still sees a kernel left running
+        except Exception:  # noqa: BLE001, S110 (a crashed page: the check below still sees a kernel left running)
             pass
         context.close()
     # Nothing left behind: the kernel, its pools and anything they started must be gone.

@@ -130,7 +130,7 @@ def test_messages_say_what_is_allowed():
     assert str(info.value) == "timeout must be a number of seconds > 0 and <= 86400 (a day), got inf"
     with pytest.raises(TypeError, match=r"got '5' \(str\) \(convert it with float"):
         _checks.check_timeout("5")
-    with pytest.raises(TypeError, match="None .wait forever. is not allowed"):
+    with pytest.raises(TypeError, match=r"None \(wait forever\) is not allowed"):
         _checks.check_timeout(None)
     with pytest.raises(ValueError, match="<= 86400"):
         _checks.check_timeout(10**400)  # beyond float's range: refused, not an OverflowError
@@ -204,3 +204,59 @@ def test_a_pool_still_checks_its_own_arguments():
     if sys.platform != "win32":
         with pytest.raises(ValueError, match="start_method applies to the processes backend only"):
             run.WorkerPool("threads", 2, start_method="fork")
+
+
+# --------------------------------------------------------------------------- counts and text, same policy
+
+# Every lesson entry point that takes a count or a text: (call with the bad value, a wrong type, a wrong
+# value, what the message names). Each is checked before any program, child or server starts.
+WITH_COUNTS: dict[str, tuple[Callable[[Any], Any], object, object, str]] = {
+    "l05.run_integral intervals": (lambda v: l05_mpi.run_integral(2, intervals=v), 2.5, 0,
+                                   "intervals must be a whole number from 1 to 1,000,000,000"),
+    "l05.run_integral repeats": (lambda v: l05_mpi.run_integral(2, repeats=v), "3", 101,
+                                 "repeats must be a whole number from 1 to 100"),
+    "l05.run_pingpong max_size": (lambda v: l05_mpi.run_pingpong(max_size=v), True, 1 << 27,
+                                  "max_size must be a whole number from 1 to 67,108,864 bytes"),
+    "l05.run_pingpong loop": (lambda v: l05_mpi.run_pingpong(loop=v), 100.0, 5,
+                              "loop must be a whole number from 10 to 100,000 round trips"),
+    "l04.run_job kill": (lambda v: l04_children.run_job(_NoServer(), TASKS, 2, kill=v),  # type: ignore[arg-type]
+                         "1", -1, r"kill must be a whole number >= 0 \(a child's index\) or None"),
+    "l04.run_job die_after": (lambda v: l04_children.run_job(_NoServer(), TASKS, 2, die_after=v),  # type: ignore[arg-type]
+                              1.0, -2, "die_after must be a whole number >= 0"),
+    "l03.cython_errors source": (lambda v: l03_kernels.cython_errors(v), b"x = 1", "  \n",
+                                 "source must be a non-empty string"),
+    "mpi.write_hostfile hosts": (lambda v: mpi.write_hostfile("unused", v), [("localhost", 2)], {},
+                                 "hosts must be a dict of host names to slot counts"),
+    "mpi.write_hostfile slots": (lambda v: mpi.write_hostfile("unused", {"localhost": v}), "2", 0,
+                                 "the slots of 'localhost' must be a whole number from 1 to 1,024"),
+    "mpi.write_hostfile host": (lambda v: mpi.write_hostfile("unused", {v: 2}), 7, "",
+                                "a host name must be a non-empty string"),
+}
+
+
+@pytest.mark.parametrize("name", WITH_COUNTS)
+def test_a_wrong_type_is_a_type_error_and_a_wrong_value_a_value_error(name, nothing_starts, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may be written, but if it were, not into the checkout
+    call, wrong_type, wrong_value, message = WITH_COUNTS[name]
+    with pytest.raises(TypeError, match=message):
+        call(wrong_type)
+    with pytest.raises(ValueError, match=message):
+        call(wrong_value)
+    assert not list(tmp_path.iterdir()), "a file was written before the arguments were checked"
+
+
+def test_check_whole_and_check_text_return_what_they_accept():
+    assert _checks.check_whole("n", np.int64(7), 1, 10) == 7
+    assert type(_checks.check_whole("n", np.int64(7), 1)) is int
+    with pytest.raises(TypeError, match=r"convert it with int\(\.\.\.\)"):
+        _checks.check_whole("n", "7", 1)
+    assert _checks.check_text("source", "x = 1", "'x = 1'") == "x = 1"
+
+
+def test_a_hostfile_refuses_a_host_name_that_would_break_its_line(tmp_path):
+    for bad in ("two words", "host:4", "a\nb"):
+        with pytest.raises(ValueError, match="no spaces and no ':'"):
+            mpi.write_hostfile(tmp_path / "hosts", {bad: 1})
+    path = mpi.write_hostfile(tmp_path / "hosts", {"localhost": np.int64(2), "node-1": 4})
+    assert path.read_text() == "localhost:2\nnode-1:4\n"

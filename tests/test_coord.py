@@ -15,8 +15,8 @@ from procs import HAVE_PROC, alive, descendants, wait_gone
 
 from parlab import coord, launch
 from parlab.coord import CoordError
-from parlab.lessons import l04_children as jobs
 from parlab.coord.localredis import LocalRedis, free_port
+from parlab.lessons import l04_children as jobs
 from parlab.scripts.worker import check_task, run_task
 
 HOW = "install it (Debian: apt-get install redis-server; macOS: brew install redis)"
@@ -169,7 +169,7 @@ def test_a_child_killed_by_the_parent_loses_nothing(server, expected):
 def test_tasks_are_data_from_an_allowlist_checked_before_anything_starts(server):
     with pytest.raises(ValueError, match="count_primes"):
         jobs.run_job(server, [{"func": "os.system", "args": ["id"]}], 1)
-    with pytest.raises(ValueError, match="letters|whole number"):
+    with pytest.raises(ValueError, match=r"letters|whole number"):
         jobs.run_job(server, TASKS, 0)
     with pytest.raises(ValueError, match="from 0 to 1"):
         jobs.run_job(server, TASKS, 2, kill=2)
@@ -262,9 +262,9 @@ def test_a_malformed_redis_url_gets_a_clear_error(url, message, monkeypatch):
 @pytest.mark.faults
 def test_no_redis_address_or_no_server_says_how_to_get_one(monkeypatch):
     monkeypatch.delenv("REDIS_URL", raising=False)
-    with pytest.raises(CoordError, match="set REDIS_URL.*apt-get install redis-server"):
+    with pytest.raises(CoordError, match=r"set REDIS_URL.*apt-get install redis-server"):
         coord.serve("redis")
-    with pytest.raises(CoordError, match="no Redis server answers.*redis-server --port"):
+    with pytest.raises(CoordError, match=r"no Redis server answers.*redis-server --port"):
         coord.serve("redis", url=f"redis://127.0.0.1:{free_port()}/0")
 
 
@@ -291,7 +291,7 @@ def test_servers_and_children_leave_nothing_behind(require, expected):
 @pytest.mark.faults
 def test_local_redis_without_the_program_says_how_to_install(monkeypatch):
     monkeypatch.setattr("parlab.coord.localredis.redis_server_binary", lambda: None)
-    with pytest.raises(CoordError, match="no redis-server program.*apt-get"):
+    with pytest.raises(CoordError, match=r"no redis-server program.*apt-get"):
         LocalRedis()
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]-*.ipynb"))
-EXERCISE = re.compile(r"^###\s+Exercise\b", re.M)
+EXERCISE = re.compile(r"^###\s+Exercise\b", re.MULTILINE)
 
 
 def _text(cell: dict) -> str:
@@ -25,13 +25,13 @@ def exercises(nb: Path) -> list[list[dict]]:
     """The cells of each exercise: from its '### Exercise' heading to the next heading of the section."""
     cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
     start = next((i for i, c in enumerate(cells)
-                  if c["cell_type"] == "markdown" and re.search(r"^##\s+Exercises\s*$", _text(c), re.M)), None)
+                  if c["cell_type"] == "markdown" and re.search(r"^##\s+Exercises\s*$", _text(c), re.MULTILINE)), None)
     if start is None:
         return []
     found: list[list[dict]] = []
     for cell in cells[start:]:
         text = _text(cell) if cell["cell_type"] == "markdown" else ""
-        if found and re.search(r"^##\s+(?!#)", text, re.M) and not EXERCISE.search(text):
+        if found and re.search(r"^##\s+(?!#)", text, re.MULTILINE) and not EXERCISE.search(text):
             break  # the next section (Key points) ends the exercises
         if EXERCISE.search(text):
             found.append([])
@@ -57,6 +57,7 @@ def test_each_exercise_has_a_learner_cell_then_a_hidden_checked_solution(nb):
         for cell in solutions:
             assert "solution" in cell.get("metadata", {}).get("tags", []), f"{where}: tag the solution 'solution'"
             assert isinstance(cell.get("execution_count"), int), f"{where}: the solution was not executed"
-            assert re.search(r"^\s*assert\b", _text(cell), re.M), f"{where}: the solution has no self-check assert"
+            assert re.search(r"^\s*assert\b", _text(cell), re.MULTILINE), \
+                f"{where}: the solution has no self-check assert"
             assert not any(o.get("output_type") == "error" for o in cell.get("outputs", [])), \
                 f"{where}: the stored solution output is an error"

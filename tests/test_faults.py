@@ -26,8 +26,16 @@ from procs import alive, cmdline, descendants, stdlib_helper, wait_gone
 
 import parlab.run
 from parlab import _faults, workloads
-from parlab.run import (MAX_TASKS, NotEnoughMemory, RunTimeout, WorkerDied, WorkerPool, check_memory,
-                        check_workers, run_tasks)
+from parlab.run import (
+    MAX_TASKS,
+    NotEnoughMemory,
+    RunTimeout,
+    WorkerDied,
+    WorkerPool,
+    check_memory,
+    check_workers,
+    run_tasks,
+)
 from parlab.system import available_memory_bytes
 
 pytestmark = pytest.mark.faults
@@ -208,7 +216,7 @@ def test_a_timeout_stops_the_process_workers(method):
     with WorkerPool("processes", 2, start_method=method, warn=False) as pool:
         pids = pool.pids
         t0 = time.monotonic()
-        with pytest.raises(RunTimeout, match="unfinished after 0.5 s; the workers were stopped"):
+        with pytest.raises(RunTimeout, match=r"unfinished after 0\.5 s; the workers were stopped"):
             pool.map(_faults.sleep_then, [30] * 4, timeout=0.5)
         assert time.monotonic() - t0 < 5
         assert wait_gone(pids, within=3) == []
@@ -331,7 +339,7 @@ def test_a_notebook_function_or_a_lambda_is_refused_before_any_worker_starts(met
         assert run_tasks(in_a_cell, [1, 2], backend="processes", workers=2, start_method=method,
                          warn=False).results == [2, 3]
     else:
-        with pytest.raises(TypeError, match="notebook cell .* importable module") as info:
+        with pytest.raises(TypeError, match=r"notebook cell .* importable module") as info:
             run_tasks(in_a_cell, [1, 2], backend="processes", workers=2, start_method=method)
         assert type(info.value) is TypeError and started == []
 
@@ -353,7 +361,7 @@ for method in ("spawn", "forkserver"):
 def test_python_c_behaves_like_a_notebook_and_is_refused_up_front():
     # python -c has a __main__ without __file__, exactly like a Jupyter kernel.
     out = subprocess.run([sys.executable, "-c", NOTEBOOK_LIKE], capture_output=True, text=True,
-                         timeout=25)
+                         timeout=25, check=False)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:4] == ["spawn TypeError True"] * 2 + ["forkserver TypeError True"] * 2
 
@@ -363,7 +371,8 @@ def test_a_main_script_read_from_stdin_is_refused_under_spawn():
     code = ("from parlab.run import run_tasks\nfrom parlab.workloads import fib\n"
             "try:\n    run_tasks(fib, [1], backend='processes', workers=2, start_method='spawn')\n"
             "except RuntimeError as exc:\n    print('refused', 'not a file' in str(exc))\n")
-    out = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True, timeout=25)
+    out = subprocess.run([sys.executable, "-"], input=code, capture_output=True, text=True, timeout=25,
+                         check=False)
     assert out.stdout.strip() == "refused True", out.stderr
 
 
@@ -560,10 +569,10 @@ def test_the_wrong_mpi_first_on_path_is_detected(mpiexec, fake_mpiexec, monkeypa
 def test_unknown_kernel_and_coordination_backend_list_what_exists(monkeypatch):
     from parlab import coord, kernels
 
-    with pytest.raises(ValueError, match="choose from .*python") as info:
+    with pytest.raises(ValueError, match=r"choose from .*python") as info:
         kernels.variant("fortran")
     assert type(info.value) is ValueError
-    with pytest.raises(ValueError, match="backend must be one of .*embedded") as info:
+    with pytest.raises(ValueError, match=r"backend must be one of .*embedded") as info:
         coord.serve("zookeeper")
     assert type(info.value) is ValueError
     monkeypatch.setenv("REDIS_URL", "http://127.0.0.1:6379")

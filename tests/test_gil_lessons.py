@@ -14,8 +14,9 @@ import matplotlib.pyplot as plt
 import pytest
 
 from parlab import system
-from parlab.lessons import l01_gil as gil, l02_pools as pools
 from parlab.benches import gil as gil_bench
+from parlab.lessons import l01_gil as gil
+from parlab.lessons import l02_pools as pools
 from parlab.measure import speedup_sweep, timing_from
 from parlab.results import RunResult, TaskSpan
 from parlab.run import WorkerDied, run_tasks
@@ -45,7 +46,7 @@ def test_fib_tasks_checks_its_input():
     assert gil.fib_tasks(20) == [20] * 12
     assert gil.fib_tasks(5, count=3) == [5, 5, 5]
     for bad in ({"n": 0}, {"n": 99}, {"n": 20, "count": 0}):
-        with pytest.raises(ValueError, match="n must be 1..35"):
+        with pytest.raises(ValueError, match=r"n must be 1\.\.35"):
             gil.fib_tasks(**bad)
 
 

@@ -80,7 +80,7 @@ def test_ignored_outputs_are_the_exception(nb):
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
-    commands = re.findall(r"```(?:bash|sh)\n(.*?)\n```", readme, re.S)
+    commands = re.findall(r"```(?:bash|sh)\n(.*?)\n```", readme, re.DOTALL)
     tests = [c.strip() for c in commands if "pytest" in c and "pip install -r requirements.txt" in c]
     assert tests, "README has no test command block"
     assert tests[0] in ci, ".ci/run does not run README's test command verbatim"

@@ -103,9 +103,12 @@ def test_prime_tasks_cover_the_range_without_gaps():
     tasks = kernels.prime_tasks(1_000, tasks=7, start=50)
     assert tasks[0][0] == 50 and tasks[-1][1] == 1_050 and len(tasks) == 7
     assert all(a[1] == b[0] for a, b in itertools.pairwise(tasks))
-    for bad in [{"numbers": 0, "tasks": 1}, {"numbers": 5, "tasks": 6}, {"numbers": 10, "tasks": True}]:
+    for bad in [{"numbers": 0, "tasks": 1}, {"numbers": 5, "tasks": 6}]:
         with pytest.raises(ValueError):
             kernels.prime_tasks(**bad)
+    for wrong in [{"numbers": 10, "tasks": True}, {"numbers": 10.0, "tasks": 2}]:
+        with pytest.raises(TypeError, match="must be a whole number >= 1"):
+            kernels.prime_tasks(**wrong)
 
 
 # --------------------------------------------------------------------------- the GIL, observed

@@ -7,8 +7,15 @@ import random
 
 import pytest
 
-from parlab.measure import (ResultMismatch, amdahl_speedup, fit_amdahl, gustafson_speedup, speedup_sweep,
-                            time_call, timing_from)
+from parlab.measure import (
+    ResultMismatch,
+    amdahl_speedup,
+    fit_amdahl,
+    gustafson_speedup,
+    speedup_sweep,
+    time_call,
+    timing_from,
+)
 from parlab.results import AmdahlFit, Timing, format_seconds, format_speedup
 from parlab.workloads import fib
 

@@ -40,10 +40,21 @@ def test_efficiency_and_timeline_return_their_axes(sweep):
     run = run_tasks(fib, [15, 16, 17, 18], backend="threads", workers=2)
     ax2 = plot_timeline(run)
     assert len(ax2.patches) == 4  # one bar per task
-    assert [t.get_text() for t in ax2.get_yticklabels()] == ["worker 0", "worker 1"][: len(set(s.worker for s in run.timeline))]
+    workers = len({s.worker for s in run.timeline})
+    assert [t.get_text() for t in ax2.get_yticklabels()] == ["worker 0", "worker 1"][:workers]
     plt.close("all")
 
 
 def test_speedup_plot_needs_data():
     with pytest.raises(ValueError, match="at least one Sweep"):
         plot_speedup([])
+
+
+def test_more_than_16_workers_get_matplotlibs_own_ticks():
+    # A big machine's sweep: once crashed in set_xticks(None) for plot_speedup and plot_efficiency.
+    wide = speedup_sweep(fib, [10] * 20, backend="threads", workers=[1, 20], repeats=1, warmup=0)
+    for plot in (plot_speedup, plot_efficiency):
+        fig, ax = plt.subplots()
+        assert plot(wide, ax=ax) is ax
+        assert len(ax.get_xticks()) < 20  # not one per worker count
+        plt.close(fig)

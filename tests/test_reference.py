@@ -8,7 +8,9 @@ import json
 import pytest
 
 from parlab import system
-from parlab.lessons import l06_backends as backends, l06_reference as reference, l06_strategy as strategy
+from parlab.lessons import l06_backends as backends
+from parlab.lessons import l06_reference as reference
+from parlab.lessons import l06_strategy as strategy
 from parlab.measure import amdahl_speedup, gustafson_speedup
 
 SMALL = backends.workload_tasks(4, width=300)  # a few milliseconds of work
@@ -39,7 +41,7 @@ def test_csv_round_trip(tmp_path):
     loaded = reference.load_reference("box", root=tmp_path)
     assert loaded.name == "box"
     assert len(loaded.rows) == len(rows)
-    for got, want in zip(loaded.rows, rows):
+    for got, want in zip(loaded.rows, rows, strict=True):
         assert got["backend"] == want["backend"] and got["workers"] == want["workers"]
         for key in ("median_s", "mad_s", "speedup", "efficiency", "startup_s"):
             assert got[key] == pytest.approx(want[key], rel=1e-5)
@@ -69,7 +71,7 @@ def test_load_reference_without_a_name_picks_the_nearest_core_count(tmp_path, mo
 
 
 def test_load_reference_errors_say_what_exists(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m parlab.lessons.l06_reference --save"):
+    with pytest.raises(FileNotFoundError, match=r"python -m parlab\.lessons\.l06_reference --save"):
         reference.load_reference(root=tmp_path)
     _save(tmp_path, "box", 2)
     with pytest.raises(ValueError, match="available: box"):

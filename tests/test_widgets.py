@@ -364,18 +364,21 @@ def test_speedup_panel_serial_backend_is_the_baseline_alone():
     assert panel.run().workers == [1]
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"backends": ("gpu",)}, "backends must list some of serial, threads, processes"),
-    ({"backends": ()}, "backends must list"),
-    ({"size": (5, 1, 3)}, r"min <= value <= max"),
-    ({"size": (1, 10)}, r"tuple \(min, max, value\)"),
-    ({"size": (1.0, 10, 5)}, "whole numbers"),
-    ({"repeats": 0}, "repeats must be a whole number >= 1"),
-    ({"max_workers": 0}, "workers must be a whole number from 1"),
+@pytest.mark.parametrize("kwargs, kind, match", [
+    ({"backends": ("gpu",)}, ValueError, "backends must list some of serial, threads, processes"),
+    ({"backends": ()}, ValueError, "backends must list"),
+    ({"size": (5, 1, 3)}, ValueError, r"min <= value <= max"),
+    ({"size": (1, 10)}, ValueError, r"tuple \(min, max, value\)"),
+    ({"size": [1, 10, 5]}, TypeError, r"tuple \(min, max, value\)"),
+    ({"size": (1.0, 10, 5)}, TypeError, "whole numbers"),
+    ({"repeats": 0}, ValueError, "repeats must be a whole number >= 1"),
+    ({"repeats": 2.0}, TypeError, "repeats must be a whole number >= 1"),
+    ({"max_workers": 0}, ValueError, "workers must be a whole number from 1"),
 ])
-def test_speedup_panel_refuses_bad_input_before_any_work(kwargs, match):
-    with pytest.raises((ValueError, TypeError), match=match):
+def test_speedup_panel_refuses_bad_input_before_any_work(kwargs, kind, match):
+    with pytest.raises(kind, match=match) as info:
         speedup_panel(fib, lambda n: [n], **kwargs)
+    assert type(info.value) is kind
 
 
 def test_panel_refuses_bad_arguments():

@@ -129,7 +129,7 @@ def serve(backend: str = "embedded", *, url: str | None = None, host: str = "127
 
 
 def open_board(url: str, job: str, key: bytes | None = None) -> Board:
-    """Connect to the server at ``url`` (parlab://... with ``key``, or redis://...) and open a job's board (lesson 04)."""
+    """Connect to the server at ``url`` (parlab://... with ``key``, or redis://...); open a job's board (lesson 04)."""
     if url.startswith("parlab://"):
         if not key:
             raise CoordError(f"the embedded server at {url} needs its key (the parent puts it in {ENV_KEY})")

@@ -49,8 +49,11 @@ class Status:
 
 def check_name(kind: str, name: object) -> str:
     """A job or worker name: 1-64 letters, digits, '_', '.' or '-' (it becomes part of server keys)."""
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
-        raise ValueError(f"{kind} must be 1-64 letters, digits, '_', '.' or '-', got {name!r}")
+    message = f"{kind} must be 1-64 letters, digits, '_', '.' or '-', got {name!r}"
+    if not isinstance(name, str):
+        raise TypeError(message)
+    if not _NAME.fullmatch(name):
+        raise ValueError(message)
     return name
 
 

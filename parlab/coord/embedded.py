@@ -13,9 +13,9 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing import AuthenticationError, connection, managers
 from multiprocessing.managers import BaseManager
-from typing import Any
 from urllib.parse import urlsplit
 
 from parlab.coord.board import Board, CoordError, Status
@@ -48,7 +48,7 @@ class BoardStore:
         with self._lock:
             j = self._job(job)
             ids = [str(len(j.tasks) + i) for i in range(len(payloads))]
-            j.tasks.update(zip(ids, payloads))
+            j.tasks.update(zip(ids, payloads, strict=True))
             j.pending.extend(ids)
             return ids
 
@@ -124,10 +124,15 @@ def _nodelay_client(address: tuple[str, int], family: str | None = None,
 
 
 # Same pickle protocol and listener as the standard "pickle" serializer; only the client differs.
-managers.listener_client["parlab-nodelay"] = (connection.Listener, _nodelay_client)
+# listener_client is the table BaseManager(serializer=...) reads; typeshed does not declare it.
+managers.listener_client["parlab-nodelay"] = (  # type: ignore[attr-defined]
+    connection.Listener, _nodelay_client)
 
 
 class _Manager(BaseManager):
+    # Added by register() below: a proxy that forwards BoardStore's methods to the server's store.
+    store: Callable[[], BoardStore]
+
     def __init__(self, address: tuple[str, int], authkey: bytes) -> None:
         super().__init__(address=address, authkey=authkey, serializer="parlab-nodelay")
 
@@ -148,21 +153,23 @@ def _watch_parent() -> None:
     threading.Thread(target=watch, name="parlab-parent-watch", daemon=True).start()
 
 
-def start_manager(host: str, key: bytes) -> tuple[Any, str, Any]:
+def start_manager(host: str, key: bytes) -> tuple[_Manager, str, BoardStore]:
     """Start the server process on ``host`` and a free port: (manager, parlab://host:port, store proxy)."""
     manager = _Manager(address=(host, 0), authkey=key)
     # Its own process; it ignores Ctrl-C, the parent stops it with shutdown() (also at exit).
     manager.start(_watch_parent)
-    bound_host, port = manager.address[:2]
+    address = manager.address
+    assert isinstance(address, tuple), address  # a TCP listener's address is (host, port)
+    bound_host, port = address[:2]
     return manager, f"parlab://{bound_host}:{port}", manager.store()
 
 
 class EmbeddedBoard(Board):
     """A job's board on the embedded server, through a proxy to its BoardStore."""
 
-    def __init__(self, job: str, store: Any) -> None:
+    def __init__(self, job: str, store: BoardStore) -> None:
         super().__init__(job)
-        self._store = store
+        self._store = store  # a proxy: BoardStore's methods, run in the server process
 
     def _submit(self, payloads: list[str]) -> list[str]:
         return self._store.submit(self.job, payloads)
@@ -186,7 +193,7 @@ class EmbeddedBoard(Board):
         self._store.delete(self.job)
 
 
-def connect_embedded(url: str, key: bytes) -> Any:
+def connect_embedded(url: str, key: bytes) -> BoardStore:
     """A proxy to the BoardStore of the embedded server at parlab://host:port, after the key check."""
     parts = urlsplit(url)
     try:

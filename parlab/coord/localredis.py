@@ -31,7 +31,7 @@ def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 class LocalRedis:
@@ -41,9 +41,10 @@ class LocalRedis:
     """
 
     def __init__(self, binary: str | None = None) -> None:
-        self.binary = binary or redis_server_binary()
-        if self.binary is None:
+        found = binary or redis_server_binary()
+        if found is None:
             raise CoordError(f"no redis-server program found; {HOW_TO_GET_REDIS}")
+        self.binary: str = found
         self._dir = Path(tempfile.mkdtemp(prefix="parlab-redis-"))
         self.child: launch.Child | None = None
         self._running: list[launch.Child] = []  # what the clean-up stops

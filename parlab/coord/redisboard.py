@@ -114,7 +114,7 @@ class RedisBoard(Board):
         first = self._r.incrby(self._keys["next"], len(payloads)) - len(payloads)
         ids = [str(first + i) for i in range(len(payloads))]
         pipe = self._r.pipeline(transaction=True)
-        pipe.hset(self._keys["tasks"], mapping=dict(zip(ids, payloads)))
+        pipe.hset(self._keys["tasks"], mapping=dict(zip(ids, payloads, strict=True)))
         pipe.rpush(self._keys["pending"], *ids)
         pipe.execute()
         return ids
@@ -144,7 +144,7 @@ class RedisBoard(Board):
     def leases(self) -> dict[str, str]:
         ids = self._r.zrange(self._keys["leases"], 0, -1)
         owners = self._r.hmget(self._keys["owner"], ids) if ids else []
-        return dict(zip(ids, owners))
+        return dict(zip(ids, owners, strict=True))  # HMGET answers one per id
 
     def delete(self) -> None:
         self._r.delete(*self._keys.values())

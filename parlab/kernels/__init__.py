@@ -81,7 +81,10 @@ def count_primes_python(start: int, stop: int) -> int:
 def prime_tasks(numbers: int, tasks: int, start: int = 10**7) -> list[tuple[int, int]]:
     """Split [start, start + numbers) into ``tasks`` (lo, hi) ranges of equal width, for star=True (lesson 03)."""
     for name, value in (("numbers", numbers), ("tasks", tasks)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        # parlab._checks' policy (kernels/ does not import it): wrong type TypeError, wrong value ValueError
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be a whole number >= 1, got {value!r} ({type(value).__name__})")
+        if value < 1:
             raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
     if tasks > numbers:
         raise ValueError(f"tasks ({tasks}) must not exceed numbers ({numbers}): each task needs a number")
@@ -156,14 +159,16 @@ def _ctypes_count(fn: Callable[[int, int], int], start: int, stop: int) -> int:
     return count
 
 
-if CTYPES:
+if _lib is not None:
+    _cdll_count, _pydll_count = _lib
+
     def count_primes_ctypes_cdll(start: int, stop: int) -> int:
         """Count primes in [start, stop) through ctypes.CDLL, which releases the GIL for each call (lesson 03)."""
-        return _ctypes_count(_lib[0], start, stop)
+        return _ctypes_count(_cdll_count, start, stop)
 
     def count_primes_ctypes_pydll(start: int, stop: int) -> int:
         """Count primes in [start, stop) through ctypes.PyDLL, which keeps the GIL during each call (lesson 03)."""
-        return _ctypes_count(_lib[1], start, stop)
+        return _ctypes_count(_pydll_count, start, stop)
 else:
     count_primes_ctypes_cdll = count_primes_ctypes_pydll = count_primes_python
 
@@ -172,7 +177,7 @@ count_primes_cython_nogil: Callable[[int, int], int] = _cy.count_primes_nogil if
 count_primes_capi_gil: Callable[[int, int], int] = _capi.count_primes_gil if _capi else count_primes_python
 count_primes_capi_nogil: Callable[[int, int], int] = _capi.count_primes_nogil if _capi else count_primes_python
 
-if OPENMP:
+if _omp is not None:
     count_primes_openmp = _omp.count_primes_openmp
 else:
     def count_primes_openmp(start: int, stop: int, threads: int | None = None) -> int:
@@ -180,7 +185,7 @@ else:
         return count_primes_cython_nogil(start, stop)
 
 
-if CAPI:
+if _capi is not None:
     timed_call = _capi.timed_call
 else:
     def timed_call(clock: Callable[[], float], func: Callable[..., Any], *args: Any) -> tuple[Any, float, float]:

@@ -20,7 +20,11 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 from parlab import system
-from parlab.measure import overlap_fraction, timing_from, worker_counts  # the notebooks call gil.worker_counts, gil.overlap_fraction
+from parlab.measure import (  # the notebooks call gil.worker_counts, gil.overlap_fraction
+    overlap_fraction,
+    timing_from,
+    worker_counts,
+)
 from parlab.results import RunResult, Sweep, TaskSpan, Timing, format_speedup
 from parlab.run import run_tasks
 from parlab.workloads import fib

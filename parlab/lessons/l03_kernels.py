@@ -20,7 +20,7 @@ from typing import Any
 
 import parlab.kernels as kernels_package
 from parlab import launch, system
-from parlab._checks import check_timeout
+from parlab._checks import check_text, check_timeout
 from parlab.kernels import (
     COMPILED,
     VARIANTS,
@@ -79,7 +79,7 @@ def _span(lines: Sequence[str], first: str, last: str | None) -> tuple[int, int]
 
 
 def source_excerpt(filename: str, first: str, last: str | None = None) -> str:
-    """Lines of a kernel source file, from one starting with ``first`` to the next starting with ``last`` (lesson 03)."""
+    """Lines of a kernel source file, from one starting with ``first`` to the next one with ``last`` (lesson 03)."""
     lines = _source_path(filename).read_text(encoding="utf-8").splitlines()
     start, end = _span(lines, first, last)
     return "\n".join(lines[start:end]).rstrip()
@@ -190,10 +190,9 @@ def annotate(filename: str = "_cy_primes.pyx", timeout: float = _TIMEOUT_S) -> A
 
 
 def cython_errors(source: str, timeout: float = _TIMEOUT_S) -> list[str]:
-    """Translate a Cython snippet (no C compiler needed) and return Cython's errors, [] if it is accepted (lesson 03)."""
+    """Translate a Cython snippet (no C compiler needed); return Cython's errors, [] if it is accepted (lesson 03)."""
     timeout = check_timeout(timeout)
-    if not isinstance(source, str) or not source.strip():
-        raise ValueError("source must be Cython code as a non-empty string")
+    source = check_text("source", source, "'cdef int i = 0'")
     with tempfile.TemporaryDirectory() as tmp:
         pyx = Path(tmp) / "snippet.pyx"
         pyx.write_text(source, encoding="utf-8")
@@ -228,7 +227,7 @@ def kernel_timeline(func: Any, tasks: Sequence[tuple[int, int]], workers: int) -
                     workers=workers, star=True, warn=False)
     base = min(t0 for _, t0, _ in run.results) - min(span.start for span in run.timeline)
     spans = [TaskSpan(span.task, span.worker, t0 - base, t1 - base)
-             for span, (_, t0, t1) in zip(run.timeline, run.results)]
+             for span, (_, t0, t1) in zip(run.timeline, run.results, strict=True)]
     return dataclasses.replace(run, results=[count for count, _, _ in run.results], timeline=spans)
 
 

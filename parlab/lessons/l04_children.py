@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parlab import launch
-from parlab._checks import MAX_TIMEOUT_S, check_timeout
+from parlab._checks import MAX_TIMEOUT_S, check_timeout, check_whole
 from parlab.coord import Server
 from parlab.coord.board import Outcome
 from parlab.measure import build_sweep, check_same, timing_from
@@ -71,7 +71,7 @@ class JobResult:
     def rows(self) -> list[dict[str, str]]:
         """One row per child: name, how it ended, tasks done (for a table)."""
         rows = []
-        for i, (done, report) in enumerate(zip(self.completed, self.reports)):
+        for i, (done, report) in enumerate(zip(self.completed, self.reports, strict=True)):
             rows.append({"child": f"child-{i}", "ended": launch.describe_returncode(done.returncode),
                          "tasks done": str(report["done"]) if report else "-",
                          "late duplicates": str(report["duplicates"]) if report else "-"})
@@ -108,9 +108,10 @@ def run_job(server: Server, tasks: Sequence[dict[str, Any]], children: int, *, l
     k = check_workers(children)
     if not items:
         raise ValueError("tasks is empty: give the job at least one task")
-    for name, index in (("kill", kill), ("die_after", die_after)):
-        if index is not None and (isinstance(index, bool) or not isinstance(index, int) or index < 0):
-            raise ValueError(f"{name} must be a whole number >= 0 or None, got {index!r}")
+    if kill is not None:
+        kill = check_whole("kill", kill, 0, what="(a child's index) or None")
+    if die_after is not None:
+        die_after = check_whole("die_after", die_after, 0, what="(tasks done before it dies) or None")
     if kill is not None and die_after is not None:
         raise ValueError("choose kill or die_after, not both")
     victim = kill if kill is not None else (0 if die_after is not None else None)
@@ -129,10 +130,10 @@ def run_job(server: Server, tasks: Sequence[dict[str, Any]], children: int, *, l
                              die_after=die_after if i == victim else None) for i in range(k)]
         try:
             if victim is not None:
-                kids[victim] = launch.start(argvs[victim], env=env)
-                lost = _sabotage(kids[victim], board, f"child-{victim}", kill is not None, t0 + timeout)
+                kids[victim] = first = launch.start(argvs[victim], env=env)
+                lost = _sabotage(first, board, f"child-{victim}", kill is not None, t0 + timeout)
             rest = [i for i in range(k) if kids[i] is None]
-            for i, child in zip(rest, launch.start_many([argvs[i] for i in rest], env=env)):
+            for i, child in zip(rest, launch.start_many([argvs[i] for i in rest], env=env), strict=True):
                 kids[i] = child
         except BaseException:
             started = [kid for kid in kids if kid is not None]

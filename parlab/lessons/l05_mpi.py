@@ -15,7 +15,7 @@ from typing import Any
 from matplotlib.axes import Axes
 
 from parlab import launch, system
-from parlab._checks import MPI_TIMEOUT_S, check_ranks, check_timeout
+from parlab._checks import MPI_TIMEOUT_S, check_ranks, check_timeout, check_whole
 from parlab.measure import build_sweep, check_same, timing_from
 from parlab.mpi import MPIRun, find_launcher, run_mpi
 from parlab.plot import DPI, plot_speedup
@@ -42,10 +42,8 @@ def run_integral(ranks: int, intervals: int = 2_000_000, repeats: int = 3,
                  timeout: float = MPI_TIMEOUT_S) -> MPIRun:
     """Run the midpoint integral on ``ranks`` ranks; data has value, seconds (per repeat), program_s (lesson 05)."""
     timeout = check_timeout(timeout)
-    if isinstance(intervals, bool) or not isinstance(intervals, int) or not 1 <= intervals <= 10**9:
-        raise ValueError(f"intervals must be a whole number from 1 to 10**9, got {intervals!r}")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or not 1 <= repeats <= 100:
-        raise ValueError(f"repeats must be a whole number from 1 to 100, got {repeats!r}")
+    intervals = check_whole("intervals", intervals, 1, 10**9)
+    repeats = check_whole("repeats", repeats, 1, 100)
     return run_mpi("integral", ranks, "--intervals", intervals, "--repeats", repeats, timeout=timeout)
 
 
@@ -88,17 +86,15 @@ def run_pingpong(max_size: int = 1 << 20, loop: int = 2000, ranks: int = 2,
                  timeout: float = MPI_TIMEOUT_S) -> MPIRun:
     """Ping-pong from 1 byte to ``max_size`` bytes, buffer and pickle modes (lesson 05)."""
     timeout = check_timeout(timeout)
-    if not isinstance(max_size, int) or not 1 <= max_size <= 1 << 26:
-        raise ValueError(f"max_size must be from 1 to {1 << 26} bytes, got {max_size!r}")
-    if not isinstance(loop, int) or not 10 <= loop <= 100_000:
-        raise ValueError(f"loop must be from 10 to 100000 round trips, got {loop!r}")
+    max_size = check_whole("max_size", max_size, 1, 1 << 26, what="bytes")
+    loop = check_whole("loop", loop, 10, 100_000, what="round trips")
     return run_mpi("pingpong", ranks, "--max-size", max_size, "--loop", loop, timeout=timeout)
 
 
 def pingpong_curves(run: MPIRun) -> dict[str, dict[int, float]]:
     """The ping-pong result as {mode: {bytes: seconds for one trip}} (lesson 05)."""
     sizes = run.data["sizes"]
-    return {mode: dict(zip(sizes, secs)) for mode, secs in run.data["seconds"].items()}
+    return {mode: dict(zip(sizes, secs, strict=True)) for mode, secs in run.data["seconds"].items()}
 
 
 def reference_pingpong(max_size: int = 1 << 20, loop: int = 2000, pickle: bool = False,
@@ -131,7 +127,7 @@ def plot_pingpong(curves: dict[str, dict[int, float]], axes: tuple[Axes, Axes] |
         sizes = sorted(curve)
         # One colour per way of sending; parlab's line solid, mpi4py.bench's dashed.
         colour = "C1" if "pickle" in label else "C0"
-        style = {"linestyle": "--", "marker": "x"} if "mpi4py.bench" in label else {"marker": "o"}
+        style: dict[str, Any] = {"linestyle": "--", "marker": "x"} if "mpi4py.bench" in label else {"marker": "o"}
         style["color"] = colour
         lat.plot(sizes, [1e6 * curve[s] for s in sizes], label=label, markersize=4, **style)
         bw.plot(sizes, [s / curve[s] / 1e6 for s in sizes], label=label, markersize=4, **style)
@@ -151,7 +147,7 @@ def collective_table(step: dict[str, Any]) -> str:
     """Who holds what before and after one collective, as a fixed-width text table (lesson 05)."""
     width = max(len("before"), *(len(repr(v)) for v in step["before"])) + 2
     lines = [f"{step['name']}:  {step['call']}", f"  rank  {'before':<{width}}after"]
-    for rank, (before, after) in enumerate(zip(step["before"], step["after"])):
+    for rank, (before, after) in enumerate(zip(step["before"], step["after"], strict=True)):
         lines.append(f"  {rank:>4}  {before!r:<{width}}{after!r}")
     return "\n".join(lines)
 
@@ -179,7 +175,7 @@ def integral_panel(repeats: int = 3) -> Any:
 
     def rows(sweep: Sweep) -> list[dict[str, str]]:
         return [{"ranks": row.pop("workers"), **row, "start-up": format_seconds(point.startup_s)}
-                for row, point in zip(sweep_rows(sweep), sweep.points)]
+                for row, point in zip(sweep_rows(sweep), sweep.points, strict=True)]
 
     return Panel(controls, measure, draw, rows, title="Parallel integral with MPI")
 

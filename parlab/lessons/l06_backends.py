@@ -22,8 +22,21 @@ from parlab import system
 from parlab.run import WorkerPool
 from parlab.workloads import count_primes, prime_windows
 
-__all__ = ["START", "WIDTH", "TASKS", "RUN_TIMEOUT_S", "Backend", "STRATEGIES", "BASELINES", "workload_tasks",
-           "describe_workload", "python_serial", "backend_status", "run_once", "default_workers"]
+__all__ = [
+    "BASELINES",
+    "RUN_TIMEOUT_S",
+    "START",
+    "STRATEGIES",
+    "TASKS",
+    "WIDTH",
+    "Backend",
+    "backend_status",
+    "default_workers",
+    "describe_workload",
+    "python_serial",
+    "run_once",
+    "workload_tasks",
+]
 
 START = 1_000_000   # high enough that windows of equal width cost nearly the same
 WIDTH = 2_000
@@ -196,7 +209,7 @@ def run_once(name: str, workers: int, tasks: list[Task] | None = None) -> list[A
 
 
 def default_workers(cores: int | None = None, oversubscribe: bool = True) -> list[int]:
-    """Worker counts from 1 to the core count (2 × cores when oversubscribing): powers of two and the ends (lesson 06)."""
+    """Worker counts from 1 to the cores (2 × cores when oversubscribing): powers of two and the ends (lesson 06)."""
     cores = cores or system.usable_cores()
     top = 2 * cores if oversubscribe else cores
     counts = {1, cores, top} | {2 ** i for i in range(1, 8) if 2 ** i <= top}

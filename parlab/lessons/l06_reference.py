@@ -21,20 +21,45 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from parlab import __version__, system
-from parlab.lessons.l06_backends import (BASELINES, STRATEGIES, TASKS, Runner, Task, backend_status, default_workers,
-                             describe_workload, python_serial, workload_tasks)
+from parlab._checks import check_whole
+from parlab.lessons.l06_backends import (
+    BASELINES,
+    STRATEGIES,
+    TASKS,
+    Runner,
+    Task,
+    backend_status,
+    default_workers,
+    describe_workload,
+    python_serial,
+    workload_tasks,
+)
 from parlab.measure import build_sweep, check_same, time_call, timing_from
 from parlab.results import Metadata, Sweep, Timing, format_seconds, format_speedup, open_document
 
 __all__ = [
-    "REFERENCE_DIR", "CSV_NAME", "JSON_NAME", "COLUMNS", "KIND", "measure_backends", "describe_tasks",
-    "reference_rows", "machine_metadata", "check_comparable", "save_reference", "Reference",
-    "list_references", "load_reference",
-    "reference_speedups", "format_table", "main",
+    "COLUMNS",
+    "CSV_NAME",
+    "JSON_NAME",
+    "KIND",
+    "REFERENCE_DIR",
+    "Reference",
+    "check_comparable",
+    "describe_tasks",
+    "format_table",
+    "list_references",
+    "load_reference",
+    "machine_metadata",
+    "main",
+    "measure_backends",
+    "reference_rows",
+    "reference_speedups",
+    "save_reference",
 ]
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "data" / "reference"
@@ -68,8 +93,9 @@ def measure_backends(backends: Sequence[str] | None = None, workers: Sequence[in
     """
     status = backend_status(backends)
     counts = list(workers) if workers is not None else default_workers()
-    if not counts or any(not isinstance(k, int) or k < 1 for k in counts):
+    if not counts:
         raise ValueError(f"workers must be a non-empty list of whole numbers >= 1, got {counts!r}")
+    counts = [check_whole("each of workers", k, 1) for k in counts]
     items = list(tasks) if tasks is not None else workload_tasks()
     skipped = {n: why for n, why in status.items() if why}
     runnable = [n for n, why in status.items() if not why]
@@ -105,7 +131,7 @@ def measure_backends(backends: Sequence[str] | None = None, workers: Sequence[in
                 opened = time.perf_counter() - t0
                 # An empty run is the launch alone: what child scripts and MPI pay every time;
                 # it also serves as their warm-up (each run starts fresh programs anyway).
-                empty = time_call(lambda r=run: r([]), repeats=1, warmup=0).median if backend.launches else 0.0
+                empty = time_call(partial(run, []), repeats=1, warmup=0).median if backend.launches else 0.0
                 timing, _ = _timed(run, items, expected, repeats, 0 if backend.launches else warmup,
                                    f"{name} with {k} workers")
             measured[name].append((k, timing, opened + empty))
@@ -163,7 +189,7 @@ def _mpi_version() -> str | None:
         code = ("import mpi4py; mpi4py.rc.initialize = False; from mpi4py import MPI; "
                 "print(MPI.Get_library_version().strip().splitlines()[0])")
         return " ".join(run([sys.executable, "-c", code], timeout=60).stdout.split()) or None
-    except Exception:  # no MPI library behind mpi4py: report it as absent rather than fail
+    except Exception:  # noqa: BLE001 (no MPI library behind mpi4py, or a broken one: report it absent, never fail)
         return None
 
 
@@ -281,7 +307,8 @@ def format_table(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m parlab.lessons.l06_reference [--save DIR] [--backends ...] [--workers ...] [--repeats N] [--tasks T]``."""
+    """The command line: ``python -m parlab.lessons.l06_reference [--save DIR] [--backends ...]
+    [--workers ...] [--repeats N] [--tasks T]``."""
     parser = argparse.ArgumentParser(prog="python -m parlab.lessons.l06_reference", description=__doc__.split("\n")[0])
     parser.add_argument("--save", metavar="DIR", help="write speedups.csv and machine.json here")
     parser.add_argument("--backends", nargs="+", choices=list(STRATEGIES), help="default: all")
@@ -292,7 +319,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.tasks < 1 or any(k < 1 for k in args.workers or [1]):
         parser.error("--repeats, --tasks and every --workers value must be >= 1")
-    progress = (lambda d, t: print(f"  {d}/{t}", end="\r", file=sys.stderr, flush=True))
+
+    def progress(done: int, total: int) -> None:
+        print(f"  {done}/{total}", end="\r", file=sys.stderr, flush=True)
+
     sweeps, skipped = measure_backends(args.backends, args.workers, tasks=workload_tasks(args.tasks),
                                        repeats=args.repeats, progress=progress)
     print(file=sys.stderr)

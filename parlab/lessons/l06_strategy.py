@@ -7,13 +7,14 @@ measured earlier in the lesson. The guide prints each choice with the number beh
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import ipywidgets as w
 from matplotlib.axes import Axes
 
 from parlab import system
-from parlab.lessons.l06_backends import python_serial, workload_tasks
+from parlab.lessons.l06_backends import Task, python_serial, workload_tasks
 from parlab.lessons.l06_reference import Reference, check_comparable
 from parlab.measure import amdahl_speedup, check_same, gustafson_speedup, time_call
 from parlab.plot import new_axes
@@ -22,12 +23,29 @@ from parlab.run import WorkerPool
 from parlab.widgets import Panel
 from parlab.workloads import count_primes, hash_buffer, io_wait, make_buffer
 
-__all__ = ["scaled_speedups", "fit_gustafson", "pool_speedup", "io_speedup", "hashlib_speedup",
-           "plot_backends", "laws", "plot_laws", "law_rows", "laws_panel", "at_cores", "decision_guide",
-           "compare_rows", "text_table"]
+__all__ = [
+    "at_cores",
+    "compare_rows",
+    "decision_guide",
+    "fit_gustafson",
+    "hashlib_speedup",
+    "io_speedup",
+    "law_rows",
+    "laws",
+    "laws_panel",
+    "plot_backends",
+    "plot_laws",
+    "pool_speedup",
+    "scaled_speedups",
+    "text_table",
+]
 
 
 # --------------------------------------------------------------------------- measuring
+
+def _map_into(got: list[list[int]], pool: WorkerPool, work: list[Task]) -> None:
+    got.append(pool.map(count_primes, work, star=True).results)
+
 
 def scaled_speedups(workers: Sequence[int], *, backend: str = "processes", per_worker: int = 16,
                     repeats: int = 3) -> dict[int, float]:
@@ -40,8 +58,7 @@ def scaled_speedups(workers: Sequence[int], *, backend: str = "processes", per_w
         work = base * k
         got: list[list[int]] = []
         with WorkerPool(backend, k, warn=False) as pool:
-            t = time_call(lambda p=pool, w=work, g=got: g.append(p.map(count_primes, w, star=True).results),
-                          repeats=repeats)
+            t = time_call(partial(_map_into, got, pool, work), repeats=repeats)
         for r in got:
             check_same(expected * k, r, f"{backend} with {k} workers")
         out[k] = k * one / t.median  # the serial time of k × the work, over the parallel time
@@ -169,8 +186,8 @@ def plot_backends(sweeps: Mapping[str, Sweep], reference: Reference | None = Non
         ax.plot(sweep.workers, sweep.speedups, marker="o", color=f"C{i}", label=f"{name} (here)")
         theirs = sorted((r["workers"], r["speedup"]) for r in (reference.rows if reference else ())
                         if r["backend"] == name and r["workers"] <= top)
-        if theirs:
-            ax.plot(*zip(*theirs), marker="s", markersize=4, linestyle=":", color=f"C{i}",
+        if reference is not None and theirs:
+            ax.plot(*zip(*theirs, strict=True), marker="s", markersize=4, linestyle=":", color=f"C{i}",
                     alpha=0.7, label=f"{name} ({reference.name})")
     if top <= 16:
         ax.set_xticks(range(1, top + 1))

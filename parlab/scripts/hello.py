@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         os.kill(os.getpid(), signal.Signals[args.signal])
         time.sleep(5)  # the signal arrives almost at once; never print a result after it
     print(json.dumps(out), flush=True)
-    return args.exit_code
+    return int(args.exit_code)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The lesson 02 workload (fib) through ``mpi4py.futures.MPIPoolExecutor``: the executor API of threads and processes (lesson 05).
+"""Lesson 02's workload (fib) through ``mpi4py.futures.MPIPoolExecutor``, the executor API of lesson 02 (lesson 05).
 
 ``--executor threads|processes|mpi`` picks the pool; the code that uses it is the same
 ``with Executor(...) as pool: pool.map(fib, tasks)``. Started with ``python -m mpi4py.futures``,

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
 
     comm = MPI.COMM_WORLD
     parts = comm.gather(my_windows(windows, comm.Get_rank(), comm.Get_size()), root=0)
-    if comm.Get_rank() == 0:
+    if parts is not None:  # rank 0, the root, gathers the list; every other rank gets None
         merged = {i: n for part in parts for i, n in part.items()}
         report(comm, {"results": [merged[i] for i in range(len(windows))]})
 
