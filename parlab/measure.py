@@ -8,6 +8,7 @@ parallel result is checked equal to the serial one by ``check_same`` (one except
 
 from __future__ import annotations
 
+import gc
 import operator
 import reprlib
 import time
@@ -214,12 +215,14 @@ def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: st
 
 def paired_speedup(serial: Callable[[], Any], parallel: Callable[[], Any], *, workers: int,
                    pairs: int = 7, warmup: int = 1, same: Same | None = None,
-                   own_times: bool = False) -> PairedSpeedup:
+                   own_times: bool = False, alternate: bool = False) -> PairedSpeedup:
     """Time serial and parallel alternately ``pairs`` times, each result checked (bench; lessons 00-05).
 
     Alternating puts a burst of noise on a shared machine into one pair, not into one side.
     With ``own_times`` each call returns (result, seconds it measured itself), e.g. MPI's
     Wtime inside the program, so that launching is left out; else perf_counter times the call.
+    With ``alternate`` every other pair runs parallel first, and garbage is collected before
+    each pair, so that neither side always pays for what the other left behind (tiny tasks).
     """
     if pairs < 1 or warmup < 0:
         raise ValueError(f"pairs must be >= 1 and warmup >= 0, got {pairs} and {warmup}")
@@ -235,9 +238,15 @@ def paired_speedup(serial: Callable[[], Any], parallel: Callable[[], Any], *, wo
     for _ in range(warmup):  # imports, caches, first touch of the workers
         serial(), parallel()
     s_times, p_times = [], []
-    for _ in range(pairs):
-        expected, s = timed(serial)
-        got, p = timed(parallel)
+    for i in range(pairs):
+        if alternate:
+            gc.collect()
+        if alternate and i % 2:
+            got, p = timed(parallel)
+            expected, s = timed(serial)
+        else:
+            expected, s = timed(serial)
+            got, p = timed(parallel)
         check_same(expected, got, f"the parallel run ({workers} workers)", same=same)
         s_times.append(s)
         p_times.append(p)

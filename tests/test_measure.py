@@ -111,3 +111,19 @@ def test_sweep_validates_before_measuring():
         speedup_sweep(fib, [1], backend="threads", workers=[])
     with pytest.raises(ValueError, match="serial backend"):
         speedup_sweep(fib, [1], backend="serial", workers=[2])
+
+
+def test_paired_speedup_alternates_which_side_goes_first_when_asked():
+    from parlab.measure import paired_speedup
+
+    calls: list[str] = []
+
+    def side(name: str):
+        return lambda: calls.append(name) or 42
+
+    paired = paired_speedup(side("s"), side("p"), workers=2, pairs=4, warmup=0, alternate=True)
+    assert calls == ["s", "p", "p", "s", "s", "p", "p", "s"]
+    assert paired.pairs == 4
+    calls.clear()
+    paired_speedup(side("s"), side("p"), workers=2, pairs=2, warmup=0)
+    assert calls == ["s", "p", "s", "p"]

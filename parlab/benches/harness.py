@@ -13,42 +13,22 @@ run keeping one timeline span per task (the default), for comparison.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import gc
 import multiprocessing
-import statistics
-import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from parlab import system
+from parlab.measure import paired_speedup
 from parlab.run import WorkerPool
 from parlab.workloads import fib
 
-__all__ = ["PAIRS", "TASKS", "TASK_N", "entries", "harness_overhead", "paired_ratio"]
+__all__ = ["PAIRS", "TASKS", "TASK_N", "entries", "harness_overhead"]
 
 TASK_N = 7  # fib(7): about 2 µs, so the pool's per-task cost is what is measured
 # chunksize -> tasks per run: chunksize 1 costs ~100 µs a task (one message each way per task)
 TASKS: dict[int, int] = {1: 2_000, 100: 20_000}
 PAIRS = 11
-
-
-def paired_ratio(bare: Callable[[], Any], ours: Callable[[], Any], pairs: int) -> float:
-    """Median over ``pairs`` interleaved pairs of ``ours``'s time over ``bare``'s; results checked equal."""
-    if ours() != bare():  # also the warm-up of both: first-touch of the workers, imports, caches
-        raise AssertionError("the parlab pool's results differ from the bare executor's")
-    ratios = []
-    for i in range(pairs):
-        gc.collect()  # garbage left by one side is not collected on the other's clock
-        times = {}
-        # Alternate which side goes first, so that neither always follows the other.
-        order = (("bare", bare), ("ours", ours))
-        for name, side in order if i % 2 == 0 else order[::-1]:
-            t0 = time.perf_counter()
-            side()
-            times[name] = time.perf_counter() - t0
-        ratios.append(times["ours"] / times["bare"])
-    return round(statistics.median(ratios), 3)
 
 
 def harness_overhead(cores: int, pairs: int | None = None, tasks: dict[int, int] | None = None) -> dict[str, Any]:
@@ -63,13 +43,20 @@ def harness_overhead(cores: int, pairs: int | None = None, tasks: dict[int, int]
             items = [TASK_N] * count
             bare = partial(_bare_map, executor, items, chunksize)
             lean = partial(_pool_map, pool, items, chunksize, "chunks")
-            entry[f"ratio_chunksize_{chunksize}"] = paired_ratio(bare, lean, pairs)
+            entry[f"ratio_chunksize_{chunksize}"] = _ratio(bare, lean, cores, pairs)
             if chunksize == max(sizes):  # for comparison: the default, one span per task
                 spans = partial(_pool_map, pool, items, chunksize, "tasks")
-                entry[f"ratio_chunksize_{chunksize}_task_spans"] = paired_ratio(bare, spans, pairs)
+                entry[f"ratio_chunksize_{chunksize}_task_spans"] = _ratio(bare, spans, cores, pairs)
     value = entry.get("ratio_chunksize_100", entry[f"ratio_chunksize_{max(sizes)}"])
     return {"value": value, **entry, "workers": cores, "start_method": method, "pairs": pairs,
             "task": f"fib({TASK_N})"}
+
+
+def _ratio(bare: Callable[[], Any], ours: Callable[[], Any], workers: int, pairs: int) -> float:
+    # The one paired harness, with parlab's pool in the "serial" seat: its "speedup" is then
+    # parlab's time over the bare executor's, the overhead ratio, checked equal pair by pair.
+    paired = paired_speedup(ours, bare, workers=workers, pairs=pairs, alternate=True)
+    return round(paired.speedup, 3)
 
 
 def _bare_map(executor: cf.Executor, items: list[int], chunksize: int) -> list[int]:
