@@ -23,7 +23,7 @@ from parlab.results import PairedSpeedup
 from parlab.run import WorkerPool
 from parlab.workloads import fib
 
-__all__ = ["GROUPS", "speedup_figures", "speedup_entry", "collect", "main"]
+__all__ = ["GROUPS", "collect", "main", "speedup_entry", "speedup_figures"]
 
 # group name -> "module:function"; the function takes the usable core count.
 GROUPS: dict[str, str] = {

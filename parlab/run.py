@@ -18,21 +18,54 @@ import time
 import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, Protocol, Self
 
 from parlab import _worker
-from parlab._checks import (BACKENDS, MAX_TASKS, MAX_TIMEOUT_S, POOL_TIMEOUT_S, START_METHODS,
-                            NotEnoughMemory, check_backend, check_call, check_choice, check_memory,
-                            check_picklable, check_pool, check_sendable, check_size, check_start_method,
-                            check_tasks, check_timeout, check_workers, max_workers_allowed)
+from parlab._checks import (
+    BACKENDS,
+    MAX_TASKS,
+    MAX_TIMEOUT_S,
+    POOL_TIMEOUT_S,
+    START_METHODS,
+    NotEnoughMemory,
+    check_backend,
+    check_call,
+    check_choice,
+    check_memory,
+    check_picklable,
+    check_pool,
+    check_sendable,
+    check_size,
+    check_start_method,
+    check_tasks,
+    check_timeout,
+    check_workers,
+    max_workers_allowed,
+)
 from parlab.results import RunResult, TaskSpan
 from parlab.system import usable_cores
 
 __all__ = [
-    "BACKENDS", "START_METHODS", "POOL_TIMEOUT_S", "MAX_TIMEOUT_S", "MAX_TASKS", "TaskSpan",
-    "RunResult", "WorkerPool", "run_tasks", "WorkerDied", "RunTimeout", "NotEnoughMemory",
-    "OversubscriptionWarning", "check_workers", "check_backend", "check_start_method",
-    "check_picklable", "check_size", "check_memory", "max_workers_allowed",
+    "BACKENDS",
+    "MAX_TASKS",
+    "MAX_TIMEOUT_S",
+    "POOL_TIMEOUT_S",
+    "START_METHODS",
+    "NotEnoughMemory",
+    "OversubscriptionWarning",
+    "RunResult",
+    "RunTimeout",
+    "TaskSpan",
+    "WorkerDied",
+    "WorkerPool",
+    "check_backend",
+    "check_memory",
+    "check_picklable",
+    "check_size",
+    "check_start_method",
+    "check_workers",
+    "max_workers_allowed",
+    "run_tasks",
 ]
 
 STARTUP_TIMEOUT_S = _worker.STARTUP_TIMEOUT_S
@@ -107,6 +140,8 @@ class WorkerPool:
 
     def _start_workers(self) -> None:
         k = self.workers
+        ready: _Ready
+        go: _Go
         if self.backend == "threads":
             ready, go = threading.Semaphore(0), threading.Event()
             self._executor = cf.ThreadPoolExecutor(k, initializer=_worker.init_thread_worker,
@@ -116,7 +151,7 @@ class WorkerPool:
             ready, go = ctx.Semaphore(0), ctx.Event()
             self._executor = cf.ProcessPoolExecutor(
                 k, mp_context=ctx, initializer=_worker.init_process_worker,
-                initargs=(ready, go, os.getpid(), self.start_method))
+                initargs=(ready, go, os.getpid(), str(self.start_method)))
         try:
             # Each worker holds in its initializer until all k are up: k submissions therefore
             # start k workers. Poll so that a worker that dies at start-up is reported at once.
@@ -136,7 +171,7 @@ class WorkerPool:
                 self._processes = dict(getattr(self._executor, "_processes", None) or {})
                 failed = [f for f in futures if f.done() and f.exception() is not None]
                 if failed and self.backend == "threads":
-                    raise failed[0].exception()  # type: ignore[misc]
+                    raise _exception_of(failed[0])
                 if failed:
                     raise WorkerDied(self._death_report(at_start=True)) from failed[0].exception()
                 if time.monotonic() > deadline:
@@ -192,7 +227,7 @@ class WorkerPool:
             done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_EXCEPTION)
             failed = [f for f in futures if f in done and f.exception() is not None]
             if failed:
-                exc = failed[0].exception()
+                exc = _exception_of(failed[0])
                 if isinstance(exc, BrokenProcessPool):
                     raise WorkerDied(self._death_report()) from exc
                 raise exc  # the task's own exception; a process pool attaches the remote traceback
@@ -269,11 +304,35 @@ class WorkerPool:
         if manager is not None:  # let it clean its queues now rather than at interpreter exit
             manager.join(max(0.0, deadline - time.monotonic()))
 
-    def __enter__(self) -> WorkerPool:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close(kill=exc_info[0] is not None)
+
+
+class _Ready(Protocol):
+    """The start-up count: a threading.Semaphore for threads, a multiprocessing one for processes."""
+
+    def acquire(self, block: bool = ..., /, timeout: float | None = ...) -> bool: ...
+
+    def release(self) -> None: ...
+
+
+class _Go(Protocol):
+    """The start signal: a threading.Event for threads, a multiprocessing one for processes."""
+
+    def set(self) -> None: ...
+
+    def wait(self, timeout: float | None = ..., /) -> bool: ...
+
+
+def _exception_of(future: cf.Future[Any]) -> BaseException:
+    """The exception of a future known to have failed (``exception()`` is None only on success)."""
+    exc = future.exception()
+    if exc is None:
+        raise RuntimeError("internal error: a future reported as failed has no exception")
+    return exc
 
 
 def _assemble(outputs: list[Any], t0: float, wall: float, pool: WorkerPool,

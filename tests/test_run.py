@@ -9,8 +9,14 @@ import numpy as np
 import pytest
 
 from parlab import workloads
-from parlab.run import (OversubscriptionWarning, WorkerDied, WorkerPool, check_workers,
-                        max_workers_allowed, run_tasks)
+from parlab.run import (
+    OversubscriptionWarning,
+    WorkerDied,
+    WorkerPool,
+    check_workers,
+    max_workers_allowed,
+    run_tasks,
+)
 
 METHODS = multiprocessing.get_all_start_methods()
 BACKENDS = [("serial", None, 1), ("threads", None, 3)] + [("processes", m, 2) for m in METHODS]

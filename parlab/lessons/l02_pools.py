@@ -72,7 +72,7 @@ class ChunkCurve:
     @property
     def best(self) -> int:
         """The chunksize with the shortest median time."""
-        return min(zip(self.timings, self.chunksizes), key=lambda tc: tc[0].median)[1]
+        return min(zip(self.timings, self.chunksizes, strict=True), key=lambda tc: tc[0].median)[1]
 
 
 def chunksize_curve(func: Callable[..., Any], tasks: Sequence[Any], chunksizes: Iterable[int], *,
