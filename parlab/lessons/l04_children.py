@@ -45,8 +45,9 @@ def worker_argv(job: str, name: str, *, lease_s: float, timeout: float,
     """The argument list of one child: the job and its name, never the server's key (lesson 04)."""
     lease_s, timeout = check_timeout(lease_s, "lease_s"), check_timeout(timeout)
     extra = ["--die-after", die_after] if die_after is not None else []
+    # :g writes 5.0 as 5: the argument list reads as a learner would type it.
     return launch.module_argv("parlab.scripts.worker", "--job", job, "--name", name,
-                              "--lease", lease_s, "--timeout", timeout, *extra)
+                              "--lease", f"{lease_s:g}", "--timeout", f"{timeout:g}", *extra)
 
 
 @dataclass(frozen=True)
