@@ -1,0 +1,85 @@
+"""Sentences about a measured speedup that every lesson shares: each one describes the number beside it.
+
+A lesson's conclusion writer (``describe_*`` in ``lNN_*.py``) picks what to say about its own
+experiment; the words for "how fast was that, against what was possible here" come from
+here, so that 0.84× is called a slowdown in every lesson and 2.3× on 2 workers is called
+superlinear in every lesson. The regimes, from the measurement alone:
+
+- slower: below ``SAME_LOW`` (0.90×): parallel took longer than serial;
+- about the same: ``SAME_LOW`` to ``SAME_HIGH`` (0.90–1.10×);
+- superlinear: more than 1.10 × the worker count;
+- near the ideal: at least ``NEAR_IDEAL`` (85 %) of the ideal;
+- below the ideal: the rest, with the share of the ideal reached.
+
+The ideal is the worker count for waiting tasks (sleep, sockets: a waiting worker needs no
+core), and the worker count capped at the usable cores for CPU-bound work.
+"""
+
+from __future__ import annotations
+
+from parlab.results import format_speedup
+
+__all__ = ["NEAR_IDEAL", "NOISY_SPREAD", "SAME_HIGH", "SAME_LOW", "describe_speedup", "ideal_speedup",
+           "regime", "spread_warning"]
+
+SAME_LOW = 0.90
+SAME_HIGH = 1.10
+NEAR_IDEAL = 0.85
+NOISY_SPREAD = 0.30  # (high - low) / median of the repeats' speedups: a busy machine
+
+
+def ideal_speedup(workers: int, cores: int, *, waiting: bool = False) -> float:
+    """The best speedup ``workers`` can give here: k for waiting tasks, min(k, cores) for CPU work (lessons 00-06)."""
+    if workers < 1 or cores < 1:
+        raise ValueError(f"workers and cores must be >= 1, got {workers} and {cores}")
+    return float(workers if waiting else min(workers, cores))
+
+
+def regime(speedup: float, workers: int, cores: int, *, waiting: bool = False) -> str:
+    """One of "slower", "same", "superlinear", "near-ideal", "below-ideal" (lessons 00-06)."""
+    if speedup <= 0:
+        raise ValueError(f"a speedup is a ratio of times > 0, got {speedup!r}")
+    if speedup < SAME_LOW:
+        return "slower"
+    if speedup <= SAME_HIGH:
+        # With one worker, or where the ideal itself is 1, "the same" is also the ideal.
+        return "same"
+    if speedup > SAME_HIGH * workers:
+        return "superlinear"
+    if speedup >= NEAR_IDEAL * ideal_speedup(workers, cores, waiting=waiting):
+        return "near-ideal"
+    return "below-ideal"
+
+
+def describe_speedup(speedup: float, workers: int, cores: int, *, waiting: bool = False,
+                     what: str = "workers") -> str:
+    """A sentence on one speedup against the ideal here: "0.84× on 2 threads: slower than one, ..." (lessons 00-06)."""
+    ideal = ideal_speedup(workers, cores, waiting=waiting)
+    head = f"{format_speedup(speedup)} on {workers} {what}"
+    kind = regime(speedup, workers, cores, waiting=waiting)
+    if kind == "slower":
+        return f"{head}: slower than one, taking {1 / speedup:.2f} times as long"
+    if kind == "same":
+        return f"{head}: about the same as one" + ("" if workers > 1 else " (a single worker)")
+    if kind == "superlinear":
+        return (f"{head}: more than {workers}×, superlinear (the parts may fit in the caches, "
+                "or the serial run was slowed by other programs)")
+    if waiting:
+        limit = "waiting tasks need no core: one per worker"
+    elif workers <= cores:
+        limit = "one core per worker"
+    else:
+        limit = f"capped at the {cores} usable core{'s' if cores != 1 else ''}"
+    if kind == "near-ideal":
+        return f"{head}: near the ideal {format_speedup(ideal)} ({limit})"
+    return f"{head}: {speedup / ideal:.0%} of the ideal {format_speedup(ideal)} ({limit})"
+
+
+def spread_warning(low: float, median: float, high: float) -> str | None:
+    """A warning when the repeats' speedups spread widely (a busy machine), else None (lessons 00-06)."""
+    if median <= 0 or high < low:
+        raise ValueError(f"need low <= high and median > 0, got {low}, {median}, {high}")
+    if (high - low) / median < NOISY_SPREAD:
+        return None
+    return (f"the repeats ranged from {format_speedup(low)} to {format_speedup(high)}: other "
+            "programs were probably using the cores; run the cell again for a steadier figure")
