@@ -57,7 +57,23 @@ def wait_gone(pids: list[int], within: float) -> list[int]:
     return [p for p in pids if alive(p)]
 
 
+def parent(pid: int) -> int | None:
+    """The parent process id of ``pid``; None once it has gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[-1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def stdlib_helper(pid: int) -> bool:
-    """True for multiprocessing's forkserver and resource_tracker, which live as long as their interpreter."""
+    """True for multiprocessing's forkserver and resource_tracker, which live as long as their interpreter.
+
+    Workers that the fork server starts are its forks: they inherit its command line, so the
+    command line alone would take them for the server. A helper's parent is not a helper.
+    """
     command = cmdline(pid)
-    return any(helper in command for helper in _STDLIB_HELPERS)
+    if not any(helper in command for helper in _STDLIB_HELPERS):
+        return False
+    up = parent(pid)
+    return up is None or not any(helper in cmdline(up) for helper in _STDLIB_HELPERS)

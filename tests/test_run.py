@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import multiprocessing
+import os
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
@@ -145,3 +147,18 @@ def test_serial_backend_takes_one_worker():
         WorkerPool("serial", 2)
     with pytest.raises(ValueError, match="processes backend only"):
         WorkerPool("threads", 2, start_method="spawn")
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc") or "forkserver" not in multiprocessing.get_all_start_methods(),
+                    reason="needs /proc and the forkserver start method")
+def test_the_leftover_check_sees_forkserver_workers_but_not_the_fork_server():
+    # Workers forked by the fork server inherit its command line; the check must still see
+    # them, or every "no process left behind" assertion is blind under forkserver.
+    from procs import descendants, parent, stdlib_helper
+
+    with cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as executor:
+        worker = executor.submit(os.getpid).result(timeout=60)
+        server = parent(worker)
+        assert server is not None and server in descendants(os.getpid())
+        assert stdlib_helper(server), "the fork server is a stdlib helper"
+        assert not stdlib_helper(worker), "a worker left running must count as left behind"
