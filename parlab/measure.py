@@ -1,4 +1,5 @@
-"""The timing harness: warm-up, repeats, median with spread; the one sweep builder; Amdahl's law.
+"""The timing harness: warm-up, repeats, median with spread; the one sweep builder; Amdahl's law
+and the serial-fraction (Karp-Flatt) estimate.
 
 What is measured comes back as data from ``parlab.results``; this module computes it. Every
 parallel result is checked equal to the serial one by ``check_same`` (one exception type,
@@ -16,15 +17,25 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from parlab._checks import POOL_TIMEOUT_S, check_pool, check_timeout
-from parlab.results import AmdahlFit, Metadata, PairedSpeedup, RunResult, Sweep, SweepPoint, Timing
+from parlab.results import (
+    MIN_CEILING_POINTS,
+    Metadata,
+    PairedSpeedup,
+    RunResult,
+    SerialFractionEstimate,
+    Sweep,
+    SweepPoint,
+    Timing,
+)
 from parlab.run import WorkerPool, check_backend, check_picklable, check_start_method
 
 __all__ = [
+    "MIN_CEILING_POINTS",
     "ResultMismatch",
     "amdahl_speedup",
     "build_sweep",
     "check_same",
-    "fit_amdahl",
+    "estimate_serial_fraction",
     "gustafson_speedup",
     "overlap_fraction",
     "paired_speedup",
@@ -82,25 +93,34 @@ def gustafson_speedup(serial_fraction: float, workers: float) -> float:
     return workers - serial_fraction * (workers - 1)
 
 
-def fit_amdahl(workers: Sequence[float], speedups: Sequence[float]) -> AmdahlFit:
-    """Least-squares serial fraction from measured (workers, speedup) points (lessons 02, 06).
+def _clamp(f: float) -> float:
+    return min(1.0, max(0.0, f))
 
-    Amdahl's law is linear in the serial fraction f once written as
-    1/S - 1/k = f (1 - 1/k), so the fit has a closed form; f is kept within [0, 1].
+
+def estimate_serial_fraction(workers: Sequence[float], speedups: Sequence[float]) -> SerialFractionEstimate:
+    """The serial-fraction (Karp-Flatt) estimate from measured (workers, speedup) points (lessons 02, 06).
+
+    Amdahl's law is linear in the serial fraction f once written as 1/S - 1/k = f (1 - 1/k):
+    each point with k > 1 gives e_k = (1/S - 1/k) / (1 - 1/k) (the Karp-Flatt metric), and
+    the least-squares f over the points has a closed form. f and each e_k are kept within
+    [0, 1]; ``low``/``high`` are the smallest and largest e_k. It measures what did not get
+    faster, serial code and overhead alike: it is Amdahl's f only where the work has a
+    serial part and the overhead is small.
     """
     if len(workers) != len(speedups):
         raise ValueError("workers and speedups must have the same length")
     num = den = 0.0
-    used = 0
+    per_point = []
     for k, s in zip(workers, speedups, strict=True):
         if k > 1 and s > 0:
             x = 1.0 - 1.0 / k
-            num += x * (1.0 / s - 1.0 / k)
+            y = 1.0 / s - 1.0 / k
+            num += x * y
             den += x * x
-            used += 1
-    if used == 0:
-        raise ValueError("an Amdahl fit needs at least one point with more than one worker")
-    return AmdahlFit(min(1.0, max(0.0, num / den)), used)
+            per_point.append(_clamp(y / x))
+    if not per_point:
+        raise ValueError("a serial-fraction estimate needs at least one point with more than one worker")
+    return SerialFractionEstimate(_clamp(num / den), len(per_point), min(per_point), max(per_point))
 
 
 def overlap_fraction(run: RunResult) -> float:
@@ -136,12 +156,16 @@ def worker_counts(top: int, *, even: bool = False) -> list[int]:
 
 def build_sweep(label: str, backend: str, start_method: str | None, tasks: int, serial: Timing,
                 measured: Sequence[tuple[int, Timing, float, RunResult | None]], *,
-                metadata: Metadata | None = None, workload: str | None = None) -> Sweep:
+                metadata: Metadata | None = None, workload: str | None = None,
+                waiting: bool = False, estimate: bool = True) -> Sweep:
     """The one way a Sweep is assembled from (workers, timing, start-up s, run or None) (lessons 00-06).
 
     Speedup is the serial median over each median, with the range from the quartiles;
-    efficiency is speedup / workers; a point has more workers than cores is marked; the
-    Amdahl fit uses the points with 1 < workers <= cores (oversubscribed ones share cores).
+    efficiency is speedup / workers; a point with more workers than cores is marked; the
+    serial-fraction estimate uses the points with 1 < workers <= cores (oversubscribed ones
+    share cores). ``estimate=False`` leaves it out: for work with no serial part to estimate
+    (sleeping threads, GIL-bound threads). ``waiting=True`` marks tasks that wait (sleep,
+    sockets): their ideal speedup stays the worker count past the cores.
     """
     meta = metadata or Metadata.here()
     cores, base = meta.usable_cores, serial.median
@@ -151,19 +175,23 @@ def build_sweep(label: str, backend: str, start_method: str | None, tasks: int, 
         speedup = base / timing.median
         points.append(SweepPoint(k, timing, startup, speedup, base / q3, base / q1, speedup / k,
                                  k > cores, run))
-    fit_points = [(p.workers, p.speedup) for p in points if 1 < p.workers <= cores]
-    fit = fit_amdahl(*zip(*fit_points, strict=True)) if fit_points else None
-    return Sweep(label, backend, start_method, tasks, serial, tuple(points), fit, meta, workload)
+    within = [(p.workers, p.speedup) for p in points if 1 < p.workers <= cores]
+    found = estimate_serial_fraction(*zip(*within, strict=True)) if estimate and within else None
+    return Sweep(label, backend, start_method, tasks, serial, tuple(points), found, meta, workload,
+                 bool(waiting))
 
 
 def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: str,
                   workers: Iterable[int], start_method: str | None = None, repeats: int = 3,
                   warmup: int = 1, chunksize: int = 1, star: bool = False,
                   timeout: float = POOL_TIMEOUT_S, label: str | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> Sweep:
+                  progress: Callable[[int, int], None] | None = None, waiting: bool = False,
+                  estimate: bool = True) -> Sweep:
     """Measure the serial run, then each worker count on a started pool; check every result (lessons 00-06).
 
     ``progress(done, total)`` is called after each measured step (the widgets' progress bar).
+    ``waiting`` and ``estimate`` go to ``build_sweep``: tasks that wait, and whether to
+    estimate a serial fraction.
     """
     timeout = check_timeout(timeout)
     items = list(tasks)
@@ -208,7 +236,7 @@ def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: st
         if progress:
             progress(step, total)
     return build_sweep(label or f"{getattr(func, '__name__', 'task')} on {backend}", backend, method,
-                       len(items), serial, measured)
+                       len(items), serial, measured, waiting=waiting, estimate=estimate)
 
 
 # --------------------------------------------------------------------------- paired timings

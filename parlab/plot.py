@@ -55,12 +55,12 @@ def plot_speedup(sweeps: Sweep | Sequence[Sweep], ax: Axes | None = None, *, fit
         high = [p.speedup_high - p.speedup for p in sweep.points]
         bars = ax.errorbar(ks, sweep.speedups, yerr=[low, high], marker="o", capsize=3,
                            label=f"{sweep.label} (measured)")
-        if fit and sweep.fit is not None:
+        if fit and sweep.estimate is not None:
             grid = [1 + i * (top - 1) / 50 for i in range(51)]
-            ax.plot(grid, [amdahl_speedup(sweep.fit.serial_fraction, k) for k in grid],
+            ax.plot(grid, [amdahl_speedup(sweep.estimate.serial_fraction, k) for k in grid],
                     color=bars[0].get_color(),
                     alpha=0.6, linewidth=1,
-                    label=f"Amdahl fit, serial fraction {sweep.fit.serial_fraction:.2f}")
+                    label=f"Amdahl's law, estimated serial fraction {sweep.estimate.serial_fraction:.2f}")
     if reference:
         ks = sorted(reference)
         ax.plot(ks, [reference[k] for k in ks], marker="s", color="0.35", linewidth=1,

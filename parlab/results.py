@@ -4,7 +4,8 @@ Nothing here measures or computes a law (``measure`` does); these classes hold n
 summarise them in the one format the lessons print (the test suite's sanitize file matches
 it), and write and read them as JSON. Every JSON document is an object with ``"schema"``
 (the version below) and ``"kind"`` (what it holds); nested objects carry neither, the
-document's version covers them. ``from_json`` refuses another version or kind.
+document's version covers them. ``from_json`` refuses another kind, and another version
+except schema 1 documents of a kind that schema 2 left unchanged (see below).
 
 Schema history (``SCHEMA_VERSION``):
 
@@ -13,6 +14,14 @@ Schema history (``SCHEMA_VERSION``):
    it too. A ``SweepPoint``'s ``run`` is not stored (it is ``null``): its results need not
    be JSON values, and points compare without it. Tuples come back as tuples where a field
    is a tuple; inside ``RunResult.results`` they come back as lists (JSON has no tuple).
+2. (2027-01) ``AmdahlFit`` (kind ``"amdahl_fit"``) became ``SerialFractionEstimate`` (kind
+   ``"serial_fraction_estimate"``): the serial-fraction (Karp-Flatt) estimate with the range
+   ``low``..``high`` of its per-point values; it projects a ceiling only from
+   ``MIN_CEILING_POINTS`` points or more. A ``Sweep``'s ``"fit"`` became ``"estimate"``, and
+   it gained ``"waiting"`` (tasks that wait, whose ideal speedup is the worker count past the
+   cores). Schema 1 documents of the other kinds (timings, metadata, lesson 06's reference
+   sets, ...) read unchanged; a schema 1 sweep or fit is refused: its fit has no range, so
+   measure again.
 """
 
 from __future__ import annotations
@@ -29,11 +38,12 @@ from typing import Any, ClassVar, Self
 from parlab import system
 
 __all__ = [
+    "MIN_CEILING_POINTS",
     "SCHEMA_VERSION",
-    "AmdahlFit",
     "Metadata",
     "PairedSpeedup",
     "RunResult",
+    "SerialFractionEstimate",
     "Sweep",
     "SweepPoint",
     "TaskSpan",
@@ -45,7 +55,12 @@ __all__ = [
     "save_sweep",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+_CHANGED_IN_2 = frozenset({"sweep", "amdahl_fit", "serial_fraction_estimate"})  # see the history above
+
+# A ceiling (1 / serial fraction) is projected only from this many parallel points within the
+# cores: one or two points on short runs cannot tell a serial part from overhead or noise.
+MIN_CEILING_POINTS = 3
 
 # pyperf's rules of thumb for a spread worth a warning.
 _STDEV_WARN = 0.10    # stdev >= 10 % of the mean
@@ -68,9 +83,12 @@ def open_document(data: str | bytes | Mapping[str, Any], kind: str) -> dict[str,
     if not isinstance(obj, Mapping):
         raise TypeError(f"a parlab {kind!r} document must be a JSON object, got {type(obj).__name__}")
     schema, got = obj.get("schema"), obj.get("kind")
-    if schema != SCHEMA_VERSION:
+    if schema == 1 and kind in _CHANGED_IN_2:
+        raise ValueError(f"a parlab {kind!r} document of schema 1: schema {SCHEMA_VERSION} replaced its "
+                         "Amdahl fit with a serial-fraction estimate and its range; measure again to write one")
+    if schema not in (1, SCHEMA_VERSION):
         raise ValueError(f"a parlab {kind!r} document of schema {schema!r}: this parlab reads schema "
-                         f"{SCHEMA_VERSION} only; measure again to write one")
+                         f"{SCHEMA_VERSION} (and schema 1 where nothing changed); measure again to write one")
     if got != kind:
         raise ValueError(f"expected a parlab {kind!r} document, got kind {got!r}")
     return dict(obj)
@@ -189,18 +207,30 @@ class Timing(_Document):
 
 
 @dataclass(frozen=True)
-class AmdahlFit(_Document):
-    """The serial fraction that best explains the measured speedups (``measure.fit_amdahl``)."""
+class SerialFractionEstimate(_Document):
+    """A serial-fraction (Karp-Flatt) estimate from ``points_used`` parallel points (lessons 00-06).
 
-    KIND: ClassVar[str] = "amdahl_fit"
+    Made by ``measure.estimate_serial_fraction``.
+
+    Each point with k workers and speedup s gives e_k = (1/s - 1/k) / (1 - 1/k), clamped to
+    [0, 1]: the share of the run that did not get faster, serial code and overhead alike.
+    ``serial_fraction`` is the least-squares value over the points; ``low`` and ``high`` the
+    range of the per-point values (equal for one point).
+    """
+
+    KIND: ClassVar[str] = "serial_fraction_estimate"
 
     serial_fraction: float
     points_used: int
+    low: float
+    high: float
 
     @property
-    def max_speedup(self) -> float:
-        """The ceiling as workers grow without bound: 1 / serial fraction."""
-        return float("inf") if self.serial_fraction == 0 else 1.0 / self.serial_fraction
+    def ceiling(self) -> float | None:
+        """Amdahl's ceiling 1 / serial fraction, or None: fewer than MIN_CEILING_POINTS points, or no serial part."""
+        if self.points_used < MIN_CEILING_POINTS or self.serial_fraction <= 0:
+            return None
+        return 1.0 / self.serial_fraction
 
 
 @dataclass(frozen=True)
@@ -281,6 +311,10 @@ class Sweep(_Document):
     """Speedup and efficiency over worker counts, each result checked against the serial run.
 
     ``workload`` names the work when a lesson compares sweeps across machines (lesson 06).
+    ``estimate`` is the serial-fraction estimate from the points with 1 < workers <= cores
+    (None where there are none, or where the work has no serial part to estimate);
+    ``waiting`` marks tasks that wait (sleep, sockets), whose ideal speedup stays the worker
+    count past the cores, where CPU-bound work's ideal stops at the core count.
     """
 
     KIND: ClassVar[str] = "sweep"
@@ -291,9 +325,10 @@ class Sweep(_Document):
     tasks: int
     serial: Timing
     points: tuple[SweepPoint, ...]
-    fit: AmdahlFit | None
+    estimate: SerialFractionEstimate | None
     metadata: Metadata
     workload: str | None = None
+    waiting: bool = False
 
     @property
     def workers(self) -> list[int]:
@@ -318,8 +353,8 @@ class Sweep(_Document):
             lines.append(f"{p.workers:>7}  {format_seconds(p.timing.median):>8}  "
                          f"{format_speedup(p.speedup):>9}  {p.efficiency:>10.0%}  "
                          f"{format_seconds(p.startup_s):>8}{mark}")
-        if self.fit is not None:
-            lines.append(f"Amdahl fit: serial fraction {self.fit.serial_fraction:.3f}")
+        if self.estimate is not None:
+            lines.append(f"serial-fraction estimate: {self.estimate.serial_fraction:.3f}")
         for p in self.points:
             lines.extend(f"warning ({p.workers} workers): {w}" for w in p.timing.warnings)
         return "\n".join(lines)
@@ -331,15 +366,15 @@ class Sweep(_Document):
         return {"label": self.label, "backend": self.backend, "start_method": self.start_method,
                 "tasks": self.tasks, "serial": self.serial._fields(),
                 "points": [p._fields() for p in self.points],
-                "fit": self.fit._fields() if self.fit is not None else None,
-                "metadata": self.metadata._fields(), "workload": self.workload}
+                "estimate": self.estimate._fields() if self.estimate is not None else None,
+                "metadata": self.metadata._fields(), "workload": self.workload, "waiting": self.waiting}
 
     @classmethod
     def _build(cls, obj: Mapping[str, Any]) -> Sweep:
         return cls(obj["label"], obj["backend"], obj["start_method"], obj["tasks"],
                    Timing._build(obj["serial"]), tuple(SweepPoint._build(p) for p in obj["points"]),
-                   AmdahlFit._build(obj["fit"]) if obj["fit"] is not None else None,
-                   Metadata._build(obj["metadata"]), obj.get("workload"))
+                   SerialFractionEstimate._build(obj["estimate"]) if obj["estimate"] is not None else None,
+                   Metadata._build(obj["metadata"]), obj.get("workload"), bool(obj.get("waiting", False)))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The timing harness: statistics, warnings, the Amdahl fit, and sweeps that check results."""
+"""The timing harness: statistics, warnings, the serial-fraction estimate, and sweeps that check results."""
 
 from __future__ import annotations
 
@@ -8,39 +8,80 @@ import random
 import pytest
 
 from parlab.measure import (
+    MIN_CEILING_POINTS,
     ResultMismatch,
     amdahl_speedup,
-    fit_amdahl,
+    build_sweep,
+    estimate_serial_fraction,
     gustafson_speedup,
     speedup_sweep,
     time_call,
     timing_from,
 )
-from parlab.results import AmdahlFit, Timing, format_seconds, format_speedup
+from parlab.results import Metadata, SerialFractionEstimate, Timing, format_seconds, format_speedup
 from parlab.workloads import fib
 
 
 @pytest.mark.parametrize("fraction", [0.0, 0.05, 0.2, 0.5, 1.0])
-def test_amdahl_fit_recovers_a_known_serial_fraction(fraction):
+def test_the_estimate_recovers_a_known_serial_fraction(fraction):
     ks = [1, 2, 4, 8, 16]
-    fit = fit_amdahl(ks, [amdahl_speedup(fraction, k) for k in ks])
-    assert fit.serial_fraction == pytest.approx(fraction, abs=1e-12)
-    assert fit.points_used == 4  # k = 1 says nothing about the serial fraction
+    est = estimate_serial_fraction(ks, [amdahl_speedup(fraction, k) for k in ks])
+    assert est.serial_fraction == pytest.approx(fraction, abs=1e-12)
+    assert est.points_used == 4  # k = 1 says nothing about the serial fraction
+    # Every point of an exact Amdahl curve gives the same Karp-Flatt value.
+    assert est.low == pytest.approx(fraction, abs=1e-12) and est.high == pytest.approx(fraction, abs=1e-12)
 
 
-def test_amdahl_fit_is_robust_to_measurement_noise():
+def test_the_estimate_is_robust_to_measurement_noise():
     rng = random.Random(7)
     ks = [2, 3, 4, 6, 8, 12, 16] * 5
     noisy = [amdahl_speedup(0.1, k) * (1 + rng.uniform(-0.03, 0.03)) for k in ks]
-    assert fit_amdahl(ks, noisy).serial_fraction == pytest.approx(0.1, abs=0.01)
+    est = estimate_serial_fraction(ks, noisy)
+    assert est.serial_fraction == pytest.approx(0.1, abs=0.01)
+    assert est.low < est.serial_fraction < est.high  # the per-point values spread around it
 
 
-def test_amdahl_fit_clamps_superlinear_and_rejects_useless_input():
-    assert fit_amdahl([2, 4], [2.2, 4.5]).serial_fraction == 0.0
+def test_the_estimate_range_is_the_per_point_karp_flatt_values():
+    # e_k = (1/s - 1/k) / (1 - 1/k): 1.6x on 2 gives 0.25, 2.5x on 4 gives 0.2.
+    est = estimate_serial_fraction([1, 2, 4], [1.0, 1.6, 2.5])
+    assert (est.low, est.high) == (pytest.approx(0.2), pytest.approx(0.25))
+    assert est.low <= est.serial_fraction <= est.high and est.points_used == 2
+
+
+def test_the_estimate_clamps_superlinear_and_slowdowns_and_rejects_useless_input():
+    superlinear = estimate_serial_fraction([2, 4], [2.2, 4.5])
+    assert superlinear.serial_fraction == 0.0 and superlinear.low == superlinear.high == 0.0
+    convoy = estimate_serial_fraction([2], [0.6])  # slower than serial: every e_k > 1, clamped
+    assert convoy.serial_fraction == 1.0 and convoy.high == 1.0
     with pytest.raises(ValueError, match="more than one worker"):
-        fit_amdahl([1], [1.0])
+        estimate_serial_fraction([1], [1.0])
     with pytest.raises(ValueError, match="same length"):
-        fit_amdahl([2, 4], [1.5])
+        estimate_serial_fraction([2, 4], [1.5])
+
+
+def test_a_ceiling_needs_three_points_and_a_serial_part():
+    assert MIN_CEILING_POINTS == 3
+    assert SerialFractionEstimate(0.25, 3, 0.2, 0.3).ceiling == 4
+    assert SerialFractionEstimate(0.25, 2, 0.2, 0.3).ceiling is None  # two points project nothing
+    assert SerialFractionEstimate(0.25, 1, 0.25, 0.25).ceiling is None
+    assert SerialFractionEstimate(0.0, 5, 0.0, 0.01).ceiling is None  # no serial part: no finite ceiling
+
+
+@pytest.mark.parametrize(("cores", "used"), [(1, 0), (2, 1), (4, 3), (16, 4)])
+def test_build_sweep_estimates_from_points_within_the_cores(cores, used):
+    meta = Metadata(cores, "3.13.0", "CPython", False, True, "fork", "Linux x86_64", "2026-12-01T10:00:00+00:00")
+    serial = timing_from([1.0])
+    measured = [(k, timing_from([1.0 / amdahl_speedup(0.1, k)]), 0.0, None) for k in (1, 2, 3, 4, 8)]
+    sweep = build_sweep("s", "threads", None, 8, serial, measured, metadata=meta)
+    if used == 0:
+        assert sweep.estimate is None
+    else:
+        assert sweep.estimate is not None and sweep.estimate.points_used == used
+        assert sweep.estimate.serial_fraction == pytest.approx(0.1)
+        assert (sweep.estimate.ceiling is not None) == (used >= MIN_CEILING_POINTS)
+    assert sweep.waiting is False
+    none = build_sweep("s", "threads", None, 8, serial, measured, metadata=meta, estimate=False, waiting=True)
+    assert none.estimate is None and none.waiting is True
 
 
 def test_amdahl_and_gustafson_laws():
@@ -49,8 +90,6 @@ def test_amdahl_and_gustafson_laws():
     assert amdahl_speedup(0.5, 2) == pytest.approx(4 / 3)
     assert gustafson_speedup(0.0, 8) == 8
     assert gustafson_speedup(0.25, 5) == pytest.approx(4.0)
-    assert AmdahlFit(0.25, 1).max_speedup == 4
-    assert AmdahlFit(0.0, 1).max_speedup == float("inf")
 
 
 def test_timing_statistics():

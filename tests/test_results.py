@@ -11,10 +11,10 @@ from parlab.lessons import l06_reference as reference
 from parlab.measure import ResultMismatch, build_sweep, check_same, paired_speedup, timing_from, worker_counts
 from parlab.results import (
     SCHEMA_VERSION,
-    AmdahlFit,
     Metadata,
     PairedSpeedup,
     RunResult,
+    SerialFractionEstimate,
     Sweep,
     SweepPoint,
     TaskSpan,
@@ -29,19 +29,19 @@ RUN = RunResult([1, 2, "three"], [TaskSpan(0, 0, 0.0, 0.5), TaskSpan(1, 1, 0.1, 
                 None, 0.01, ["w0", "w1"])
 
 
-def _sweep(run: RunResult | None = None) -> Sweep:
+def _sweep(run: RunResult | None = None, **options: bool) -> Sweep:
     measured = [(1, timing_from([1.0, 1.05]), 0.01, run), (2, timing_from([0.5, 0.55, 0.6]), 0.02, None),
                 (4, timing_from([0.3, 0.31]), 0.03, None), (8, timing_from([0.3, 0.4]), 0.04, None)]
     return build_sweep("fib on threads", "threads", None, 12, SERIAL, measured, metadata=META,
-                       workload="fib(20) x 12")
+                       workload="fib(20) x 12", **options)
 
 
 # --------------------------------------------------------------------------- round trips
 
 @pytest.mark.parametrize("value", [
-    SERIAL, META, AmdahlFit(0.125, 3), TaskSpan(3, 1, 0.25, 0.75), RUN,
+    SERIAL, META, SerialFractionEstimate(0.125, 3, 0.1, 0.15), TaskSpan(3, 1, 0.25, 0.75), RUN,
     SweepPoint(2, SERIAL, 0.01, 1.9, 1.8, 2.0, 0.95, False), _sweep(),
-    PairedSpeedup(2, (1.0, 1.1), (0.5, 0.6)),
+    PairedSpeedup(2, (1.0, 1.1), (0.5, 0.6)), _sweep(waiting=True), _sweep(estimate=False),
 ], ids=lambda v: type(v).__name__)
 def test_every_result_survives_a_json_round_trip(value):
     text = value.to_json()
@@ -62,7 +62,7 @@ def test_a_sweep_drops_its_runs_and_still_compares_equal(tmp_path):
 
 def test_another_schema_or_kind_is_refused_naming_both():
     doc = SERIAL.to_dict()
-    with pytest.raises(ValueError, match=r"schema 99: this parlab reads schema 1 only"):
+    with pytest.raises(ValueError, match=rf"schema 99: this parlab reads schema {SCHEMA_VERSION} "):
         Timing.from_json({**doc, "schema": 99})
     with pytest.raises(ValueError, match=r"schema None"):
         Timing.from_json({k: v for k, v in doc.items() if k != "schema"})
@@ -70,6 +70,18 @@ def test_another_schema_or_kind_is_refused_naming_both():
         Sweep.from_json(doc)
     with pytest.raises(TypeError, match="JSON object"):
         Timing.from_json("[1, 2]")
+
+
+def test_schema_1_reads_where_nothing_changed_and_refuses_sweeps():
+    assert SCHEMA_VERSION == 2
+    assert Timing.from_json({**SERIAL.to_dict(), "schema": 1}) == SERIAL
+    assert Metadata.from_json({**META.to_dict(), "schema": 1}) == META
+    old = {**_sweep().to_dict(), "schema": 1}
+    with pytest.raises(ValueError, match=r"'sweep' document of schema 1: .*serial-fraction estimate.*measure again"):
+        Sweep.from_json(old)
+    fit = {"schema": 1, "kind": "serial_fraction_estimate", "serial_fraction": 0.1, "points_used": 2}
+    with pytest.raises(ValueError, match="schema 1"):
+        SerialFractionEstimate.from_json(fit)
 
 
 def test_run_result_is_frozen_and_keeps_results_a_list():
@@ -88,10 +100,11 @@ def test_build_sweep_fields():
     q1, q3 = two.timing.quartiles
     assert (two.speedup_low, two.speedup_high) == (pytest.approx(base / q3), pytest.approx(base / q1))
     assert [p.oversubscribed for p in sweep.points] == [False, False, False, True]
-    assert sweep.fit is not None and sweep.fit.points_used == 2  # 1 < k <= 4 cores: k = 2 and 4
+    assert sweep.estimate is not None and sweep.estimate.points_used == 2  # 1 < k <= 4 cores: k = 2 and 4
+    assert sweep.estimate.ceiling is None  # two points project no ceiling
     assert sweep.metadata is META and sweep.workload == "fib(20) x 12" and sweep.tasks == 12
     alone = build_sweep("one", "threads", None, 1, SERIAL, [(1, SERIAL, 0.0, None)], metadata=META)
-    assert alone.fit is None and alone.points[0].speedup == 1.0
+    assert alone.estimate is None and alone.points[0].speedup == 1.0
 
 
 def test_worker_counts_keep_both_spreads():
@@ -133,7 +146,8 @@ def test_a_reference_set_of_an_unknown_schema_is_refused(tmp_path):
     machine = json.loads(path.read_text())
     del machine["schema"]  # as parlab wrote sets before schema 1
     path.write_text(json.dumps(machine))
-    with pytest.raises(ValueError, match=r"reference set 'old' .*schema None: this parlab reads schema 1"):
+    with pytest.raises(ValueError,
+                       match=rf"reference set 'old' .*schema None: this parlab reads schema {SCHEMA_VERSION}"):
         reference.load_reference("old", root=tmp_path)
 
 
