@@ -232,6 +232,31 @@ class SerialFractionEstimate(_Document):
             return None
         return 1.0 / self.serial_fraction
 
+    def summary(self, cores: int | None = None) -> str:
+        """The estimate, its range and point count, and the ceiling or why none is projected (lessons 00-06).
+
+        ``cores`` (the usable cores the points lie within) makes the sentences say so. The
+        numbers' format is the one ``tests/sanitize.cfg`` masks.
+        """
+        n = self.points_used
+        points = f"{n} point{'s' if n != 1 else ''}"
+        spread = f"{self.low:.3f}" if n == 1 else f"{self.low:.3f}–{self.high:.3f}"
+        within = f" within the {cores} usable cores" if cores is not None else ""
+        lines = [(f"serial-fraction estimate {self.serial_fraction:.3f} (per point {spread}) "
+                  f"from {points}{within}"),
+                 "  (Karp–Flatt: the share of the run that did not speed up, serial code and overhead alike)"]
+        ceiling = self.ceiling
+        if ceiling is not None:
+            lines.append(f"  projected ceiling: {format_speedup(ceiling)} however many cores "
+                         "(Amdahl's law, 1 / estimate, if all of that share is serial code)")
+        elif n < MIN_CEILING_POINTS:
+            lines.append(f"  no ceiling projected: it takes {MIN_CEILING_POINTS} points with 2 or more workers "
+                         f"within the cores ({MIN_CEILING_POINTS + 1} or more cores) to tell a serial part "
+                         f"from overhead and noise; here {'there is' if n == 1 else 'there are'} {n}")
+        else:
+            lines.append("  no ceiling projected: the estimate is 0 (no share of the run stayed serial)")
+        return "\n".join(lines)
+
 
 @dataclass(frozen=True)
 class TaskSpan(_Document):
@@ -354,7 +379,7 @@ class Sweep(_Document):
                          f"{format_speedup(p.speedup):>9}  {p.efficiency:>10.0%}  "
                          f"{format_seconds(p.startup_s):>8}{mark}")
         if self.estimate is not None:
-            lines.append(f"serial-fraction estimate: {self.estimate.serial_fraction:.3f}")
+            lines.append(self.estimate.summary(self.metadata.usable_cores))
         for p in self.points:
             lines.extend(f"warning ({p.workers} workers): {w}" for w in p.timing.warnings)
         return "\n".join(lines)

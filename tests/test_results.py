@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
+from pathlib import Path
 
 import pytest
 
 from parlab.lessons import l06_backends as backends
 from parlab.lessons import l06_reference as reference
-from parlab.measure import ResultMismatch, build_sweep, check_same, paired_speedup, timing_from, worker_counts
+from parlab.measure import (
+    ResultMismatch,
+    amdahl_speedup,
+    build_sweep,
+    check_same,
+    paired_speedup,
+    timing_from,
+    worker_counts,
+)
 from parlab.results import (
     SCHEMA_VERSION,
     Metadata,
@@ -157,3 +168,54 @@ def test_reference_rows_are_the_sweep_table_with_backend_and_baseline():
     assert [r["workers"] for r in rows] == sweeps["serial"].workers
     assert all(r["backend"] == "serial" and r["baseline"] == "python" for r in rows)
     assert rows[1]["speedup"] == sweeps["serial"].table()[1]["speedup"]
+
+
+# --------------------------------------------------------------------------- the estimate in summaries
+
+def _amdahl_sweep(cores: int, ks: tuple[int, ...], fraction: float = 0.1, wobble: float = 0.0,
+                  **options: bool) -> Sweep:
+    meta = Metadata(cores, "3.13.0", "CPython", False, True, "fork", "Linux x86_64", "2026-12-01T10:00:00+00:00")
+    measured = [(k, timing_from([(1 + wobble * k) / amdahl_speedup(fraction, k)]), 0.0, None) for k in ks]
+    return build_sweep("demo", "processes", None, 16, timing_from([1.0]), measured, metadata=meta, **options)
+
+
+def test_the_summary_names_the_estimate_and_why_two_cores_project_no_ceiling():
+    text = _amdahl_sweep(2, (1, 2, 4)).summary()
+    assert "Amdahl fit" not in text
+    assert "serial-fraction estimate 0.100 (per point 0.100) from 1 point within the 2 usable cores" in text
+    assert "Karp–Flatt" in text and "overhead" in text
+    assert "no ceiling projected: it takes 3 points" in text and "here there is 1" in text
+    assert "projected ceiling:" not in text
+
+
+@pytest.mark.parametrize("cores", [16, 64])
+def test_the_summary_projects_a_ceiling_from_three_points_within_the_cores(cores):
+    text = _amdahl_sweep(cores, (1, 2, 4, 8, 16)).summary()
+    assert f"from 4 points within the {cores} usable cores" in text
+    assert "projected ceiling: 10.00× however many cores" in text and "no ceiling" not in text
+    assert "per point 0.100–0.100" in text  # an exact Amdahl curve: every point agrees
+
+
+def test_the_summary_says_why_a_zero_estimate_projects_no_ceiling_and_omits_a_left_out_estimate():
+    assert "no ceiling projected: the estimate is 0" in _amdahl_sweep(16, (1, 2, 4, 8), fraction=0.0).summary()
+    text = _amdahl_sweep(16, (1, 2, 4, 8), estimate=False).summary()
+    assert "estimate" not in text and "ceiling" not in text
+
+
+def _sanitize(text: str) -> str:
+    lines = (Path(__file__).parent / "sanitize.cfg").read_text().splitlines()
+    rules = [(a[len("regex: "):], b[len("replace: "):]) for a, b in itertools.pairwise(lines)
+             if a.startswith("regex: ") and b.startswith("replace: ")]
+    for regex, replace in rules:
+        text = re.sub(regex, replace, text)
+    return text
+
+
+@pytest.mark.parametrize("cores", [2, 16])
+def test_the_sanitize_file_masks_the_estimates_numbers(cores):
+    # Same machine and worker counts, other measured numbers: the estimate's lines compare equal.
+    one = _amdahl_sweep(cores, (1, 2, 4, 8))
+    other = _amdahl_sweep(cores, (1, 2, 4, 8), fraction=0.2, wobble=0.01)
+    assert one.estimate is not None and other.estimate is not None
+    assert one.estimate.summary(cores) != other.estimate.summary(cores)
+    assert _sanitize(one.estimate.summary(cores)) == _sanitize(other.estimate.summary(cores))
