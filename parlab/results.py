@@ -94,6 +94,12 @@ def open_document(data: str | bytes | Mapping[str, Any], kind: str) -> dict[str,
     return dict(obj)
 
 
+def _counts(values: Sequence[int]) -> str:
+    """1, 2 and 3: worker counts in a sentence."""
+    words = [str(v) for v in values]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 class _Document:
     """to_json/from_json for a frozen dataclass: ``_fields`` out, ``_build`` back in."""
 
@@ -379,7 +385,15 @@ class Sweep(_Document):
                          f"{format_speedup(p.speedup):>9}  {p.efficiency:>10.0%}  "
                          f"{format_seconds(p.startup_s):>8}{mark}")
         if self.estimate is not None:
-            lines.append(self.estimate.summary(self.metadata.usable_cores))
+            cores = self.metadata.usable_cores
+            lines.append(self.estimate.summary(cores))
+            within = [p for p in self.points if 1 < p.workers <= cores]
+            if slower := [p.workers for p in within if p.speedup < 1]:
+                lines.append(f"  slower than serial on {_counts(slower)} workers (the estimate is capped at 1): "
+                             "a serial part alone never makes a run slower; overhead does")
+            if superlinear := [p.workers for p in within if p.speedup > p.workers]:
+                lines.append(f"  superlinear on {_counts(superlinear)} workers (more than one core's worth each): "
+                             "the estimate is floored at 0")
         for p in self.points:
             lines.extend(f"warning ({p.workers} workers): {w}" for w in p.timing.warnings)
         return "\n".join(lines)

@@ -219,3 +219,16 @@ def test_the_sanitize_file_masks_the_estimates_numbers(cores):
     assert one.estimate is not None and other.estimate is not None
     assert one.estimate.summary(cores) != other.estimate.summary(cores)
     assert _sanitize(one.estimate.summary(cores)) == _sanitize(other.estimate.summary(cores))
+
+
+def test_the_summary_names_a_slowdown_and_a_superlinear_point_behind_a_clamped_estimate():
+    meta = Metadata(4, "3.13.0", "CPython", False, True, "fork", "Linux x86_64", "2026-12-01T10:00:00+00:00")
+    convoy = build_sweep("convoy", "threads", None, 8, timing_from([1.0]),
+                         [(k, timing_from([t]), 0.0, None) for k, t in ((1, 1.0), (2, 1.6), (4, 1.7))], metadata=meta)
+    text = convoy.summary()
+    assert "slower than serial on 2 and 4 workers (the estimate is capped at 1)" in text
+    assert "overhead" in text and "superlinear" not in text
+    fast = build_sweep("cache", "processes", None, 8, timing_from([1.0]),
+                       [(k, timing_from([t]), 0.0, None) for k, t in ((1, 1.0), (2, 0.4), (4, 0.3))], metadata=meta)
+    text = fast.summary()
+    assert "superlinear on 2 workers" in text and "floored at 0" in text and "slower" not in text
