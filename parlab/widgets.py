@@ -264,13 +264,19 @@ def speedup_panel(func: Callable[..., Any], make_tasks: Callable[[int], Iterable
                   backends: Sequence[str] = ("threads", "processes"), size: tuple[int, int, int] = (1, 10, 5),
                   size_label: str = "size", start_methods: bool = False, chunksize: bool = False,
                   max_workers: int | None = None, repeats: int = 3, star: bool = False,
-                  title: str = "") -> Panel:
+                  title: str = "", waiting: bool = False, estimate: bool = True) -> Panel:
     """The common panel: sweep 1..workers on a backend for a task size and plot the speedup (lessons 00-02).
 
     ``make_tasks(size)`` builds the task list for the size slider's value ``size=(min, max, value)``.
+    ``waiting`` (tasks that wait: sleep, sockets; the plot's ideal stays speedup = workers past
+    the cores) and ``estimate`` (False: no serial-fraction estimate, for work without a serial
+    part to estimate) go to ``measure.speedup_sweep``.
     """
     if not callable(func) or not callable(make_tasks):
         raise TypeError("func and make_tasks must be functions (make_tasks(size) -> list of tasks)")
+    for name, flag in (("waiting", waiting), ("estimate", estimate)):
+        if not isinstance(flag, bool):
+            raise TypeError(f"{name} must be True or False, got {flag!r}")
     backends = list(backends) if not isinstance(backends, str) else [backends]
     if not backends or any(b not in BACKENDS for b in backends):
         raise ValueError(f"backends must list some of {', '.join(BACKENDS)}; got {backends!r}")
@@ -300,6 +306,6 @@ def speedup_panel(func: Callable[..., Any], make_tasks: Callable[[int], Iterable
         return speedup_sweep(func, make_tasks(v["size"]), backend=backend, workers=counts,
                              start_method=v.get("start_method") if backend == "processes" else None,
                              chunksize=v.get("chunksize", 1), repeats=repeats, star=star,
-                             progress=progress)
+                             progress=progress, waiting=waiting, estimate=estimate)
 
     return Panel(controls, measure, lambda sweep, ax: plot_speedup(sweep, ax), sweep_rows, title)

@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime
 
 import ipywidgets as w
+import matplotlib.pyplot as plt
 import pytest
 from PIL import Image
 from procs import HAVE_PROC, descendants, stdlib_helper
@@ -364,6 +365,23 @@ def test_speedup_panel_serial_backend_is_the_baseline_alone():
     assert panel.run().workers == [1]
 
 
+def test_speedup_panel_passes_waiting_and_estimate_to_the_sweep():
+    plain = speedup_panel(fib, lambda n: [n] * 2, backends=("threads",), size=(8, 12, 10), repeats=1,
+                          max_workers=2)
+    plain.controls["workers"].value = 2
+    sweep = plain.run()
+    assert sweep.waiting is False and sweep.estimate is not None
+    waiting = speedup_panel(fib, lambda n: [n] * 2, backends=("threads",), size=(8, 12, 10), repeats=1,
+                            max_workers=2, waiting=True, estimate=False)
+    waiting.controls["workers"].value = 2
+    sweep = waiting.run()
+    assert sweep.waiting is True and sweep.estimate is None
+    fig, ax = plt.subplots()
+    waiting._draw(sweep, ax)  # what the panel's PNG shows
+    assert "ideal for waiting tasks" in "".join(t.get_text() for t in ax.get_legend().get_texts())
+    plt.close(fig)
+
+
 @pytest.mark.parametrize("kwargs, kind, match", [
     ({"backends": ("gpu",)}, ValueError, "backends must list some of serial, threads, processes"),
     ({"backends": ()}, ValueError, "backends must list"),
@@ -374,6 +392,8 @@ def test_speedup_panel_serial_backend_is_the_baseline_alone():
     ({"repeats": 0}, ValueError, "repeats must be a whole number >= 1"),
     ({"repeats": 2.0}, TypeError, "repeats must be a whole number >= 1"),
     ({"max_workers": 0}, ValueError, "workers must be a whole number from 1"),
+    ({"waiting": "yes"}, TypeError, "waiting must be True or False"),
+    ({"estimate": None}, TypeError, "estimate must be True or False"),
 ])
 def test_speedup_panel_refuses_bad_input_before_any_work(kwargs, kind, match):
     with pytest.raises(kind, match=match) as info:
