@@ -5,6 +5,11 @@ clock, and the median of the pair ratios is reported, so that a burst of noise o
 machine hits both sides alike. Pool start-up is a figure of its own.
 
 Each lesson adds a group: a function ``entries(cores) -> {name: {...}}`` named in GROUPS.
+
+The report records the build beside ``python``: ``"build"`` holds the implementation, the
+version, whether the build is free-threaded and whether the GIL was on after the groups ran
+(a free-threaded build turns it back on when it imports an extension that needs it; then
+``"gil_enabled_at_start"`` says how it began), so that 3.13 and 3.13t reports tell apart.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from parlab.results import PairedSpeedup
 from parlab.run import WorkerPool
 from parlab.workloads import fib
 
-__all__ = ["GROUPS", "collect", "main", "speedup_entry", "speedup_figures"]
+__all__ = ["GROUPS", "build_info", "collect", "main", "speedup_entry", "speedup_figures"]
 
 # group name -> "module:function"; the function takes the usable core count.
 GROUPS: dict[str, str] = {
@@ -84,6 +89,24 @@ def core_entries(cores: int) -> dict[str, Any]:
     return out
 
 
+def build_info(gil_at_start: bool | None = None) -> dict[str, Any]:
+    """The running Python's implementation, version, free-threading and GIL state, for the report."""
+    build = system.python_build()
+    info: dict[str, Any] = {"implementation": str(build["implementation"]), "version": str(build["version"]),
+                            "free_threaded": bool(build["free_threaded"]), "gil_enabled": system.gil_enabled()}
+    if gil_at_start is not None and gil_at_start != info["gil_enabled"]:
+        info["gil_enabled_at_start"] = gil_at_start
+    return info
+
+
+def _describe_build(build: dict[str, Any]) -> str:
+    kind = "free-threaded build" if build["free_threaded"] else "GIL build"
+    gil = "GIL on" if build["gil_enabled"] else "GIL off"
+    if "gil_enabled_at_start" in build:
+        gil += f" (it was {'on' if build['gil_enabled_at_start'] else 'off'} at the start)"
+    return f"{build['implementation']} {build['version']}, {kind}, {gil}"
+
+
 def collect(groups: list[str] | None = None) -> dict[str, Any]:
     """Run the chosen groups (all by default) and return the JSON-ready report."""
     names = groups or list(GROUPS)
@@ -91,15 +114,18 @@ def collect(groups: list[str] | None = None) -> dict[str, Any]:
     if unknown:
         raise SystemExit(f"unknown group(s) {', '.join(unknown)}; choose from {', '.join(GROUPS)}")
     cores = system.usable_cores()
+    gil_at_start = system.gil_enabled()
     results: dict[str, Any] = {}
     for name in names:
         module, func = GROUPS[name].split(":")
         results.update(getattr(importlib.import_module(module), func)(cores))
-    return {"usable_cores": cores, "python": sys.version.split()[0], "results": results}
+    return {"usable_cores": cores, "python": sys.version.split()[0], "build": build_info(gil_at_start),
+            "results": results}
 
 
 def _format(report: dict[str, Any]) -> str:
-    lines = [f"parlab bench: {report['usable_cores']} usable cores, Python {report['python']}",
+    build = f" ({_describe_build(report['build'])})" if "build" in report else ""
+    lines = [f"parlab bench: {report['usable_cores']} usable cores, Python {report['python']}{build}",
              f"{'name':<26}{'figure':>12}  detail"]
     for name, entry in report["results"].items():
         if "speedup" in entry:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import json
+import platform
+import sys
+import types
+from typing import Any
 
 import pytest
 
@@ -37,3 +42,49 @@ def test_table_format():
         "startup_fork_ms": {"value": 5.4, "workers": 2}}}
     text = bench._format(report)
     assert "processes_fib" in text and "1.95×" in text and "startup_fork_ms" in text
+
+
+def _stub_groups(monkeypatch: pytest.MonkeyPatch, gil_states: list[bool]) -> None:
+    # No slow group runs: one stub group, and a GIL probe that answers from gil_states.
+    monkeypatch.setitem(sys.modules, "parlab_bench_stub", types.SimpleNamespace(entries=stub_entries))
+    monkeypatch.setattr(bench, "GROUPS", {"stub": "parlab_bench_stub:entries"})
+    monkeypatch.setattr(bench.system, "gil_enabled",
+                        lambda: gil_states.pop(0) if len(gil_states) > 1 else gil_states[0])
+
+
+def stub_entries(cores: int) -> dict[str, Any]:
+    return {"startup_fork_ms": {"value": 5.4, "workers": cores}}
+
+
+@pytest.mark.parametrize(("free_threaded", "gil"), [(False, True), (True, False), (True, True)])
+def test_the_json_records_the_build_beside_python(monkeypatch, capsys, free_threaded, gil):
+    monkeypatch.setattr(bench.system, "free_threaded_build", lambda: free_threaded)
+    _stub_groups(monkeypatch, [gil])
+    assert bench.main(["--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["python"] == sys.version.split()[0]
+    assert report["build"] == {"implementation": platform.python_implementation(),
+                               "version": platform.python_version(), "free_threaded": free_threaded,
+                               "gil_enabled": gil}
+    assert report["results"] == stub_entries(report["usable_cores"])
+
+
+def test_the_json_says_when_the_gil_came_back_during_the_run(monkeypatch, capsys):
+    monkeypatch.setattr(bench.system, "free_threaded_build", lambda: True)
+    _stub_groups(monkeypatch, [False, True])  # off at the start, on after an extension's import
+    bench.main(["--json"])
+    build = json.loads(capsys.readouterr().out)["build"]
+    assert build["gil_enabled"] is True and build["gil_enabled_at_start"] is False
+
+
+@pytest.mark.parametrize(("free_threaded", "gil", "says"), [
+    (False, True, "GIL build, GIL on"), (True, False, "free-threaded build, GIL off"),
+    (True, True, "free-threaded build, GIL on"),
+])
+def test_the_table_header_names_the_build(monkeypatch, capsys, free_threaded, gil, says):
+    monkeypatch.setattr(bench.system, "free_threaded_build", lambda: free_threaded)
+    _stub_groups(monkeypatch, [gil])
+    bench.main([])
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.startswith(f"parlab bench: {bench.system.usable_cores()} usable cores, Python ")
+    assert f"({platform.python_implementation()} {platform.python_version()}, {says})" in header
