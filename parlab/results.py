@@ -14,7 +14,7 @@ Schema history (``SCHEMA_VERSION``):
    it too. A ``SweepPoint``'s ``run`` is not stored (it is ``null``): its results need not
    be JSON values, and points compare without it. Tuples come back as tuples where a field
    is a tuple; inside ``RunResult.results`` they come back as lists (JSON has no tuple).
-2. (2027-01) ``AmdahlFit`` (kind ``"amdahl_fit"``) became ``SerialFractionEstimate`` (kind
+2. (2026-12) ``AmdahlFit`` (kind ``"amdahl_fit"``) became ``SerialFractionEstimate`` (kind
    ``"serial_fraction_estimate"``): the serial-fraction (Karp-Flatt) estimate with the range
    ``low``..``high`` of its per-point values; it projects a ceiling only from
    ``MIN_CEILING_POINTS`` points or more. A ``Sweep``'s ``"fit"`` became ``"estimate"``, and
