@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,8 +18,9 @@ from parlab import launch
 from parlab._checks import MAX_TIMEOUT_S, check_timeout, check_whole
 from parlab.coord import Server
 from parlab.coord.board import Outcome
+from parlab.lessons.conclude import SAME_HIGH, SAME_LOW, describe_speedup, spread_warning
 from parlab.measure import build_sweep, check_same, timing_from
-from parlab.results import Sweep, Timing, format_seconds
+from parlab.results import Sweep, SweepPoint, Timing, format_seconds, format_speedup
 from parlab.run import check_workers
 from parlab.scripts.worker import check_task
 from parlab.workloads import prime_windows
@@ -28,6 +30,12 @@ __all__ = [
     "child_startup",
     "children_panel",
     "describe",
+    "describe_children",
+    "describe_delivery",
+    "describe_redis_startup",
+    "describe_startup",
+    "import_cost",
+    "job_summary",
     "job_sweep",
     "prime_tasks",
     "run_job",
@@ -213,11 +221,189 @@ def child_startup(repeats: int = 5) -> Timing:
     return timing_from(walls)
 
 
+def import_cost(module: str = "redis", repeats: int = 5) -> tuple[Timing, Timing]:
+    """Start-up of a child that imports what a worker imports, without and with ``import module`` (lesson 04).
+
+    The two children are started in turn, ``repeats`` times each after one warm-up pair, through
+    ``launch.run``; the times are start to exit. The difference of the medians is what the
+    import adds to a child's start.
+    """
+    if not isinstance(module, str) or not module.replace(".", "").replace("_", "").isalnum():
+        raise ValueError(f"module must be a module name such as 'redis', got {module!r}")
+    repeats = check_whole("repeats", repeats, 1, 50)
+    base = "import parlab.scripts.worker, parlab.coord"
+    argvs = {"without": [sys.executable, "-c", base], "with": [sys.executable, "-c", f"{base}, {module}"]}
+    walls: dict[str, list[float]] = {"without": [], "with": []}
+    for i in range(repeats + 1):  # the first pair is a warm-up: it reads the files into the OS cache
+        for kind, argv in argvs.items():
+            t0 = time.perf_counter()
+            launch.run(argv, timeout=60)
+            if i:
+                walls[kind].append(time.perf_counter() - t0)
+    return timing_from(walls["without"]), timing_from(walls["with"])
+
+
+def _children(k: int) -> str:
+    return f"{k} child" + ("ren" if k != 1 else "")
+
+
 def describe(result: JobResult) -> str:
     """One line about a job run, its time in the lessons' format (lesson 04)."""
-    children = f"{result.children} child" + ("ren" if result.children != 1 else "")
-    return (f"{len(result.outcomes)} tasks over {children} via the {result.backend} server "
-            f"in {format_seconds(result.wall_s)}")
+    return (f"{len(result.outcomes)} tasks over {_children(result.children)} via the {result.backend} server "
+            f"in {format_seconds(result.wall_s)} (from the first launch to the last exit)")
+
+
+def describe_delivery(result: JobResult, expected: Sequence[Any] | None = None) -> str:
+    """What the board kept and what ran: one result per task, but each task run at least once (lesson 04).
+
+    The board keeps the first result posted for a task; a task whose lease expired (its child
+    died, or was slow) is claimed again, so work can run twice: at-least-once execution.
+    """
+    tasks = len(result.outcomes)
+    kept = f"{tasks} tasks, {tasks} results kept: one per task, the first one posted"
+    if expected is not None:
+        kept += (", equal to the serial run" if list(expected) == result.results
+                 else ", which DIFFER from the serial run")
+    claims = sum(o.attempts for o in result.outcomes)
+    again = [o.task_id for o in result.outcomes if o.attempts > 1]
+    late = sum(r["duplicates"] for r in result.reports if r)
+    if claims == tasks:
+        ran = (f"Each task was claimed once this time ({claims} claims). The board promises at least "
+               "once, not exactly once: a task whose lease expires is claimed again.")
+        return f"{kept}.\n{ran}"
+    shown = ", ".join(again[:8]) + (", ..." if len(again) > 8 else "")
+    parts = [f"{late} late result{'s' if late != 1 else ''} discarded"]
+    lost = claims - tasks - late
+    if lost > 0 and result.killed:
+        parts.append(f"{lost} claim{'s' if lost != 1 else ''} died with {result.killed}")
+    ran = (f"Tasks were claimed {claims} times for {tasks} tasks: {len(again)} task"
+           f"{'s' if len(again) != 1 else ''} ({shown}) ran or started more than once "
+           f"({'; '.join(parts)}). That is at-least-once execution: one result is kept per task, "
+           "but work can be repeated, so a task must be safe to run twice.")
+    return f"{kept}.\n{ran}"
+
+
+def job_summary(sweep: Sweep) -> str:
+    """A children sweep as a table; the baseline named for what it is: one child, start-up included (lesson 04)."""
+    lines = [f"{sweep.label}: {sweep.tasks} tasks; 1 child, start-up included: {sweep.serial.summary()}",
+             "children      time    speedup  efficiency  start-up"]
+    for p in sweep.points:
+        mark = "  (more children than cores)" if p.oversubscribed else ""
+        lines.append(f"{p.workers:>8}  {format_seconds(p.timing.median):>8}  {format_speedup(p.speedup):>9}  "
+                     f"{p.efficiency:>10.0%}  {format_seconds(p.startup_s):>8}{mark}")
+    for p in sweep.points:
+        lines.extend(f"warning ({_children(p.workers)}): {w}" for w in p.timing.warnings)
+    return "\n".join(lines)
+
+
+def _at_cores(sweep: Sweep) -> SweepPoint:
+    cores = sweep.metadata.usable_cores
+    within = [p for p in sweep.points if p.workers <= cores]
+    return max(within, key=lambda p: p.workers) if within else min(sweep.points, key=lambda p: p.workers)
+
+
+def _noisiest(points: Sequence[SweepPoint]) -> str | None:
+    warnings = [(p.speedup_high - p.speedup_low) / p.speedup for p in points]
+    worst = points[warnings.index(max(warnings))]
+    found = spread_warning(worst.speedup_low, worst.speedup, worst.speedup_high)
+    return f"At {_children(worst.workers)}, {found}." if found else None
+
+
+def describe_children(sweep: Sweep) -> str:
+    """What the children sweep showed, from its numbers: one child per core, beyond the cores, the best (lesson 04).
+
+    The tasks compute (CPU-bound), so the ideal is capped at the usable cores; each time
+    includes the children's start-up and their waits for the server.
+    """
+    cores = sweep.metadata.usable_cores
+    at = _at_cores(sweep)
+    what = "child" if at.workers == 1 else "children"
+    lines = [describe_speedup(at.speedup, at.workers, cores, what=what) + "."]
+    if cores == 1:
+        lines.append("This machine lets Python use 1 core: children can only take turns on it.")
+    over = [p for p in sweep.points if p.oversubscribed]
+    if over:
+        p = max(over, key=lambda q: q.workers)
+        lines.append(describe_speedup(p.speedup, p.workers, cores, what="children") + ".")
+        versus = f"{format_speedup(p.speedup)} against {format_speedup(at.speedup)} with {_children(at.workers)}"
+        if p.speedup > at.speedup * SAME_HIGH:
+            line = (f"More children than cores did better than one per core ({versus}). Computing tasks "
+                    "cannot use cores that are not there: the extra children gained by overlapping what "
+                    "is not computing (starting up, waiting for the server)")
+            if p.speedup_low <= at.speedup_high:
+                line += (f"; or it is noise: the repeats' ranges overlap ({format_speedup(at.speedup_low)}"
+                         f"–{format_speedup(at.speedup_high)} and {format_speedup(p.speedup_low)}–"
+                         f"{format_speedup(p.speedup_high)}), so run the sweep again")
+            lines.append(line + ".")
+        elif p.speedup < at.speedup * SAME_LOW:
+            lines.append(f"That is slower than one child per core ({versus}): the extra children take "
+                         "turns on the same cores and each adds its own start-up.")
+        else:
+            lines.append(f"That is about the same as one child per core ({versus}): the extra children "
+                         "take turns on the same cores.")
+    best = max(sweep.points, key=lambda q: q.speedup)
+    if best.workers == 1:
+        lines.append("The best was one child: adding children did not make this job faster here.")
+    else:
+        lines.append(f"The best was {_children(best.workers)}: {format_speedup(best.speedup)}.")
+    noisy = _noisiest(sweep.points)
+    if noisy:
+        lines.append(noisy)
+    return "\n".join(lines)
+
+
+def describe_startup(sweep: Sweep, startup: Timing) -> str:
+    """A child's start-up beside one task's work, from the children sweep and ``child_startup`` (lesson 04)."""
+    one = next((p for p in sweep.points if p.workers == 1), None)
+    first_claim = one.startup_s if one is not None else 0.0
+    per_task = (sweep.serial.median - first_claim) / max(1, sweep.tasks)
+    lines = [f"start a minimal child and read its JSON line: {startup.summary()}",
+             f"launch a worker until its first claim:        {format_seconds(first_claim)}"]
+    if per_task <= 0:
+        lines.append("one child's time was no longer than its start-up: the tasks took no measurable time")
+        return "\n".join(lines)
+    lines.append(f"one task of this batch takes about:           {format_seconds(per_task)} "
+                 f"(one child's time less its start-up, over {sweep.tasks} tasks)")
+    ratio = first_claim / per_task
+    if ratio >= 1:
+        lines.append(f"so starting a child costs about {ratio:.1f} tasks of work: give each child many more "
+                     "tasks than that, or its start-up eats the gain.")
+    else:
+        lines.append(f"so starting a child costs about {ratio:.1f} of one task's work: here one task "
+                     "outweighs a child's start; with shorter tasks the start-up would weigh more.")
+    return "\n".join(lines)
+
+
+def describe_redis_startup(embedded_s: float, redis_s: float, without: Timing, with_redis: Timing) -> str:
+    """Redis against embedded children's start, with what importing the redis client costs here (lesson 04).
+
+    ``embedded_s`` and ``redis_s``: launch to first claim (the sweeps' one-child start-up);
+    ``without``/``with_redis``: ``import_cost("redis")``.
+    """
+    if embedded_s <= 0 or redis_s <= 0:
+        raise ValueError(f"start-up times must be > 0, got {embedded_s!r} and {redis_s!r}")
+    imported = with_redis.median - without.median
+    cost = (f"importing the redis client adds {format_seconds(imported)} to a child's start "
+            f"({format_seconds(with_redis.median)} with it, {format_seconds(without.median)} without, "
+            f"medians of {len(with_redis.values)})") if imported > 0 else (
+            f"importing the redis client added no measurable time to a child's start "
+            f"({format_seconds(with_redis.median)} with it, {format_seconds(without.median)} without)")
+    head = (f"from launch to first claim: embedded {format_seconds(embedded_s)}, "
+            f"redis {format_seconds(redis_s)}")
+    diff = redis_s - embedded_s
+    if redis_s <= embedded_s * SAME_HIGH:
+        word = "no slower than" if redis_s < embedded_s * SAME_LOW or diff <= 0 else "about as fast as"
+        return f"{head}.\nRedis children started {word} embedded ones here; {cost}."
+    share = imported / diff
+    if share >= 0.8:
+        tail = "that accounts for the difference."
+    elif share >= 0.2:
+        tail = (f"that is about {share:.0%} of the {format_seconds(diff)} difference; the rest is spent "
+                "after the import (connecting, the first claim), which this cell does not time apart.")
+    else:
+        tail = (f"that is little of the {format_seconds(diff)} difference: most of it is spent after the "
+                "import (connecting, the first claim), which this cell does not time apart.")
+    return f"{head}: Redis children reached their first claim {format_seconds(diff)} later.\n{cost}: {tail}"
 
 
 def children_panel(backend: str = "embedded", *, url: str | None = None, tasks: int = 8,

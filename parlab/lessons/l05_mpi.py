@@ -9,22 +9,32 @@ from __future__ import annotations
 
 import statistics
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from matplotlib.axes import Axes
 
 from parlab import launch, system
 from parlab._checks import MPI_TIMEOUT_S, check_ranks, check_timeout, check_whole
-from parlab.measure import build_sweep, check_same, timing_from
+from parlab.lessons.conclude import SAME_HIGH, SAME_LOW, describe_speedup, spread_warning
+from parlab.measure import build_sweep, check_same, time_call, timing_from
 from parlab.mpi import MPIRun, find_launcher, run_mpi
 from parlab.plot import DPI, plot_speedup
-from parlab.results import Sweep, format_seconds
+from parlab.results import Sweep, SweepPoint, Timing, format_seconds, format_speedup
+from parlab.workloads import fib
 
 __all__ = [
+    "AGREE",
     "collective_table",
+    "compare_pingpong",
+    "describe_futures",
+    "describe_integral",
+    "describe_pingpong",
+    "format_bytes",
+    "futures_serial",
     "integral_agrees",
     "integral_panel",
+    "integral_summary",
     "integral_sweep",
     "median_startup_s",
     "pingpong_curves",
@@ -36,6 +46,7 @@ __all__ = [
 ]
 
 Progress = Callable[[int, int], None]
+AGREE = 0.25  # two ping-pong figures "agree" when the larger is at most 25 % above the smaller
 
 
 def run_integral(ranks: int, intervals: int = 2_000_000, repeats: int = 3,
@@ -137,10 +148,108 @@ def plot_pingpong(curves: dict[str, dict[int, float]], axes: tuple[Axes, Axes] |
         ax.set_xlabel("message size (bytes)")
         ax.set_ylabel(what)
         ax.grid(alpha=0.3, which="both")
-    lat.set_title("Latency: small messages cost a fixed time")
-    bw.set_title("Bandwidth: large messages are limited by copying")
+    lat.set_title("Time for one trip")
+    bw.set_title("Bandwidth: size over time")
     lat.legend(fontsize="small")
     return lat, bw
+
+
+def format_bytes(nbytes: int) -> str:
+    """A message size as 8 B, 64 KiB, 1 MiB (lesson 05)."""
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if nbytes >= scale and nbytes % scale == 0:
+            return f"{nbytes // scale} {unit}"
+    return f"{nbytes} B"
+
+
+def _fixed_cost(curve: Mapping[int, float]) -> tuple[int, float, int, bool]:
+    # The fastest of the four smallest messages (size, seconds: the fixed cost), the largest size
+    # under twice that time, and whether a smaller size went over it (noise).
+    sizes = sorted(curve)
+    fastest = min(sizes[:4], key=lambda n: curve[n])
+    floor = curve[fastest]
+    last = max(n for n in sizes if curve[n] < 2 * floor)
+    return fastest, floor, last, any(curve[n] >= 2 * floor for n in sizes if n < last)
+
+
+def describe_pingpong(curves: Mapping[str, Mapping[int, float]], *, small: int = 8, big: int = 1 << 20,
+                      buffer: str = "parlab buffer", pickled: str = "parlab pickle") -> str:
+    """Send/Recv against send/recv from the measured curves: small and large messages, the fixed cost (lesson 05).
+
+    ``curves`` is {label: {bytes: seconds for one trip}}; ``small`` and ``big`` must be sizes of both.
+    """
+    buf, pkl = curves[buffer], curves[pickled]
+    for size in (small, big):
+        if size not in buf or size not in pkl:
+            raise ValueError(f"both curves need a {size}-byte point; they have {sorted(set(buf) & set(pkl))}")
+    b, p = buf[small], pkl[small]
+    ratio = p / b
+    head = f"{format_bytes(small)} message: Send/Recv {1e6 * b:.1f} µs, send/recv {1e6 * p:.1f} µs: "
+    if ratio > SAME_HIGH:
+        head += f"pickling made a trip take {ratio:.2f} times as long ({1e6 * (p - b):.1f} µs more)."
+    elif ratio < SAME_LOW:
+        head += (f"send/recv was faster this time ({ratio:.2f} times the Send/Recv time), although it "
+                 "does more work (pickling): noise in one of the runs; run the cell again.")
+    else:
+        head += f"about the same ({ratio:.2f} times the Send/Recv time)."
+    lines = [head]
+    bb, bp = big / buf[big] / 1e6, big / pkl[big] / 1e6
+    line = f"{format_bytes(big)} message: Send/Recv {bb:.0f} MB/s, send/recv {bp:.0f} MB/s"
+    if bb > bp * SAME_HIGH:
+        line += f": the buffer way moved {bb / bp:.1f} times as many bytes per second."
+    elif bp > bb * SAME_HIGH:
+        line += f": send/recv moved {bp / bb:.1f} times as many bytes per second this time."
+    else:
+        line += ": about the same."
+    lines.append(line)
+    for name, curve in (("Send/Recv", buf), ("send/recv", pkl)):
+        fastest, floor, last, bumps = _fixed_cost(curve)
+        line = (f"{name}: the fastest small message ({format_bytes(fastest)}) took {1e6 * floor:.1f} µs; "
+                f"messages up to {format_bytes(last)} took less than twice that")
+        if bumps:
+            line += " (though some smaller ones took longer: noise)"
+        if last < 1024:
+            line += ": past that the size, more than the fixed cost, sets the time."
+        else:
+            line += (": below that size the fixed cost per message dominates, so send few large messages "
+                     "rather than many small ones.")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def compare_pingpong(curves: Mapping[str, Mapping[int, float]],
+                     sizes: Sequence[int] = (8, 1024, 65536, 1 << 20)) -> str:
+    """Where parlab's ping-pong and ``mpi4py.bench``'s agree (within ``AGREE``) and where not, per mode (lesson 05).
+
+    Pairs the curves "parlab MODE" and "mpi4py.bench MODE" and compares their times at ``sizes``.
+    """
+    lines = []
+    for label, ours in curves.items():
+        if not label.startswith("parlab "):
+            continue
+        mode = label.removeprefix("parlab ")
+        theirs = curves.get(f"mpi4py.bench {mode}")
+        common = [s for s in sizes if theirs is not None and s in ours and s in theirs]
+        if theirs is None or not common:
+            continue
+        same: list[str] = []
+        apart: list[str] = []
+        for s in common:
+            text = f"{format_bytes(s)} ({1e6 * ours[s]:.1f} vs {1e6 * theirs[s]:.1f} µs)"
+            # The larger at most AGREE above the smaller, whichever it is.
+            (same if max(ours[s], theirs[s]) <= (1 + AGREE) * min(ours[s], theirs[s]) else apart).append(text)
+        line = f"{mode}, parlab vs mpi4py.bench: "
+        if not apart:
+            line += f"agree within {AGREE:.0%} at every size compared: {', '.join(same)}."
+        elif not same:
+            line += f"more than {AGREE:.0%} apart at every size compared: {', '.join(apart)}."
+        else:
+            line += (f"agree within {AGREE:.0%} at {', '.join(same)}; more than {AGREE:.0%} apart at "
+                     f"{', '.join(apart)}.")
+        lines.append(line)
+    if not lines:
+        raise ValueError("compare_pingpong needs a 'parlab MODE' and an 'mpi4py.bench MODE' curve with common sizes")
+    return "\n".join(lines)
 
 
 def collective_table(step: dict[str, Any]) -> str:
@@ -178,6 +287,100 @@ def integral_panel(repeats: int = 3) -> Any:
                 for row, point in zip(sweep_rows(sweep), sweep.points, strict=True)]
 
     return Panel(controls, measure, draw, rows, title="Parallel integral with MPI")
+
+
+def integral_summary(sweep: Sweep) -> str:
+    """The integral sweep as a table: the work in intervals, one block per rank, the baseline 1 rank (lesson 05)."""
+    lines = [f"midpoint integral: {sweep.tasks:,} intervals, one block per rank; 1 rank: {sweep.serial.summary()}",
+             "   ranks      time    speedup  efficiency  start-up"]
+    for p in sweep.points:
+        mark = "  (more ranks than cores)" if p.oversubscribed else ""
+        lines.append(f"{p.workers:>8}  {format_seconds(p.timing.median):>8}  {format_speedup(p.speedup):>9}  "
+                     f"{p.efficiency:>10.0%}  {format_seconds(p.startup_s):>8}{mark}")
+    for p in sweep.points:
+        lines.extend(f"warning ({_ranks(p.workers)}): {w}" for w in p.timing.warnings)
+    return "\n".join(lines)
+
+
+def _ranks(k: int) -> str:
+    return f"{k} rank" + ("s" if k != 1 else "")
+
+
+def describe_integral(sweep: Sweep) -> str:
+    """What the integral sweep showed, from its numbers: one rank per core, beyond the cores, start-up (lesson 05).
+
+    The ranks compute (CPU-bound), so the ideal is capped at the usable cores. The times are
+    taken inside the program (after a Barrier), so start-up is not in them.
+    """
+    cores = sweep.metadata.usable_cores
+    within = [p for p in sweep.points if p.workers <= cores]
+    at: SweepPoint = max(within, key=lambda p: p.workers) if within else min(sweep.points, key=lambda p: p.workers)
+    lines = [describe_speedup(at.speedup, at.workers, cores, what="rank" if at.workers == 1 else "ranks") + "."]
+    if cores == 1:
+        lines.append("With one usable core, ranks can only take turns: no speedup is possible here.")
+    over = [p for p in sweep.points if p.oversubscribed]
+    if over:
+        p = max(over, key=lambda q: q.workers)
+        lines.append(describe_speedup(p.speedup, p.workers, cores, what="ranks") + ".")
+        versus = f"{format_speedup(p.speedup)} against {format_speedup(at.speedup)} on {_ranks(at.workers)}"
+        if p.speedup > at.speedup * SAME_HIGH:
+            lines.append(f"That is more than one rank per core gave ({versus}), yet the timed part only "
+                         "computes, so extra ranks have no extra core to use: the repeats ranged "
+                         f"{format_speedup(at.speedup_low)}–{format_speedup(at.speedup_high)} and "
+                         f"{format_speedup(p.speedup_low)}–{format_speedup(p.speedup_high)}; "
+                         "run the sweep again to see whether the difference stays.")
+        elif p.speedup < at.speedup * SAME_LOW:
+            lines.append(f"That is slower than one rank per core ({versus}): the extra ranks take turns on "
+                         "the same cores, and the answer waits for the slowest rank.")
+        else:
+            lines.append(f"That is about the same as one rank per core ({versus}): the extra ranks take "
+                         "turns on the same cores (the shaded area).")
+    spreads = [(q.speedup_high - q.speedup_low) / q.speedup for q in sweep.points]
+    noisy = sweep.points[spreads.index(max(spreads))]
+    warning = spread_warning(noisy.speedup_low, noisy.speedup, noisy.speedup_high)
+    if warning:
+        lines.append(f"On {_ranks(noisy.workers)}, {warning}.")
+    first, last = min(sweep.points, key=lambda q: q.workers), max(sweep.points, key=lambda q: q.workers)
+    grew = (f"from {format_seconds(first.startup_s)} on {_ranks(first.workers)} to "
+            f"{format_seconds(last.startup_s)} on {_ranks(last.workers)}") if last is not first else (
+            f"{format_seconds(first.startup_s)} on {_ranks(first.workers)}")
+    lines.append(f"Starting a job (mpiexec, the Pythons, MPI) took {grew}; it is outside the timed "
+                 "region, and paid once per job, however long the job runs.")
+    return "\n".join(lines)
+
+
+def futures_serial(tasks: int, n: int, repeats: int = 5) -> Timing:
+    """The futures section's work (``tasks`` × fib(n)) run serially in this process (lesson 05)."""
+    tasks = check_whole("tasks", tasks, 1, 1000)
+    n = check_whole("n", n, 0, 35)
+    return time_call(lambda: [fib(n) for _ in range(tasks)], repeats=repeats)
+
+
+def describe_futures(seconds: Mapping[str, float], serial_s: float, workers: int, cores: int, *,
+                     gil_enabled: bool) -> str:
+    """Each executor's time against the serial run, worded from the numbers and the build (lesson 05).
+
+    ``seconds`` is {executor: seconds for the map}; ``serial_s`` the same work serially here.
+    """
+    if serial_s <= 0 or any(t <= 0 for t in seconds.values()):
+        raise ValueError("times must be > 0")
+    names = {"threads": "threads", "processes": "processes", "mpi": "MPI workers"}
+    lines = [f"serially, in this notebook: {format_seconds(serial_s)}"]
+    for executor, secs in seconds.items():
+        said = describe_speedup(serial_s / secs, workers, cores, what=names.get(executor, executor))
+        lines.append(f"{executor:>9}: {format_seconds(secs)}, {said}")
+    if "threads" in seconds:
+        threads = serial_s / seconds["threads"]
+        if gil_enabled:
+            line = ("This build has a GIL and fib is pure Python: its threads take turns, so threads "
+                    "cannot run it faster than one.")
+            if threads > SAME_HIGH:
+                line += (" They measured faster anyway: the serial time comes from this notebook's process "
+                         "and these runs are short, so run the cell again.")
+        else:
+            line = "This build runs without a GIL: threads can run fib on several cores at once."
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def median_startup_s(runs: Iterable[MPIRun]) -> float:
