@@ -487,7 +487,7 @@ PUBLISHED_OVERHEAD = (
 # variables): parlab's own fib, its source copied, timed as in this kernel.
 _TIMER = """\
 import json, platform, sys, sysconfig, time
-{fib}
+@FIB@
 n, repeats = int(sys.argv[1]), int(sys.argv[2])
 fib(n)
 seconds = []
@@ -495,11 +495,11 @@ for _ in range(repeats):
     t0 = time.perf_counter()
     fib(n)
     seconds.append(time.perf_counter() - t0)
-print(json.dumps({{"version": platform.python_version(),
+print(json.dumps({"version": platform.python_version(),
                   "implementation": platform.python_implementation(),
                   "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
                   "gil_enabled": getattr(sys, "_is_gil_enabled", lambda: True)(),
-                  "seconds": seconds}}))
+                  "seconds": seconds}))
 """
 
 
@@ -537,7 +537,7 @@ def time_fib_in(executable: str, n: int = 25, repeats: int = 7, timeout: float =
     """
     if not 1 <= n <= 35 or repeats < 1:
         raise ValueError(f"n must be 1..35 and repeats >= 1, got n={n!r}, repeats={repeats!r}")
-    script = _TIMER.format(fib=inspect.getsource(fib))
+    script = _TIMER.replace("@FIB@", inspect.getsource(fib))
     done = launch.run([executable, "-I", "-c", script, str(n), str(repeats)], timeout=timeout)
     info = launch.json_result(done)
     if not isinstance(info, dict) or not info.get("seconds"):
