@@ -325,7 +325,8 @@ def describe_integral(sweep: Sweep) -> str:
         versus = f"{format_speedup(p.speedup)} against {format_speedup(at.speedup)} on {_ranks(at.workers)}"
         if p.speedup > at.speedup * SAME_HIGH:
             lines.append(f"That is more than one rank per core gave ({versus}), yet the timed part only "
-                         "computes, so extra ranks have no extra core to use: the repeats ranged "
+                         "computes, so extra ranks have no extra core to use (unless other programs share "
+                         "the cores: more ranks then win a larger share of them); the repeats ranged "
                          f"{format_speedup(at.speedup_low)}–{format_speedup(at.speedup_high)} and "
                          f"{format_speedup(p.speedup_low)}–{format_speedup(p.speedup_high)}; "
                          "run the sweep again to see whether the difference stays.")
