@@ -71,3 +71,15 @@ def test_bad_input_is_refused():
         conclude.ideal_speedup(0, 2)
     with pytest.raises(ValueError, match="low <= high"):
         conclude.spread_warning(2.0, 1.5, 1.0)
+
+
+def test_above_the_cap_of_the_cores_is_not_called_near_the_ideal():
+    text = conclude.describe_speedup(1.3, 2, 1)
+    assert "above the ideal 1.00×" in text and "near" not in text and "superlinear" not in text
+    assert conclude.regime(1.3, 2, 1, waiting=True) == "below-ideal"  # waiting: the ideal is 2
+    assert conclude.regime(2.5, 8, 2) == "above-ideal"
+
+
+def test_superlinear_waiting_tasks_do_not_blame_the_caches():
+    assert "caches" not in conclude.describe_speedup(9.5, 8, 2, waiting=True)
+    assert "caches" in conclude.describe_speedup(2.5, 2, 2)

@@ -8,6 +8,9 @@ superlinear in every lesson. The regimes, from the measurement alone:
 - slower: below ``SAME_LOW`` (0.90×): parallel took longer than serial;
 - about the same: ``SAME_LOW`` to ``SAME_HIGH`` (0.90–1.10×);
 - superlinear: more than 1.10 × the worker count;
+- above the ideal: more than 1.10 × the ideal, which the cores cap below the worker count
+  (CPU work on more workers than cores: the tasks waited part of the time, or the serial
+  run was slowed);
 - near the ideal: at least ``NEAR_IDEAL`` (85 %) of the ideal;
 - below the ideal: the rest, with the share of the ideal reached.
 
@@ -36,7 +39,7 @@ def ideal_speedup(workers: int, cores: int, *, waiting: bool = False) -> float:
 
 
 def regime(speedup: float, workers: int, cores: int, *, waiting: bool = False) -> str:
-    """One of "slower", "same", "superlinear", "near-ideal", "below-ideal" (lessons 00-06)."""
+    """One of "slower", "same", "superlinear", "above-ideal", "near-ideal", "below-ideal" (lessons 00-06)."""
     if speedup <= 0:
         raise ValueError(f"a speedup is a ratio of times > 0, got {speedup!r}")
     if speedup < SAME_LOW:
@@ -46,6 +49,8 @@ def regime(speedup: float, workers: int, cores: int, *, waiting: bool = False) -
         return "same"
     if speedup > SAME_HIGH * workers:
         return "superlinear"
+    if speedup > SAME_HIGH * ideal_speedup(workers, cores, waiting=waiting):
+        return "above-ideal"
     if speedup >= NEAR_IDEAL * ideal_speedup(workers, cores, waiting=waiting):
         return "near-ideal"
     return "below-ideal"
@@ -62,8 +67,13 @@ def describe_speedup(speedup: float, workers: int, cores: int, *, waiting: bool 
     if kind == "same":
         return f"{head}: about the same as one" + ("" if workers > 1 else " (a single worker)")
     if kind == "superlinear":
-        return (f"{head}: more than {workers}×, superlinear (the parts may fit in the caches, "
-                "or the serial run was slowed by other programs)")
+        why = ("the serial run was slowed by other programs" if waiting else
+               "the parts may fit in the caches, or the serial run was slowed by other programs")
+        return f"{head}: more than {workers}×, superlinear ({why})"
+    if kind == "above-ideal":
+        return (f"{head}: above the ideal {format_speedup(ideal)} for CPU work on {cores} usable "
+                f"core{'s' if cores != 1 else ''}: the tasks must have waited part of the time, "
+                "or the timing was noisy")
     if waiting:
         limit = "waiting tasks need no core: one per worker"
     elif workers <= cores:
