@@ -2,8 +2,9 @@
 
 The parent puts tasks on a board; children claim a task, run it and post its result. A claim
 is a *lease*: if the child dies before posting, the lease expires and the next claim hands the
-task to another child. The first result posted for a task wins, so every task's result arrives
-exactly once, even when a slow child and its replacement both finish.
+task to another child. A task therefore runs at least once, sometimes twice; the first result
+posted wins, so the board keeps one result per task even when a slow child and its
+replacement both finish. Tasks should be safe to repeat.
 
 Two servers, one interface (:class:`Board`):
 

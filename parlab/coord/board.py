@@ -1,4 +1,4 @@
-"""The board interface of lesson 04: claim a task under a lease, post its result exactly once."""
+"""The board interface of lesson 04: claim a task under a lease, post its result (the first one posted is kept)."""
 
 from __future__ import annotations
 
