@@ -4,6 +4,10 @@ Start-up cost per start method, the cost of sending data to a worker (threads sh
 processes pickle and send it) and the ``chunksize`` curve for many small tasks. Nothing is
 fixed in advance: the chunksize plot names the best size measured here. Lesson 01's
 measurements, and the worker counts and fib tasks both lessons use, are in ``parlab.lessons.l01_gil``.
+
+The sentences the notebook prints about those measurements are written here too
+(``describe_*``), from the numbers alone, and tested over 1 to 64 cores in
+``tests/test_conclusions_l02_l03.py``.
 """
 
 from __future__ import annotations
@@ -14,12 +18,21 @@ from functools import partial
 from typing import Any
 
 from parlab import system
-from parlab.measure import check_same, time_call, timing_from
-from parlab.results import Timing
+from parlab.lessons.conclude import (
+    SAME_HIGH,
+    SAME_LOW,
+    describe_speedup,
+    ideal_speedup,
+    regime,
+    spread_warning,
+)
+from parlab.measure import MIN_CEILING_POINTS, check_same, time_call, timing_from
+from parlab.results import Sweep, SweepPoint, Timing, format_seconds, format_speedup
 from parlab.run import WorkerPool
 from parlab.workloads import make_buffer, payload_size
 
-__all__ = ["ChunkCurve", "PayloadPoint", "chunksize_curve", "pickling_curve", "plot_chunksize",
+__all__ = ["ChunkCurve", "PayloadPoint", "chunksize_curve", "describe_chunksize", "describe_estimate",
+           "describe_pickling", "describe_primes_run", "describe_sweep", "pickling_curve", "plot_chunksize",
            "plot_pickling", "startup_costs"]
 
 
@@ -68,6 +81,8 @@ class ChunkCurve:
     chunksizes: tuple[int, ...]
     timings: tuple[Timing, ...]
     workers: int
+    tasks: int = 0  # how many tasks each run had (0: not recorded)
+    cores: int | None = None  # usable cores when measured (None: ask system.usable_cores())
 
     @property
     def best(self) -> int:
@@ -96,7 +111,7 @@ def chunksize_curve(func: Callable[..., Any], tasks: Sequence[Any], chunksizes: 
             run = partial(pool.map, func, tasks, chunksize=size, timeout=120, timeline="chunks")
             check_same(expected, run().results, f"chunksize {size}")
             timings.append(time_call(run, repeats=repeats, warmup=0))
-    return ChunkCurve(serial, sizes, tuple(timings), workers)
+    return ChunkCurve(serial, sizes, tuple(timings), workers, len(tasks), system.usable_cores())
 
 
 # --------------------------------------------------------------------------- plots of the above
@@ -137,3 +152,189 @@ def plot_chunksize(curve: ChunkCurve, ax: Any = None) -> Any:
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     return ax
+
+
+# --------------------------------------------------------------------------- conclusions, from the numbers
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _overlap(a: SweepPoint, b: SweepPoint) -> bool:
+    # The two points' speedup ranges (from the repeats' quartiles) overlap: within noise.
+    return a.speedup_low <= b.speedup_high and b.speedup_low <= a.speedup_high
+
+
+def _at_most_cores(sweep: Sweep) -> SweepPoint | None:
+    # The point with the most workers that still has a core each.
+    within = [p for p in sweep.points if not p.oversubscribed]
+    return max(within, key=lambda p: p.workers) if within else None
+
+
+def _one_point(p: SweepPoint, cores: int, waiting: bool, what: str) -> str:
+    """describe_speedup, plus the case it does not name: CPU work faster than the cores allow."""
+    cap = ideal_speedup(p.workers, cores, waiting=waiting)
+    if not waiting and p.workers > cores and p.speedup > SAME_HIGH * cap:
+        return (f"{format_speedup(p.speedup)} on {p.workers} {what}: above the {format_speedup(cap)} that "
+                f"{_plural(cores, 'usable core')} can give CPU-bound work, so the serial run was slower "
+                "than usual (other programs, or a lower clock); run the cell again")
+    return describe_speedup(p.speedup, p.workers, cores, waiting=waiting, what=what)
+
+
+def describe_sweep(sweep: Sweep, *, what: str = "processes") -> list[str]:
+    """Sentences on a sweep: its best point, the point at the core count, and the points past it (lesson 02).
+
+    The ideal is ``min(k, cores)`` for CPU-bound work (``sweep.waiting`` False) and ``k``
+    for waiting tasks; a point past the cores is compared with the one at the cores, within
+    the repeats' spread or not.
+    """
+    cores, waiting = sweep.metadata.usable_cores, sweep.waiting
+    parallel = [p for p in sweep.points if p.workers > 1]
+    if not parallel:
+        return [(f"Only one worker was measured: there is no parallel run to compare ({_plural(cores, 'usable core')} "
+                "here).")]
+    best = max(parallel, key=lambda p: p.speedup)
+    lines = []
+    if best.speedup < SAME_LOW:
+        lines.append("Every parallel run was slower than the serial one; the best: "
+                     f"{_one_point(best, cores, waiting, what)}.")
+    else:
+        lines.append(f"Best: {_one_point(best, cores, waiting, what)}.")
+    warning = spread_warning(best.speedup_low, best.speedup, best.speedup_high)
+    if warning:
+        lines.append(f"Careful: {warning}.")
+    ref = _at_most_cores(sweep)
+    if ref is not None and ref.workers > 1 and ref is not best:
+        lines.append(f"With one per core: {_one_point(ref, cores, waiting, what)}.")
+    over = [p for p in sweep.points if p.oversubscribed]
+    if not over:
+        lines.append(f"No point had more {what} than the {_plural(cores, 'usable core')}.")
+        return lines
+    listed = ", ".join(f"{format_speedup(p.speedup)} on {p.workers}" for p in over)
+    if waiting:
+        lines.append(f"Past the {_plural(cores, 'usable core')} ({listed}): waiting tasks need no core, so the ideal "
+                     f"keeps rising with the {what}; "
+                     + "; ".join(describe_speedup(p.speedup, p.workers, cores, waiting=True, what=what) for p in over)
+                     + ".")
+        return lines
+    cap = format_speedup(float(cores))
+    head = (f"Past the {_plural(cores, 'usable core')} ({listed}): for CPU-bound work the ideal stays at {cap}, "
+            f"since the extra {what} share the same cores")
+    top = max(over, key=lambda p: p.speedup)
+    if top.speedup > SAME_HIGH * cores:
+        lines.append(f"{head}; {_one_point(top, cores, False, what)}.")
+    elif ref is None:
+        lines.append(f"{head}.")
+    elif all(p.speedup_high < ref.speedup_low for p in over):
+        lines.append(f"{head}. All of them were lower than the {format_speedup(ref.speedup)} on {ref.workers}: "
+                     "sharing the cores cost time and added none.")
+    elif top.speedup_low > ref.speedup_high:
+        lines.append(f"{head}. {format_speedup(top.speedup)} on {top.workers} is higher than the "
+                     f"{format_speedup(ref.speedup)} on {ref.workers}, beyond the repeats' spread, and "
+                     f"{'still below' if top.speedup <= cores else 'within 10 % of'} the ideal {cap}: more {what} "
+                     "can even out how the tasks finish, but they add no core.")
+    else:
+        lines.append(f"{head}. The best of them, {format_speedup(top.speedup)} on {top.workers}, is within the "
+                     f"repeats' spread of the {format_speedup(ref.speedup)} on {ref.workers}: no gain past the cores.")
+    return lines
+
+
+def describe_estimate(sweep: Sweep) -> list[str]:
+    """The serial-fraction (Karp–Flatt) estimate in words: its points, range, and a ceiling or why none (lesson 02)."""
+    cores, found = sweep.metadata.usable_cores, sweep.estimate
+    if found is None:
+        if cores < 2:
+            return [("No serial-fraction estimate: it needs a run with 2 or more workers, each on a core of its own, "
+                    f"and this machine has {_plural(cores, 'usable core')}.")]
+        if not any(1 < p.workers <= cores for p in sweep.points):
+            return [f"No serial-fraction estimate: no point had 2 to {cores} workers."]
+        return ["No serial-fraction estimate for this sweep: its work has no serial part to estimate."]
+    f, n = found.serial_fraction, found.points_used
+    spread = "" if n == 1 else f", {found.low:.2f} to {found.high:.2f} point by point"
+    within = "2 workers" if cores == 2 else f"2 to {cores} workers"
+    lines = [(f"Serial-fraction estimate (Karp–Flatt): {f:.2f} from {_plural(n, 'point')} with {within}{spread}. "
+              "It is the share of the run that did not get faster: serial code and pool overhead alike"
+              + (" (here all of it: no parallel run was faster than the serial one)." if f >= 1 else "."))]
+    ceiling = found.ceiling
+    if ceiling is not None:
+        lines.append(f"If that share stayed the same on any number of cores, Amdahl's law would cap the speedup "
+                     f"at {format_speedup(ceiling)} (1 / {f:.2f}).")
+    elif n < MIN_CEILING_POINTS:
+        lines.append(f"No ceiling projected: it takes {MIN_CEILING_POINTS} points with 2 or more workers within the "
+                     f"cores ({MIN_CEILING_POINTS + 1} or more usable cores) to tell a serial part from overhead and "
+                     f"noise, and this estimate has {n}.")
+    else:
+        lines.append("No ceiling projected: the estimate is 0, so these points show no share that stayed serial.")
+    return lines
+
+
+def describe_primes_run(point: SweepPoint, cores: int, prediction: float | None = None) -> list[str]:
+    """Exercise 1: the measured speedup, the prediction beside it, and how evenly the workers were busy (lesson 02)."""
+    lines = [f"measured: {_one_point(point, cores, False, 'processes')}"]
+    if prediction is None:
+        lines.append("(no prediction written: set my_prediction to a number and run both cells again)")
+    else:
+        lines.append(f"your prediction: {format_speedup(float(prediction))} "
+                     f"({'over' if prediction > point.speedup else 'under'} the measurement by "
+                     f"{abs(prediction - point.speedup):.2f})")
+    kind = regime(point.speedup, point.workers, cores)
+    spans = point.run.timeline if point.run is not None else ()
+    busy: dict[int, float] = {}
+    for span in spans:
+        busy[span.worker] = busy.get(span.worker, 0.0) + span.end - span.start
+    if kind in ("near-ideal", "superlinear") or point.workers == 1 or len(busy) < 2:
+        return lines
+    low, high = min(busy.values()), max(busy.values())
+    if len(busy) < point.workers:
+        lines.append(f"Only {len(busy)} of the {point.workers} processes ran a task.")
+    elif high > SAME_HIGH * low:
+        lines.append(f"The processes computed for {format_seconds(low)} to {format_seconds(high)}: the tasks were "
+                     "uneven (bigger numbers take longer to test), so some processes sat idle at the end.")
+    else:
+        lines.append(f"The processes computed for about equally long ({format_seconds(low)} to "
+                     f"{format_seconds(high)}): the gap to the ideal is time outside the tasks (sending them, "
+                     "waiting for results, other programs).")
+    return lines
+
+
+def describe_pickling(points: Sequence[PayloadPoint]) -> list[str]:
+    """What sending cost per task, small and large, to a process and to a thread (lesson 02)."""
+    if not points:
+        raise ValueError("describe_pickling needs at least one PayloadPoint")
+    ordered = sorted(points, key=lambda p: p.nbytes)
+    small, big = ordered[0], ordered[-1]
+    rate = big.nbytes / big.processes_s / 1e6
+    lines = [(f"{big.nbytes:,} bytes: {format_seconds(big.processes_s)} per task to a process "
+             f"(about {rate:,.0f} MB/s), {format_seconds(big.threads_s)} to a thread")]
+    if small is big:
+        return lines
+    # What the small argument's bytes would cost at the large argument's rate: the rest is fixed.
+    bytes_part = small.nbytes / big.nbytes * big.processes_s
+    share = bytes_part / small.processes_s
+    lines.append(f"{small.nbytes:,} bytes: {small.processes_s * 1e6:,.0f} µs per task to a process; at the rate "
+                 f"above its bytes account for {share:.0%} of that"
+                 + (": the rest is the fixed cost of a round trip to the worker." if share < 0.5 else
+                    ", so even small arguments cost time in proportion to their size here."))
+    return lines
+
+
+def describe_chunksize(curve: ChunkCurve) -> list[str]:
+    """The chunksize curve in words: each time, the serial loop, and the best chunksize against it (lesson 02)."""
+    lines = [f"chunksize {size:>4}: {format_seconds(t.median)}" for size, t in zip(curve.chunksizes, curve.timings,
+                                                                                   strict=True)]
+    serial = curve.serial.median
+    lines.append(f"serial:         {format_seconds(serial)} ({serial / curve.tasks * 1e6:,.0f} µs per task)"
+                 if curve.tasks else f"serial:         {format_seconds(serial)}")
+    best = dict(zip(curve.chunksizes, curve.timings, strict=True))[curve.best]
+    speedup = serial / best.median
+    lines.append(f"best chunksize here: {curve.best}; against the serial loop, "
+                 + describe_speedup(speedup, curve.workers, curve.cores or system.usable_cores(),
+                                    what="processes") + ".")
+    first = curve.timings[0].median
+    if curve.best != curve.chunksizes[0]:
+        lines.append(f"Chunksize {curve.chunksizes[0]} took {first / best.median:.1f} times as long as {curve.best}: "
+                     "it pays the sending overhead once per task.")
+    else:
+        lines.append(f"The smallest chunksize, {curve.chunksizes[0]}, was the fastest here: these tasks take long "
+                     "enough that sending each alone costs little.")
+    return lines
