@@ -1,7 +1,15 @@
 """Choosing a strategy: Amdahl and Gustafson with sliders, scaled speedups, the decision guide (lesson 06).
 
 The panel computes laws, it measures nothing: the learner's points come from the sweeps
-measured earlier in the lesson. The guide prints each choice with the number behind it.
+measured earlier in the lesson. The guide prints each choice with the number behind it,
+worded by ``parlab.lessons.conclude`` (the ideal capped at the usable cores for CPU work,
+the worker count for waiting tasks).
+
+Two serial fractions appear, and they are not the same number: Amdahl's ``f`` is the serial
+share of ONE worker's run (estimated from the fixed-size points, Karp-Flatt), Gustafson's
+``alpha`` the serial share of the run on k workers (fitted to the scaled points). For one run
+on k workers with speedup S they are tied by alpha = f × S; ``describe_fractions`` says so
+with the learner's numbers.
 """
 
 from __future__ import annotations
@@ -14,25 +22,32 @@ import ipywidgets as w
 from matplotlib.axes import Axes
 
 from parlab import system
+from parlab.lessons.conclude import SAME_HIGH, describe_speedup, ideal_speedup, regime
 from parlab.lessons.l06_backends import Task, python_serial, workload_tasks
 from parlab.lessons.l06_reference import Reference, check_comparable
 from parlab.measure import amdahl_speedup, check_same, gustafson_speedup, time_call
 from parlab.plot import new_axes
-from parlab.results import Sweep, SweepPoint, format_seconds, format_speedup
+from parlab.results import SerialFractionEstimate, Sweep, SweepPoint, format_seconds, format_speedup
 from parlab.run import WorkerPool
 from parlab.widgets import Panel
 from parlab.workloads import count_primes, hash_buffer, io_wait, make_buffer
 
 __all__ = [
+    "DEFAULT_FRACTION",
     "at_cores",
     "compare_rows",
     "decision_guide",
+    "describe_choice",
+    "describe_fractions",
+    "describe_launch",
     "fit_gustafson",
+    "gustafson_share",
     "hashlib_speedup",
     "io_speedup",
     "law_rows",
     "laws",
     "laws_panel",
+    "panel_fraction",
     "plot_backends",
     "plot_laws",
     "pool_speedup",
@@ -66,7 +81,11 @@ def scaled_speedups(workers: Sequence[int], *, backend: str = "processes", per_w
 
 
 def fit_gustafson(scaled: Mapping[int, float]) -> float:
-    """The serial fraction that Gustafson's law S = k - f (k - 1) gives for measured points, in [0, 1] (lesson 06)."""
+    """Gustafson's alpha, the serial share of the run on k workers, from S = k - alpha (k - 1), in [0, 1] (lesson 06).
+
+    Least squares over the points with k > 1. It is not Amdahl's f (the serial share of one
+    worker's run): see ``describe_fractions``.
+    """
     pts = [(k, s) for k, s in scaled.items() if k > 1]
     if not pts:
         raise ValueError("a Gustafson fit needs at least one point with more than one worker")
@@ -116,8 +135,9 @@ def plot_laws(result: Mapping[str, Any], ax: Axes | None = None) -> Axes:
     f, curves = result["fraction"], laws(result["fraction"], result["max_workers"])
     ks = curves["workers"]
     ax.plot(ks, ks, color="0.6", linestyle="--", label="ideal (speedup = workers)")
-    ax.plot(ks, curves["amdahl"], color="C0", label="Amdahl: fixed problem size")
-    ax.plot(ks, curves["gustafson"], color="C1", label="Gustafson: problem grows with workers")
+    ax.plot(ks, curves["amdahl"], color="C0", label="Amdahl: fixed problem size (f of one worker's run)")
+    ax.plot(ks, curves["gustafson"], color="C1",
+            label="Gustafson: problem grows with workers (f as a share of the k-worker run)")
     if f > 0:
         ax.axhline(1 / f, color="C0", linestyle=":", linewidth=1, label=f"Amdahl's ceiling 1/f = {1 / f:.3g}")
     strong, scaled = result.get("strong") or {}, result.get("scaled") or {}
@@ -181,7 +201,11 @@ def plot_backends(sweeps: Mapping[str, Sweep], reference: Reference | None = Non
         check_comparable(reference, _workload(sweeps))
     ax = new_axes(ax, figsize=(7.5, 3.6))
     top = max(max(s.workers) for s in parallel.values())
-    ax.plot([1, top], [1, top], color="0.6", linestyle="--", label="ideal")
+    cores = next(iter(parallel.values())).metadata.usable_cores
+    # CPU-bound work: one core per worker at best, so the ideal is flat past the usable cores.
+    ideal = [min(k, cores) for k in range(1, top + 1)]
+    ax.plot(range(1, top + 1), ideal, color="0.6", linestyle="--",
+            label="ideal" if top <= cores else f"ideal (flat past the {cores} usable cores)")
     for i, (name, sweep) in enumerate(parallel.items()):
         ax.plot(sweep.workers, sweep.speedups, marker="o", color=f"C{i}", label=f"{name} (here)")
         theirs = sorted((r["workers"], r["speedup"]) for r in (reference.rows if reference else ())
@@ -194,7 +218,6 @@ def plot_backends(sweeps: Mapping[str, Sweep], reference: Reference | None = Non
     ax.set_ylim(bottom=0)
     ax.set_xlabel("workers")
     ax.set_ylabel("speedup")
-    cores = next(iter(parallel.values())).metadata.usable_cores
     ax.set_title(f"One workload, every backend ({cores} usable cores here)")
     ax.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
     ax.grid(alpha=0.3)
@@ -210,70 +233,247 @@ def at_cores(sweep: Sweep, cores: int | None = None) -> SweepPoint:
                default=sweep.points[0])
 
 
-def _verdict(speedup: float, workers: int) -> str:
-    if workers == 1:
-        return "one usable core: no parallel gain can show here"
-    if speedup >= 0.6 * workers:
-        return "it scales"
-    return "it scales partly" if speedup >= 1.3 else "no gain this time"
+_ONE = {"processes": "process", "threads": "thread", "children": "child", "ranks": "rank", "workers": "worker"}
 
 
-def _on(p: SweepPoint, what: str = "workers") -> str:
-    return f"{format_speedup(p.speedup)} on {p.workers} {what} ({_verdict(p.speedup, p.workers)})"
+def _what(what: str, workers: int) -> str:
+    return _ONE.get(what, what) if workers == 1 else what
 
 
-def _launch_reason(sweep: Sweep, cores: int, what: str) -> str:
-    """Why a backend that starts programs on every run scaled (or did not): its launch, measured."""
+def _said(p: SweepPoint, cores: int, what: str, *, waiting: bool = False) -> str:
+    return describe_speedup(p.speedup, p.workers, cores, waiting=waiting, what=_what(what, p.workers))
+
+
+def describe_launch(sweep: Sweep, cores: int, what: str) -> str:
+    """A backend that starts programs on every run: its speedup at the cores, and what its launch cost (lesson 06).
+
+    The launch is measured alone (a run with no work), so "without it" is an estimate: in
+    a real run the launch overlaps the work, and the estimate can pass the ideal; it is
+    then called an upper bound, never a speedup that was reached.
+    """
     p = at_cores(sweep, cores)
-    work = max(p.timing.median - p.startup_s, 1e-9)
-    text = (f"{format_speedup(p.speedup)} on {p.workers} {what}: {format_seconds(p.timing.median)} per run, "
-            f"of which {format_seconds(p.startup_s)} is the launch; without it the speedup would be "
-            f"{format_speedup(sweep.serial.median / work)}.")
-    if p.startup_s > 0.2 * p.timing.median:
-        text += " The launch eats much of the gain: give each launch work that lasts much longer."
+    run, launch = p.timing.median, p.startup_s
+    text = (f"{_said(p, cores, what)}. Each run took {format_seconds(run)}, and the launch alone "
+            f"(no work) {format_seconds(launch)}")
+    if launch >= run:
+        return (text + ": the launch measured alone took as long as a whole run, so the work cannot "
+                "be told apart from it here; run the sweep again.")
+    without = sweep.serial.median / (run - launch)
+    ideal = ideal_speedup(p.workers, cores)
+    text += f"; without the launch the speedup would be about {format_speedup(without)}"
+    if without > ideal:
+        text += (f", above the ideal {format_speedup(ideal)}, which no run can pass: in a real run the "
+                 "launch overlaps the work (the first programs start working while the last still "
+                 "start), so subtracting all of it overstates the gain. Read it as an upper bound")
+    text += "."
+    if launch > 0.2 * run:
+        text += (f" The launch is {launch / run:.0%} of each run: give each launch work that lasts "
+                 "much longer than it.")
     return text
 
 
+def _cpu_line(thr: Sweep | None, proc: Sweep | None, cores: int) -> str | None:
+    t = at_cores(thr, cores) if thr else None
+    p = at_cores(proc, cores) if proc else None
+    if t is None and p is None:
+        return None
+    ptxt = _said(p, cores, "processes") if p else "processes were not measured"
+    ttxt = _said(t, cores, "threads") if t else "threads were not measured"
+    meta = (thr or proc).metadata  # type: ignore[union-attr]
+    if cores == 1:
+        return (f"CPU-bound pure Python: one usable core here, so neither threads nor processes can "
+                f"beat 1× ({ttxt}; {ptxt}). On more cores, choose processes (each has its own GIL), "
+                "or threads on a free-threaded build without the GIL.")
+    if meta.gil_enabled:
+        line = (f"CPU-bound pure Python: choose processes, each with its own GIL: {ptxt}."
+                + (_no_gain(p.speedup, p.workers, cores) if p else ""))
+        if t is None:
+            return line
+        if regime(t.speedup, t.workers, cores) in ("slower", "same"):
+            return line + f" The GIL is enabled here, so one thread runs Python at a time: {ttxt}."
+        return (line + f" The GIL is enabled here, so only one thread runs Python at a time, yet {ttxt}: "
+                "run the sweep again before trusting a thread speedup.")
+    line = (f"CPU-bound pure Python: this build runs without the GIL, so threads can run Python on "
+            f"several cores at once: {ttxt}; {ptxt}.")
+    if t is not None and p is not None:
+        best = "threads" if t.speedup >= p.speedup else "processes"
+        line += f" Threads or processes: here {best} were faster; processes work on every Python."
+    return line
+
+
+def _no_gain(speedup: float, workers: int, cores: int) -> str:
+    """A caveat when the measurement behind a choice shows no gain (none on one core: nothing can)."""
+    if cores == 1 or workers == 1 or regime(speedup, workers, cores) not in ("slower", "same"):
+        return ""
+    return " This run shows no gain, so it does not support the choice by itself: run the sweep again."
+
+
+def _ratio_words(ratio: float) -> str:
+    if ratio > SAME_HIGH:
+        return f"already {format_speedup(ratio)} faster than pure Python, before any thread"
+    if ratio < 1 / SAME_HIGH:
+        return f"slower than pure Python here, taking {1 / ratio:.2f} times as long"
+    return "about as fast as pure Python"
+
+
 def decision_guide(sweeps: Mapping[str, Sweep], skipped: Mapping[str, str], *,
-                   io: tuple[float, float, float], c_threads: tuple[float, float, float]) -> list[str]:
-    """Each situation, the backend to choose, and the number measured here that says why (lesson 06)."""
-    cores = system.usable_cores()
-    lines = [f"Note: the serial timing was unstable ({w}); other programs are busy, so run the "
+                   io: tuple[float, float, float], c_threads: tuple[float, float, float],
+                   io_workers: int = 8, c_workers: int | None = None) -> list[str]:
+    """Each situation, the backend to choose, and the number measured here that says why (lesson 06).
+
+    ``io`` and ``c_threads`` are ``(serial s, parallel s, speedup)`` from ``io_speedup``
+    (``io_workers`` threads waiting) and ``hashlib_speedup`` (``c_workers`` threads, the
+    usable cores by default). Every speedup is worded by ``conclude.describe_speedup`` against
+    the ideal here: the worker count for waiting tasks, capped at the cores for CPU work.
+    """
+    cores = sweeps["serial"].metadata.usable_cores
+    lines = [f"Note: the serial timing was unstable ({w}); other programs may be busy, so run the "
              "sweep again before trusting small differences." for w in sweeps["serial"].serial.warnings[:1]]
-    lines.append(f"I/O-bound (waiting on disk or network): choose threads. The waits took "
-                 f"{format_seconds(io[0])} one after another and {format_seconds(io[1])} on threads: "
-                 f"{format_speedup(io[2])}. A waiting thread releases the GIL and costs little.")
-    thr, proc = sweeps.get("threads"), sweeps.get("processes")
-    if thr and proc:
-        t, p = at_cores(thr, cores), at_cores(proc, cores)
-        if cores > 1 and t.speedup >= 0.6 * t.workers:
-            lines.append(f"CPU-bound pure Python: threads reached {_on(t)}, so this Python runs "
-                         f"threads in parallel (free-threaded: {system.free_threaded_build()}); "
-                         f"processes reached {_on(p)}. Processes work on every Python.")
-        else:
-            lines.append(f"CPU-bound pure Python: choose processes: {_on(p)}; threads reached "
-                         f"{format_speedup(t.speedup)}, because the GIL lets one thread run Python at a time.")
+    io_text = describe_speedup(io[2], io_workers, cores, waiting=True, what=_what("threads", io_workers))
+    line = (f"I/O-bound (waiting on disk or network): choose threads. {io_workers} waits took "
+            f"{format_seconds(io[0])} one after another and {format_seconds(io[1])} on threads: {io_text}.")
+    if regime(io[2], io_workers, cores, waiting=True) in ("slower", "same"):
+        line += " Waiting threads should overlap their waits, and here they did not: run the cell again."
+    else:
+        line += (" A waiting thread releases the GIL and needs no core, so more threads than cores "
+                 "help here.")
+    lines.append(line)
+    cpu = _cpu_line(sweeps.get("threads"), sweeps.get("processes"), cores)
+    if cpu:
+        lines.append(cpu)
     kern = sweeps.get("kernel-threads")
     if kern:
         k = at_cores(kern, cores)
         faster = sweeps["serial"].serial.median / kern.serial.median
-        lines.append(f"C code that releases the GIL: choose threads: the compiled kernel reached "
-                     f"{_on(k, 'threads')}, and one call of it is already {format_speedup(faster)} "
-                     "faster than pure Python.")
+        lines.append(f"C code that releases the GIL: choose threads. The compiled kernel on threads: "
+                     f"{_said(k, cores, 'threads')}; one call of it is {_ratio_words(faster)}."
+                     + _no_gain(k.speedup, k.workers, cores))
     else:
-        lines.append(f"C code that releases the GIL: choose threads: hashlib (C in the standard library) "
-                     f"reached {format_speedup(c_threads[2])} on {cores} threads "
-                     f"({_verdict(c_threads[2], cores)}). The compiled kernel was not measured: "
+        n = c_workers or cores
+        lines.append(f"C code that releases the GIL: choose threads. hashlib (C in the standard library) "
+                     f"on threads: {describe_speedup(c_threads[2], n, cores, what=_what('threads', n))}."
+                     + _no_gain(c_threads[2], n, cores)
+                     + f" The compiled kernel was not measured: "
                      f"{skipped.get('kernel-threads', 'not requested').rstrip('.')}.")
     if sweeps.get("children"):
         lines.append("Separate programs (tools, scripts you cannot import): choose child scripts: "
-                     + _launch_reason(sweeps["children"], cores, "children"))
+                     + describe_launch(sweeps["children"], cores, "children"))
+    hosts = ("More than one machine: choose MPI (lesson 05) for ranks that exchange data: mpiexec with "
+             "a host file starts them on several hosts. Child scripts (lesson 04) run on several hosts "
+             "too, when every host reaches their board (Redis).")
     if sweeps.get("mpi"):
-        lines.append("More than one machine: choose MPI, the one backend here that runs across hosts "
-                     "(mpiexec with a host file): " + _launch_reason(sweeps["mpi"], cores, "ranks"))
+        lines.append(f"{hosts} MPI here, on one machine: " + describe_launch(sweeps["mpi"], cores, "ranks"))
     else:
-        lines.append(f"More than one machine: choose MPI (lesson 05). Not measured here: "
-                     f"{skipped.get('mpi', 'not requested').rstrip('.')}.")
+        lines.append(f"{hosts} MPI was not measured here: {skipped.get('mpi', 'not requested').rstrip('.')}.")
+    return lines
+
+
+# --------------------------------------------------------------------------- two serial fractions
+
+DEFAULT_FRACTION = 0.10  # where the laws panel starts when there is no estimate (one usable core)
+
+
+def gustafson_share(scaled: Mapping[int, float]) -> float | None:
+    """Gustafson's alpha from the scaled points, or None when none has more than one worker (lesson 06)."""
+    return fit_gustafson(scaled) if any(k > 1 for k in scaled) else None
+
+
+def panel_fraction(estimate: SerialFractionEstimate | None) -> float:
+    """The fraction the laws panel and exercise 1 start from: the estimate, else ``DEFAULT_FRACTION`` (lesson 06)."""
+    return estimate.serial_fraction if estimate is not None else DEFAULT_FRACTION
+
+
+def _karp_flatt(speedup: float, workers: int) -> float:
+    return min(1.0, max(0.0, (1 / speedup - 1 / workers) / (1 - 1 / workers)))
+
+
+def describe_fractions(estimate: SerialFractionEstimate | None, strong: Mapping[int, float],
+                       scaled: Mapping[int, float], cores: int) -> list[str]:
+    """The scaled speedups, Amdahl's f and Gustafson's alpha by their names, and why they differ (lesson 06).
+
+    ``estimate`` is the fixed-size sweep's (``Sweep.estimate``), ``strong`` its {workers:
+    speedup}, ``scaled`` from ``scaled_speedups``. f is a share of one worker's run, alpha of
+    the run on k workers; at one fixed-size point (k, S) they are tied by alpha = f × S, which
+    the lines show with the learner's own point before comparing with the scaled fit.
+    """
+    lines = ["Scaled speedups (k workers on k times the work, against k × one worker's time):"]
+    lines += [f"  {describe_speedup(s, k, cores, what=_what('workers', k))}" for k, s in sorted(scaled.items())]
+    if estimate is None:
+        lines.append(f"Amdahl's f (the serial share of ONE worker's run): no estimate; it needs a "
+                     f"fixed-size point with 2 or more workers within the cores, and this machine has "
+                     f"{cores} usable core{'s' if cores != 1 else ''}. The panel below starts at "
+                     f"f = {DEFAULT_FRACTION:.2f}, a value to try, not yours.")
+    else:
+        n = estimate.points_used
+        spread = "" if n == 1 else f", {estimate.low:.3f} to {estimate.high:.3f} point by point"
+        lines.append(f"Amdahl's f (the serial share of ONE worker's run), estimated from your fixed-size "
+                     f"points (Karp–Flatt): {estimate.serial_fraction:.3f} from {n} point"
+                     f"{'s' if n != 1 else ''}{spread}.")
+    alpha = gustafson_share(scaled)
+    if alpha is None:
+        lines.append("Gustafson's alpha (the serial share of the run on k workers): no fit; it needs a "
+                     "scaled point with 2 or more workers.")
+        return lines
+    lines.append(f"Gustafson's alpha (the serial share of the run on k workers), fitted to your scaled "
+                 f"points: {alpha:.3f}.")
+    common = [k for k in scaled if k > 1 and k in strong and k <= cores]
+    if not common:
+        return lines
+    k = max(common)
+    s = strong[k]
+    if min(s, scaled[k]) <= SAME_HIGH:
+        lines.append(f"At {k} workers a run gained nothing over one worker (fixed size {format_speedup(s)}, "
+                     f"scaled {format_speedup(scaled[k])}): without a gain f or alpha comes out near 1 "
+                     "(capped at 1 when slower) whatever the cause, overhead or busy cores, so the two "
+                     "cannot be compared here; run the cell again.")
+        return lines
+    f_k = _karp_flatt(s, k)
+    alpha_k = min(1.0, max(0.0, (k - s) / (k - 1)))  # = f_k × s when f_k is not clamped
+    lines.append(f"They are shares of different runs: the serial part takes the same time, but the run on "
+                 f"k workers is shorter, so it is a larger share of it. For one run the two are tied by "
+                 f"alpha = f × S(k): your fixed-size run on {k} workers ({format_speedup(s)}) gives "
+                 f"f = {f_k:.3f} and alpha = {alpha_k:.3f}.")
+    if abs(alpha - alpha_k) <= 0.05:
+        lines.append(f"Your scaled runs gave alpha = {alpha:.3f}, close to it: growing the problem "
+                     "changed little here.")
+    else:
+        lines.append(f"Your scaled runs gave alpha = {alpha:.3f}; the rest of the difference is what "
+                     "growing the problem changed, and the noise of a few short runs: Gustafson's law "
+                     "assumes the serial part keeps its time as the work grows, and here the 'serial "
+                     "part' is mostly the pool's overhead, which need not.")
+    return lines
+
+
+# --------------------------------------------------------------------------- exercise 2
+
+def describe_choice(measured: Mapping[str, tuple[float, float, float]], workers: int, cores: int) -> list[str]:
+    """Each backend's (serial s, parallel s, speedup) in words, and which was faster by how much (lesson 06)."""
+    if not measured:
+        raise ValueError("describe_choice needs at least one backend's (serial s, parallel s, speedup)")
+    lines = [f"{name}: serial {format_seconds(ser)}, parallel {format_seconds(par)}: "
+             f"{describe_speedup(sp, workers, cores, what=_what(name, workers))}"
+             for name, (ser, par, sp) in measured.items()]
+    ranked = sorted(measured, key=lambda n: measured[n][2], reverse=True)
+    if len(ranked) < 2:
+        return lines
+    first, second = ranked[0], ranked[1]
+    ratio = measured[first][2] / measured[second][2]
+    if ratio <= SAME_HIGH:
+        lines.append(f"About the same here ({first} {format_speedup(measured[first][2])}, {second} "
+                     f"{format_speedup(measured[second][2])}, within 10 %): either will do; threads "
+                     "copy nothing, processes copy every buffer to a worker.")
+    elif measured[first][2] <= SAME_HIGH:
+        lines.append(f"{first} were faster here, {format_speedup(ratio)} the speedup of {second}, but "
+                     "neither beat the serial run, so this run does not support a choice by itself: run "
+                     "it again.")
+    elif first == "threads":
+        lines.append(f"threads were faster here, {format_speedup(ratio)} the speedup of {second}: "
+                     "hashlib releases the GIL on large buffers, so threads hash at the same time "
+                     "without copying, while processes copy every buffer to a worker.")
+    else:
+        lines.append(f"{first} were faster here, {format_speedup(ratio)} the speedup of {second}, "
+                     "even though processes copy every buffer to a worker: the lines above say how "
+                     "far each got.")
     return lines
 
 
