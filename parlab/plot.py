@@ -37,8 +37,10 @@ def _as_list(sweeps: Sweep | Sequence[Sweep]) -> list[Sweep]:
 def _ideal_label(waiting: bool, cores: int, efficiency: bool = False) -> str:
     if waiting:
         return f"ideal for waiting tasks: {'100 %' if efficiency else 'speedup = workers'}"
-    label = f"ideal: one core per worker, up to the {cores} usable core{'s' if cores != 1 else ''}"
-    return label + " (then cores / workers)" if efficiency else label
+    cap = f"{cores} usable core{'s' if cores != 1 else ''}"
+    if efficiency:  # short: the efficiency legend shares a narrow plot
+        return f"ideal: 100 % up to the {cap}, then cores / workers"
+    return f"ideal: one core per worker, up to the {cap}"
 
 
 def _ideal_speedup(k: float, cores: int, waiting: bool) -> float:

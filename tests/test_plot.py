@@ -94,7 +94,7 @@ def test_amdahls_law_is_drawn_only_for_an_estimate_and_only_over_the_cores():
 def test_efficiency_ideal_is_100_up_to_the_cores_then_shared_for_cpu_work():
     fig, ax = plt.subplots()
     plot_efficiency([_synthetic(2, range(1, 9)), _synthetic(2, range(1, 9), waiting=True)], ax=ax)
-    xs, ys = _line(ax, "ideal: one core per worker").get_data()
+    xs, ys = _line(ax, "ideal: 100 % up to the").get_data()
     assert list(ys) == pytest.approx([100 * min(k, 2) / k for k in xs])
     _, waiting = _line(ax, "ideal for waiting tasks: 100 %").get_data()
     assert set(waiting) == {100}
