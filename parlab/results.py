@@ -375,13 +375,25 @@ class Sweep(_Document):
                  "speedup": p.speedup, "efficiency": p.efficiency, "startup_s": p.startup_s,
                  "oversubscribed": p.oversubscribed} for p in self.points]
 
-    def summary(self) -> str:
-        """A small fixed-format table of the sweep."""
-        lines = [f"{self.label}: {self.tasks} tasks, serial {self.serial.summary()}",
-                 "workers      time    speedup  efficiency  start-up"]
+    def summary(self, *, nouns: tuple[str, str] = ("worker", "workers"), work: str = "tasks",
+                baseline: str | None = None) -> str:
+        """A small fixed-format table of the sweep; ``nouns`` name a worker (("rank", "ranks"), ...).
+
+        ``work`` names what ``tasks`` counts and ``baseline`` what the speedups divide when it is
+        not the serial run, e.g. "intervals, one block per rank" and "1 rank" for lesson 05.
+        """
+        one, many = nouns
+        width = max(7, len(many))
+
+        def count(k: int) -> str:
+            return f"{k} {one if k == 1 else many}"
+
+        against = ", serial " if baseline is None else f"; {baseline}: "
+        lines = [f"{self.label}: {self.tasks:,} {work}{against}{self.serial.summary()}",
+                 f"{many:>{width}}      time    speedup  efficiency  start-up"]
         for p in self.points:
-            mark = "  (more workers than cores)" if p.oversubscribed else ""
-            lines.append(f"{p.workers:>7}  {format_seconds(p.timing.median):>8}  "
+            mark = f"  (more {many} than cores)" if p.oversubscribed else ""
+            lines.append(f"{p.workers:>{width}}  {format_seconds(p.timing.median):>8}  "
                          f"{format_speedup(p.speedup):>9}  {p.efficiency:>10.0%}  "
                          f"{format_seconds(p.startup_s):>8}{mark}")
         if self.estimate is not None:
@@ -389,13 +401,13 @@ class Sweep(_Document):
             lines.append(self.estimate.summary(cores))
             within = [p for p in self.points if 1 < p.workers <= cores]
             if slower := [p.workers for p in within if p.speedup < 1]:
-                lines.append(f"  slower than serial on {_counts(slower)} workers (the estimate is capped at 1): "
+                lines.append(f"  slower than serial on {_counts(slower)} {many} (the estimate is capped at 1): "
                              "a serial part alone never makes a run slower; overhead does")
             if superlinear := [p.workers for p in within if p.speedup > p.workers]:
-                lines.append(f"  superlinear on {_counts(superlinear)} workers (more than one core's worth each): "
+                lines.append(f"  superlinear on {_counts(superlinear)} {many} (more than one core's worth each): "
                              "the estimate is floored at 0")
         for p in self.points:
-            lines.extend(f"warning ({p.workers} workers): {w}" for w in p.timing.warnings)
+            lines.extend(f"warning ({count(p.workers)}): {w}" for w in p.timing.warnings)
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -13,6 +13,7 @@ import pytest
 
 from parlab.lessons import l00_start as start
 from parlab.lessons import l06_strategy as strategy
+from parlab.lessons.conclude import point_at_cores
 from parlab.measure import build_sweep
 from parlab.results import Metadata, SerialFractionEstimate, Sweep, Timing
 
@@ -96,7 +97,7 @@ def test_superlinear_is_named():
 def test_the_headline_is_the_point_at_the_cores_not_the_best_one():
     # The best speedup was the single process (1.01×): that is not "reached 1.01× with 1 processes".
     sweep = _sweep(2, {1: 1.01, 2: 0.95})
-    assert start.headline_point(sweep).workers == 2
+    assert point_at_cores(sweep).workers == 2
     text = start.describe_first_sweep(sweep)
     assert "0.95× on 2 processes" in text and "1.01×" not in text
 

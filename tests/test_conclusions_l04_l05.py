@@ -33,7 +33,8 @@ def sweep(speedups: dict[int, float], cores: int, *, spread: float = 0.0, startu
     serial = timing(serial_s)
     measured = [(k, serial if k == 1 else timing(serial_s / s, spread), startup * (1 + 0.1 * k), None)
                 for k, s in speedups.items()]
-    return build_sweep(label, backend, None, tasks, serial, measured, metadata=meta(cores, gil=gil))
+    # As job_sweep and integral_sweep build theirs: no serial-fraction estimate.
+    return build_sweep(label, backend, None, tasks, serial, measured, metadata=meta(cores, gil=gil), estimate=False)
 
 
 def job(attempts: list[int], duplicates: list[int | None], *, killed: str | None = None,
@@ -257,7 +258,7 @@ def test_compare_pingpong_all_agree_none_agree_and_nothing_to_compare():
 
 
 def integral(speedups: dict[int, float], cores: int, **kw) -> Sweep:
-    return sweep(speedups, cores, tasks=2_000_000, backend="mpi", label="integral, 2,000,000 intervals", **kw)
+    return sweep(speedups, cores, tasks=2_000_000, backend="mpi", label="midpoint integral", **kw)
 
 
 def test_integral_summary_counts_intervals_not_tasks():

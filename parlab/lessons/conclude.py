@@ -20,10 +20,10 @@ core), and the worker count capped at the usable cores for CPU-bound work.
 
 from __future__ import annotations
 
-from parlab.results import format_speedup
+from parlab.results import Sweep, SweepPoint, format_speedup
 
 __all__ = ["NEAR_IDEAL", "NOISY_SPREAD", "SAME_HIGH", "SAME_LOW", "describe_speedup", "ideal_speedup",
-           "regime", "spread_warning"]
+           "point_at_cores", "regime", "spread_warning"]
 
 SAME_LOW = 0.90
 SAME_HIGH = 1.10
@@ -93,3 +93,16 @@ def spread_warning(low: float, median: float, high: float) -> str | None:
         return None
     return (f"the repeats ranged from {format_speedup(low)} to {format_speedup(high)}: other "
             "programs were probably using the cores; run the cell again for a steadier figure")
+
+
+def point_at_cores(sweep: Sweep) -> SweepPoint:
+    """The point with the most workers that still fit the usable cores, else the fewest workers (lessons 00-06).
+
+    Lessons describe a sweep there, not at its best point: the best of several noisy points
+    is biased upwards, and a "best" at one worker says nothing about parallel work.
+    """
+    cores = sweep.metadata.usable_cores
+    within = [p for p in sweep.points if p.workers <= cores]
+    if within:
+        return max(within, key=lambda p: p.workers)
+    return min(sweep.points, key=lambda p: p.workers)

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 
-from parlab.lessons.conclude import describe_speedup, ideal_speedup, regime, spread_warning
+from parlab.lessons.conclude import describe_speedup, ideal_speedup, point_at_cores, regime, spread_warning
 from parlab.results import MIN_CEILING_POINTS, Sweep, SweepPoint, format_seconds, format_speedup
 
-__all__ = ["SHORT_TASK_S", "describe_estimate", "describe_first_sweep", "headline_point"]
+__all__ = ["SHORT_TASK_S", "describe_estimate", "describe_first_sweep"]
 
 SHORT_TASK_S = 0.001  # below this, a pool's cost per task (tens to hundreds of µs) can outweigh the work
 
@@ -27,13 +27,6 @@ def _what(backend: str, workers: int) -> str:
     if workers == 1:
         return _ONE.get(backend, "worker")
     return backend if backend in _ONE else "workers"
-
-
-def headline_point(sweep: Sweep) -> SweepPoint:
-    """The point with the most workers within the usable cores (the first point when none is) (lesson 00)."""
-    cores = sweep.metadata.usable_cores
-    within = [p for p in sweep.points if p.workers <= cores]
-    return max(within, key=lambda p: p.workers) if within else sweep.points[0]
 
 
 def _sentence(sweep: Sweep, p: SweepPoint) -> str:
@@ -50,7 +43,7 @@ def describe_first_sweep(sweep: Sweep) -> str:
     the cores past them, and a wide spread of the repeats are each said in their own words.
     """
     cores = sweep.metadata.usable_cores
-    p = headline_point(sweep)
+    p = point_at_cores(sweep)
     lines = []
     if cores == 1:
         lines.append(f"One usable core: the sweep ran a single {_what(sweep.backend, 1)}, {_sentence(sweep, p)}. Work "

@@ -26,7 +26,14 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 from parlab import launch, system
-from parlab.lessons.conclude import SAME_HIGH, SAME_LOW, describe_speedup, regime, spread_warning
+from parlab.lessons.conclude import (
+    SAME_HIGH,
+    SAME_LOW,
+    describe_speedup,
+    point_at_cores,
+    regime,
+    spread_warning,
+)
 from parlab.measure import (  # the notebooks call gil.worker_counts, gil.overlap_fraction
     overlap_fraction,
     time_call,
@@ -51,7 +58,7 @@ __all__ = [
     "describe_cpu_threads", "describe_gil_release", "describe_overlap", "describe_python_threads",
     "describe_single_thread_cost", "describe_small_buffers", "describe_switch_latency",
     "describe_waiting", "fib_tasks", "find_gil_build", "gil_timeline", "overlap_fraction",
-    "plot_switch_latency", "point_at_cores", "run_segments", "single_thread_cost", "switch_latency",
+    "plot_switch_latency", "run_segments", "single_thread_cost", "switch_latency",
     "time_fib_in", "worker_counts",
 ]
 
@@ -207,19 +214,6 @@ _GIL_BACK_ON = ("This free-threaded build has the GIL on again (PYTHON_GIL=1, -X
 def _noun(workers: int, noun: str) -> str:
     """"1 thread", "2 threads", "2 processes": the noun for describe_speedup's ``what``."""
     return noun if workers == 1 else noun + ("es" if noun.endswith("s") else "s")
-
-
-def point_at_cores(sweep: Sweep) -> SweepPoint:
-    """The point with the most workers that still fit the usable cores (else the fewest workers) (lesson 01).
-
-    A sweep is described there, not at its best point: the best of several noisy points is
-    biased upwards, and a "best" at one worker says nothing about parallel work.
-    """
-    cores = sweep.metadata.usable_cores
-    within = [p for p in sweep.points if p.workers <= cores]
-    if within:
-        return max(within, key=lambda p: p.workers)
-    return min(sweep.points, key=lambda p: p.workers)
 
 
 def _speedup(point: SweepPoint, cores: int, noun: str, *, waiting: bool = False) -> str:

@@ -18,7 +18,7 @@ from parlab import launch
 from parlab._checks import MAX_TIMEOUT_S, check_timeout, check_whole
 from parlab.coord import Server
 from parlab.coord.board import Outcome
-from parlab.lessons.conclude import SAME_HIGH, SAME_LOW, describe_speedup, spread_warning
+from parlab.lessons.conclude import SAME_HIGH, SAME_LOW, describe_speedup, point_at_cores, spread_warning
 from parlab.measure import build_sweep, check_same, timing_from
 from parlab.results import Sweep, SweepPoint, Timing, format_seconds, format_speedup
 from parlab.run import check_workers
@@ -205,8 +205,10 @@ def job_sweep(server: Server, tasks: Sequence[dict[str, Any]], children: Sequenc
         if progress:
             progress(step, total)
     measured = [(k, *timings[k], None) for k in counts]
+    # No serial-fraction estimate: what does not speed up here is start-up and server round
+    # trips, not a serial part of the work (lesson 04 describes them on their own).
     return build_sweep(f"children via {server.backend} server", f"children/{server.backend}", None,
-                       len(items), timings[1][0], measured)
+                       len(items), timings[1][0], measured, estimate=False)
 
 
 def child_startup(repeats: int = 5) -> Timing:
@@ -285,21 +287,7 @@ def describe_delivery(result: JobResult, expected: Sequence[Any] | None = None) 
 
 def job_summary(sweep: Sweep) -> str:
     """A children sweep as a table; the baseline named for what it is: one child, start-up included (lesson 04)."""
-    lines = [f"{sweep.label}: {sweep.tasks} tasks; 1 child, start-up included: {sweep.serial.summary()}",
-             "children      time    speedup  efficiency  start-up"]
-    for p in sweep.points:
-        mark = "  (more children than cores)" if p.oversubscribed else ""
-        lines.append(f"{p.workers:>8}  {format_seconds(p.timing.median):>8}  {format_speedup(p.speedup):>9}  "
-                     f"{p.efficiency:>10.0%}  {format_seconds(p.startup_s):>8}{mark}")
-    for p in sweep.points:
-        lines.extend(f"warning ({_children(p.workers)}): {w}" for w in p.timing.warnings)
-    return "\n".join(lines)
-
-
-def _at_cores(sweep: Sweep) -> SweepPoint:
-    cores = sweep.metadata.usable_cores
-    within = [p for p in sweep.points if p.workers <= cores]
-    return max(within, key=lambda p: p.workers) if within else min(sweep.points, key=lambda p: p.workers)
+    return sweep.summary(nouns=("child", "children"), baseline="1 child, start-up included")
 
 
 def _noisiest(points: Sequence[SweepPoint]) -> str | None:
@@ -316,7 +304,7 @@ def describe_children(sweep: Sweep) -> str:
     includes the children's start-up and their waits for the server.
     """
     cores = sweep.metadata.usable_cores
-    at = _at_cores(sweep)
+    at = point_at_cores(sweep)
     what = "child" if at.workers == 1 else "children"
     lines = [describe_speedup(at.speedup, at.workers, cores, what=what) + "."]
     if cores == 1:

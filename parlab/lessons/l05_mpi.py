@@ -16,11 +16,11 @@ from matplotlib.axes import Axes
 
 from parlab import launch, system
 from parlab._checks import MPI_TIMEOUT_S, check_ranks, check_timeout, check_whole
-from parlab.lessons.conclude import SAME_HIGH, SAME_LOW, describe_speedup, spread_warning
+from parlab.lessons.conclude import SAME_HIGH, SAME_LOW, describe_speedup, point_at_cores, spread_warning
 from parlab.measure import build_sweep, check_same, time_call, timing_from
 from parlab.mpi import MPIRun, find_launcher, run_mpi
 from parlab.plot import DPI, plot_speedup
-from parlab.results import Sweep, SweepPoint, Timing, format_seconds, format_speedup
+from parlab.results import Sweep, Timing, format_seconds, format_speedup
 from parlab.workloads import fib
 
 __all__ = [
@@ -90,7 +90,9 @@ def integral_sweep(ranks: Iterable[int], *, intervals: int = 2_000_000, repeats:
         measured.append((k, timing_from(run.data["seconds"]), startup_s(run), None))
         if progress:
             progress(step, total)
-    return build_sweep(f"integral, {intervals:,} intervals", "mpi", None, intervals, serial, measured)
+    # No serial-fraction estimate: the timed part has no serial code to estimate (each rank
+    # sums its own block), and start-up is reported on its own.
+    return build_sweep("midpoint integral", "mpi", None, intervals, serial, measured, estimate=False)
 
 
 def run_pingpong(max_size: int = 1 << 20, loop: int = 2000, ranks: int = 2,
@@ -291,15 +293,7 @@ def integral_panel(repeats: int = 3) -> Any:
 
 def integral_summary(sweep: Sweep) -> str:
     """The integral sweep as a table: the work in intervals, one block per rank, the baseline 1 rank (lesson 05)."""
-    lines = [f"midpoint integral: {sweep.tasks:,} intervals, one block per rank; 1 rank: {sweep.serial.summary()}",
-             "   ranks      time    speedup  efficiency  start-up"]
-    for p in sweep.points:
-        mark = "  (more ranks than cores)" if p.oversubscribed else ""
-        lines.append(f"{p.workers:>8}  {format_seconds(p.timing.median):>8}  {format_speedup(p.speedup):>9}  "
-                     f"{p.efficiency:>10.0%}  {format_seconds(p.startup_s):>8}{mark}")
-    for p in sweep.points:
-        lines.extend(f"warning ({_ranks(p.workers)}): {w}" for w in p.timing.warnings)
-    return "\n".join(lines)
+    return sweep.summary(nouns=("rank", "ranks"), work="intervals, one block per rank", baseline="1 rank")
 
 
 def _ranks(k: int) -> str:
@@ -313,8 +307,7 @@ def describe_integral(sweep: Sweep) -> str:
     taken inside the program (after a Barrier), so start-up is not in them.
     """
     cores = sweep.metadata.usable_cores
-    within = [p for p in sweep.points if p.workers <= cores]
-    at: SweepPoint = max(within, key=lambda p: p.workers) if within else min(sweep.points, key=lambda p: p.workers)
+    at = point_at_cores(sweep)
     lines = [describe_speedup(at.speedup, at.workers, cores, what="rank" if at.workers == 1 else "ranks") + "."]
     if cores == 1:
         lines.append("With one usable core, ranks can only take turns: no speedup is possible here.")
