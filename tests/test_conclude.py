@@ -83,3 +83,15 @@ def test_above_the_cap_of_the_cores_is_not_called_near_the_ideal():
 def test_superlinear_waiting_tasks_do_not_blame_the_caches():
     assert "caches" not in conclude.describe_speedup(9.5, 8, 2, waiting=True)
     assert "caches" in conclude.describe_speedup(2.5, 2, 2)
+
+
+def test_noisiest_warning_names_the_widest_point_or_nothing():
+    from parlab.measure import build_sweep, timing_from
+
+    steady = timing_from([0.5, 0.5, 0.5])
+    noisy = timing_from([0.3, 0.5, 0.9])
+    sweep = build_sweep("s", "processes", None, 4, timing_from([1.0]), [(2, steady, 0.0, None), (3, noisy, 0.0, None)])
+    worst, sentence = conclude.noisiest_warning(sweep.points)
+    assert worst.workers == 3 and "run the cell again" in sentence
+    calm = build_sweep("s", "processes", None, 4, timing_from([1.0]), [(2, steady, 0.0, None)])
+    assert conclude.noisiest_warning(calm.points) is None

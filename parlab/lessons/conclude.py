@@ -20,10 +20,12 @@ core), and the worker count capped at the usable cores for CPU-bound work.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from parlab.results import Sweep, SweepPoint, format_speedup
 
 __all__ = ["NEAR_IDEAL", "NOISY_SPREAD", "SAME_HIGH", "SAME_LOW", "describe_speedup", "ideal_speedup",
-           "point_at_cores", "regime", "spread_warning"]
+           "noisiest_warning", "point_at_cores", "regime", "spread_warning"]
 
 SAME_LOW = 0.90
 SAME_HIGH = 1.10
@@ -106,3 +108,10 @@ def point_at_cores(sweep: Sweep) -> SweepPoint:
     if within:
         return max(within, key=lambda p: p.workers)
     return min(sweep.points, key=lambda p: p.workers)
+
+
+def noisiest_warning(points: Sequence[SweepPoint]) -> tuple[SweepPoint, str] | None:
+    """The point whose repeats spread most, with spread_warning's sentence; None if none is noisy (lessons 04, 05)."""
+    worst = max(points, key=lambda p: (p.speedup_high - p.speedup_low) / p.speedup)
+    found = spread_warning(worst.speedup_low, worst.speedup, worst.speedup_high)
+    return (worst, found) if found else None

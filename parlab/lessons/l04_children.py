@@ -18,7 +18,13 @@ from parlab import launch
 from parlab._checks import MAX_TIMEOUT_S, check_timeout, check_whole
 from parlab.coord import Server
 from parlab.coord.board import Outcome
-from parlab.lessons.conclude import SAME_HIGH, SAME_LOW, describe_speedup, point_at_cores, spread_warning
+from parlab.lessons.conclude import (
+    SAME_HIGH,
+    SAME_LOW,
+    describe_speedup,
+    noisiest_warning,
+    point_at_cores,
+)
 from parlab.measure import build_sweep, check_same, timing_from
 from parlab.results import Sweep, SweepPoint, Timing, format_seconds, format_speedup
 from parlab.run import check_workers
@@ -291,10 +297,8 @@ def job_summary(sweep: Sweep) -> str:
 
 
 def _noisiest(points: Sequence[SweepPoint]) -> str | None:
-    warnings = [(p.speedup_high - p.speedup_low) / p.speedup for p in points]
-    worst = points[warnings.index(max(warnings))]
-    found = spread_warning(worst.speedup_low, worst.speedup, worst.speedup_high)
-    return f"At {_children(worst.workers)}, {found}." if found else None
+    found = noisiest_warning(points)
+    return f"At {_children(found[0].workers)}, {found[1]}." if found else None
 
 
 def describe_children(sweep: Sweep) -> str:

@@ -16,7 +16,13 @@ from matplotlib.axes import Axes
 
 from parlab import launch, system
 from parlab._checks import MPI_TIMEOUT_S, check_ranks, check_timeout, check_whole
-from parlab.lessons.conclude import SAME_HIGH, SAME_LOW, describe_speedup, point_at_cores, spread_warning
+from parlab.lessons.conclude import (
+    SAME_HIGH,
+    SAME_LOW,
+    describe_speedup,
+    noisiest_warning,
+    point_at_cores,
+)
 from parlab.measure import build_sweep, check_same, time_call, timing_from
 from parlab.mpi import MPIRun, find_launcher, run_mpi
 from parlab.plot import DPI, plot_speedup
@@ -329,11 +335,8 @@ def describe_integral(sweep: Sweep) -> str:
         else:
             lines.append(f"That is about the same as one rank per core ({versus}): the extra ranks take "
                          "turns on the same cores (the shaded area).")
-    spreads = [(q.speedup_high - q.speedup_low) / q.speedup for q in sweep.points]
-    noisy = sweep.points[spreads.index(max(spreads))]
-    warning = spread_warning(noisy.speedup_low, noisy.speedup, noisy.speedup_high)
-    if warning:
-        lines.append(f"On {_ranks(noisy.workers)}, {warning}.")
+    if noisy := noisiest_warning(sweep.points):
+        lines.append(f"On {_ranks(noisy[0].workers)}, {noisy[1]}.")
     first, last = min(sweep.points, key=lambda q: q.workers), max(sweep.points, key=lambda q: q.workers)
     grew = (f"from {format_seconds(first.startup_s)} on {_ranks(first.workers)} to "
             f"{format_seconds(last.startup_s)} on {_ranks(last.workers)}") if last is not first else (
