@@ -35,6 +35,7 @@ from types import ModuleType
 from typing import Any
 
 from parlab import system
+from parlab._checks import check_size
 from parlab.kernels._checks import MAX_STOP, check_range, chunk_size
 from parlab.workloads import count_primes as _count_primes_workload
 
@@ -80,12 +81,7 @@ def count_primes_python(start: int, stop: int) -> int:
 
 def prime_tasks(numbers: int, tasks: int, start: int = 10**7) -> list[tuple[int, int]]:
     """Split [start, start + numbers) into ``tasks`` (lo, hi) ranges of equal width, for star=True (lesson 03)."""
-    for name, value in (("numbers", numbers), ("tasks", tasks)):
-        # parlab._checks' policy (kernels/ does not import it): wrong type TypeError, wrong value ValueError
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be a whole number >= 1, got {value!r} ({type(value).__name__})")
-        if value < 1:
-            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    numbers, tasks = check_size("numbers", numbers), check_size("tasks", tasks)
     if tasks > numbers:
         raise ValueError(f"tasks ({tasks}) must not exceed numbers ({numbers}): each task needs a number")
     check_range(start, start + numbers)
