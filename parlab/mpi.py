@@ -34,7 +34,7 @@ from parlab._checks import (
     check_whole,
     max_ranks,
 )
-from parlab.scripts.mpi_common import RESULT_TAG
+from parlab.scripts.mpi_common import FAILED_TAG, RESULT_TAG
 
 __all__ = [
     "HOSTFILE_RANK_CAP",
@@ -201,7 +201,8 @@ def _rank_traceback(stderr: str) -> str:
 
 
 def _failed(name: str, done: launch.Completed) -> RankFailed:
-    found = _ABORT_RANK.search(done.stderr)
+    # The program's own line first (see mpi_common.FAILED_TAG), then the MPI library's.
+    found = re.search(re.escape(FAILED_TAG) + r"(\d+)", done.stderr) or _ABORT_RANK.search(done.stderr)
     rank = int(next(g for g in found.groups() if g)) if found else None
     trace = _rank_traceback(done.stderr)
     who = f"rank {rank}" if rank is not None else "a rank"

@@ -138,6 +138,21 @@ def test_a_rank_that_raises_ends_the_job_with_its_traceback(mpiexec):
     assert "mpi_ring.py" in str(err) and "<frozen runpy>" not in err.traceback
 
 
+def test_the_failing_rank_is_named_even_when_the_mpi_library_line_is_lost():
+    # MPICH's "Abort(1) on node 2 (rank 2 in comm 0)" comes after the traceback and can be lost
+    # while mpiexec tears the job down; the program's own line before the traceback is not.
+    from parlab.launch import Completed
+    from parlab.scripts.mpi_common import FAILED_TAG
+
+    stderr = (f"{FAILED_TAG}2\nTraceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
+              "RuntimeError: rank 2 was asked to fail\n")
+    err = mpi._failed("ring", Completed(("mpiexec",), 1, "", stderr, 0.1))
+    assert err.rank == 2 and err.traceback.endswith("RuntimeError: rank 2 was asked to fail")
+    assert FAILED_TAG not in err.traceback
+    lost = mpi._failed("ring", Completed(("mpiexec",), 1, "", "Traceback (most recent call last):\nX\n", 0.1))
+    assert lost.rank is None and "a rank stopped it" in str(lost)
+
+
 @pytest.mark.faults
 def test_futures_program_error_ends_the_job(mpiexec):
     with pytest.raises(mpi.RankFailed, match="--tasks and --workers"):
