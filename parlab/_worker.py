@@ -139,6 +139,30 @@ def sigint_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+@contextlib.contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C that arrives while this thread starts processes; deliver it once they have started.
+
+    Starting a worker through the fork server is a handshake over a socket. A
+    KeyboardInterrupt in the middle of it closes the socket half-way, and on Python 3.14 the
+    fork server then dies of the ConnectionResetError; every later pool fails to connect to
+    it until the interpreter restarts. Starting k processes takes milliseconds, so the
+    interrupt waits that long and then arrives as usual (the pool stops its workers). Signal
+    handlers can only be set from the main thread; elsewhere nothing is held.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held:
+            signal.raise_signal(signal.SIGINT)  # as if it came now: the restored handler decides
+
+
 def _start_parent_watchdog(owner_pid: int, start_method: str) -> None:
     # A process-pool worker blocks reading its task queue, and its siblings hold that pipe
     # open too, so it never sees end-of-file when the parent is SIGKILLed (a kernel restart,

@@ -156,10 +156,11 @@ class WorkerPool:
             # Each worker holds in its initializer until all k are up: k submissions therefore
             # start k workers. Poll so that a worker that dies at start-up is reported at once.
             # Children inherit the signal mask and start with BLAS/OpenMP held to one thread:
-            # see sigint_blocked and numeric_threads_at_start.
+            # see sigint_blocked and numeric_threads_at_start. A Ctrl-C waits until the k
+            # processes have started (sigint_deferred): cut short, a start kills 3.14's fork server.
             numeric = (contextlib.nullcontext() if self.backend == "threads"
                        else _worker.numeric_threads_at_start(self.start_method))  # type: ignore[arg-type]
-            with _worker.sigint_blocked(), numeric:
+            with _worker.sigint_deferred(), _worker.sigint_blocked(), numeric:
                 futures = [self._executor.submit(_worker.noop) for _ in range(k)]
             self._processes = dict(getattr(self._executor, "_processes", None) or {})
             deadline = time.monotonic() + STARTUP_TIMEOUT_S

@@ -1,6 +1,6 @@
 """A parent program for the fault tests that need their own process: Ctrl-C and a killed parent.
 
-Usage: python tests/faults_helpers.py interrupt|early|orphan BACKEND START_METHOD|none
+Usage: python tests/faults_helpers.py interrupt|early|early_many|orphan BACKEND START_METHOD|none
 
 It prints one line per event ("READY <pids>", "INTERRUPTED", ...) and flushes, so the test
 can follow it through a pipe. Spawn workers re-import this file, hence the main guard.
@@ -70,6 +70,25 @@ def early(backend: str, method: str | None) -> None:
     say("NEXT", *fresh)
 
 
+def early_many(backend: str, method: str | None, rounds: int = 20) -> None:
+    """``early`` again and again, the signal landing at another moment of the start each time."""
+    import os
+    import signal
+
+    for i in range(rounds):
+        timer = threading.Timer(0.002 + 0.003 * i, os.killpg, (0, signal.SIGINT))  # 2 to 59 ms into the start
+        try:
+            timer.start()
+            with WorkerPool(backend, 4, start_method=method, warn=False):
+                time.sleep(2)  # started before the signal came: it interrupts this sleep
+        except KeyboardInterrupt:
+            pass
+        timer.join()
+        fresh = run_tasks(workloads.fib, [10, 11], backend=backend, workers=2, start_method=method,
+                          warn=False, timeout=60).results
+        say("NEXT", i, *fresh)
+
+
 def orphan(backend: str, method: str | None) -> None:
     """Start workers on long tasks and wait to be SIGKILLed, as a restarted kernel is."""
     with WorkerPool(backend, 2, start_method=method, warn=False) as pool:
@@ -80,4 +99,4 @@ def orphan(backend: str, method: str | None) -> None:
 if __name__ == "__main__":
     mode, backend_arg, method_arg = sys.argv[1:4]
     start = None if method_arg == "none" else method_arg
-    {"interrupt": interrupt, "early": early, "orphan": orphan}[mode](backend_arg, start)
+    {"interrupt": interrupt, "early": early, "early_many": early_many, "orphan": orphan}[mode](backend_arg, start)

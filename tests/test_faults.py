@@ -293,6 +293,25 @@ def test_sigint_while_workers_start_leaves_a_working_next_run(method):
         parent.close(leftovers)
 
 
+@pytest.mark.skipif(not LINUX, reason="reads /proc")
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("method", METHODS)
+def test_twenty_interrupts_during_start_each_leave_a_working_next_pool(method):
+    # On Python 3.14 a Ctrl-C that cut a fork-server handshake short killed the fork server,
+    # and every later pool failed to connect to it; the start now holds the interrupt back.
+    parent = Parent("early_many", "processes", method)
+    leftovers: list[int] = []
+    try:
+        for i in range(20):
+            _, line = parent.line(timeout=60)
+            assert line == f"NEXT {i} 55 89", (line, parent.stderr())
+        leftovers = parent.descendants()
+        assert parent.proc.wait(15) == 0, parent.stderr()
+        assert wait_gone(leftovers, within=5) == []
+    finally:
+        parent.close(leftovers)
+
+
 # --------------------------------------------------------------------------- the parent dies
 
 @pytest.mark.skipif(not LINUX, reason="reads /proc")
