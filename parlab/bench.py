@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import statistics
 import sys
 from collections.abc import Callable
 from typing import Any
 
 from parlab import system
-from parlab.measure import paired_speedup
+from parlab.measure import paired_speedup, startup_timing
 from parlab.results import PairedSpeedup
 from parlab.run import WorkerPool
 from parlab.workloads import fib
@@ -66,12 +65,7 @@ def _pool_speedup(backend: str, func: Callable[..., Any], tasks: list[Any], work
 
 def startup_ms(start_method: str, workers: int, repeats: int = 3) -> float:
     """Median time (ms) to start ``workers`` process workers with a start method, until all are ready."""
-    times = []
-    for _ in range(repeats):
-        pool = WorkerPool("processes", workers, start_method=start_method, warn=False)
-        times.append(pool.startup_s)
-        pool.close()
-    return round(1000 * statistics.median(times), 1)
+    return round(1000 * startup_timing(start_method, workers, repeats).median, 1)
 
 
 def core_entries(cores: int) -> dict[str, Any]:

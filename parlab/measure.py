@@ -40,6 +40,7 @@ __all__ = [
     "overlap_fraction",
     "paired_speedup",
     "speedup_sweep",
+    "startup_timing",
     "time_call",
     "timing_from",
     "worker_counts",
@@ -121,6 +122,15 @@ def estimate_serial_fraction(workers: Sequence[float], speedups: Sequence[float]
     if not per_point:
         raise ValueError("a serial-fraction estimate needs at least one point with more than one worker")
     return SerialFractionEstimate(_clamp(num / den), len(per_point), min(per_point), max(per_point))
+
+
+def startup_timing(start_method: str, workers: int, repeats: int = 3) -> Timing:
+    """Seconds to start ``workers`` process workers with a start method, until all are ready (lesson 02; bench)."""
+    values = []
+    for _ in range(repeats):
+        with WorkerPool("processes", workers, start_method=start_method, warn=False) as pool:
+            values.append(pool.startup_s)
+    return timing_from(values)
 
 
 def overlap_fraction(run: RunResult) -> float:

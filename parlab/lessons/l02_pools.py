@@ -26,7 +26,7 @@ from parlab.lessons.conclude import (
     regime,
     spread_warning,
 )
-from parlab.measure import MIN_CEILING_POINTS, check_same, time_call, timing_from
+from parlab.measure import MIN_CEILING_POINTS, check_same, startup_timing, time_call
 from parlab.results import Sweep, SweepPoint, Timing, format_seconds, format_speedup
 from parlab.run import WorkerPool
 from parlab.workloads import make_buffer, payload_size
@@ -38,14 +38,7 @@ __all__ = ["ChunkCurve", "PayloadPoint", "chunksize_curve", "describe_chunksize"
 
 def startup_costs(workers: int, repeats: int = 3) -> dict[str, Timing]:
     """Seconds to start ``workers`` process workers, per available start method (lesson 02)."""
-    costs = {}
-    for method in system.available_start_methods():
-        values = []
-        for _ in range(repeats):
-            with WorkerPool("processes", workers, start_method=method, warn=False) as pool:
-                values.append(pool.startup_s)
-        costs[method] = timing_from(values)
-    return costs
+    return {method: startup_timing(method, workers, repeats) for method in system.available_start_methods()}
 
 
 @dataclass(frozen=True)
