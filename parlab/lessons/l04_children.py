@@ -25,7 +25,7 @@ from parlab.lessons.conclude import (
     noisiest_warning,
     point_at_cores,
 )
-from parlab.measure import build_sweep, check_same, timing_from
+from parlab.measure import build_sweep, check_same, time_call, timing_from
 from parlab.results import Sweep, SweepPoint, Timing, format_seconds, format_speedup
 from parlab.run import check_workers
 from parlab.scripts.worker import check_task
@@ -220,13 +220,8 @@ def job_sweep(server: Server, tasks: Sequence[dict[str, Any]], children: Sequenc
 def child_startup(repeats: int = 5) -> Timing:
     """Time to start a minimal child script and collect its JSON line, start to exit (lesson 04)."""
     argv = launch.module_argv("parlab.scripts.hello", "ready")
-    launch.run(argv, timeout=60)  # warm-up: the first start also reads files into the OS cache
-    walls = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        launch.json_result(launch.run(argv, timeout=60))
-        walls.append(time.perf_counter() - t0)
-    return timing_from(walls)
+    # The warm-up start also reads the files into the OS cache.
+    return time_call(lambda: launch.json_result(launch.run(argv, timeout=60)), repeats=repeats, warmup=1)
 
 
 def import_cost(module: str = "redis", repeats: int = 5) -> tuple[Timing, Timing]:
