@@ -238,6 +238,23 @@ class SerialFractionEstimate(_Document):
             return None
         return 1.0 / self.serial_fraction
 
+    def why_no_ceiling(self, cores: int | None = None) -> str | None:
+        """Why no ceiling is projected from this estimate, as a clause; None when one is (lessons 00-06).
+
+        With ``cores``, a machine too small to ever give enough points is named as the reason.
+        """
+        if self.ceiling is not None:
+            return None
+        n = self.points_used
+        if n >= MIN_CEILING_POINTS:
+            return "the estimate is 0: no share of the run stayed serial"
+        why = (f"it takes {MIN_CEILING_POINTS} points with 2 or more workers within the cores "
+               f"({MIN_CEILING_POINTS + 1} or more usable cores) to tell a serial part from overhead and "
+               f"noise, and this estimate has {n}")
+        if cores is not None and cores - 1 < MIN_CEILING_POINTS:
+            why += f" (a machine with {cores} usable core{'s' if cores != 1 else ''} can give only {max(cores - 1, 0)})"
+        return why
+
     def summary(self, cores: int | None = None) -> str:
         """The estimate, its range and point count, and the ceiling or why none is projected (lessons 00-06).
 
@@ -251,16 +268,12 @@ class SerialFractionEstimate(_Document):
         lines = [(f"serial-fraction estimate {self.serial_fraction:.3f} (per point {spread}) "
                   f"from {points}{within}"),
                  "  (Karp–Flatt: the share of the run that did not speed up, serial code and overhead alike)"]
-        ceiling = self.ceiling
-        if ceiling is not None:
-            lines.append(f"  projected ceiling: {format_speedup(ceiling)} however many cores "
+        why = self.why_no_ceiling(cores)
+        if why is None:
+            lines.append(f"  projected ceiling: {format_speedup(1.0 / self.serial_fraction)} however many cores "
                          "(Amdahl's law, 1 / estimate, if all of that share is serial code)")
-        elif n < MIN_CEILING_POINTS:
-            lines.append(f"  no ceiling projected: it takes {MIN_CEILING_POINTS} points with 2 or more workers "
-                         f"within the cores ({MIN_CEILING_POINTS + 1} or more cores) to tell a serial part "
-                         f"from overhead and noise; here {'there is' if n == 1 else 'there are'} {n}")
         else:
-            lines.append("  no ceiling projected: the estimate is 0 (no share of the run stayed serial)")
+            lines.append(f"  no ceiling projected: {why}")
         return "\n".join(lines)
 
 

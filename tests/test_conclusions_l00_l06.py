@@ -145,7 +145,7 @@ def test_estimate_on_one_core_is_absent_and_says_why():
 def test_estimate_on_two_cores_projects_no_ceiling_and_says_why():
     text = start.describe_estimate(_sweep(2, {1: 1.0, 2: 1.79}))
     assert "estimate" in text and "from 1 point" in text
-    assert "No ceiling 1/f is projected" in text and "at most 1" in text
+    assert "No ceiling 1/f is projected" in text and "can give only 1" in text
     assert "overhead" in text and "not a measured serial fraction" in text
     assert "would cap" not in text
 

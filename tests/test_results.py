@@ -184,7 +184,7 @@ def test_the_summary_names_the_estimate_and_why_two_cores_project_no_ceiling():
     assert "Amdahl fit" not in text
     assert "serial-fraction estimate 0.100 (per point 0.100) from 1 point within the 2 usable cores" in text
     assert "Karp–Flatt" in text and "overhead" in text
-    assert "no ceiling projected: it takes 3 points" in text and "here there is 1" in text
+    assert "no ceiling projected: it takes 3 points" in text and "this estimate has 1" in text
     assert "projected ceiling:" not in text
 
 

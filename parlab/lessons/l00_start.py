@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from parlab.lessons.conclude import describe_speedup, ideal_speedup, point_at_cores, regime, spread_warning
-from parlab.results import MIN_CEILING_POINTS, Sweep, SweepPoint, format_seconds, format_speedup
+from parlab.results import Sweep, SweepPoint, format_seconds, format_speedup
 
 __all__ = ["SHORT_TASK_S", "describe_estimate", "describe_first_sweep"]
 
@@ -129,10 +129,5 @@ def describe_estimate(sweep: Sweep) -> str:
                  f"{format_speedup(ceiling)} on any number of cores: a projection from {points}, "
                  "not a measurement.")
     else:
-        most = cores - 1  # k = 2 .. cores
-        why = (f"a machine with {cores} usable cores gives at most {most}"
-               if most < MIN_CEILING_POINTS else f"this sweep has {n}")
-        text += (f" No ceiling 1/f is projected: telling a serial part from overhead and noise takes at "
-                 f"least {MIN_CEILING_POINTS} points with 2 or more workers within the cores "
-                 f"({MIN_CEILING_POINTS + 1} or more usable cores), and {why}.")
+        text += f" No ceiling 1/f is projected: {est.why_no_ceiling(cores)}."
     return text

@@ -26,7 +26,7 @@ from parlab.lessons.conclude import (
     regime,
     spread_warning,
 )
-from parlab.measure import MIN_CEILING_POINTS, check_same, startup_timing, time_call
+from parlab.measure import check_same, startup_timing, time_call
 from parlab.results import Sweep, SweepPoint, Timing, format_seconds, format_speedup
 from parlab.run import WorkerPool
 from parlab.workloads import make_buffer, payload_size
@@ -248,16 +248,12 @@ def describe_estimate(sweep: Sweep) -> list[str]:
     lines = [(f"Serial-fraction estimate (Karp–Flatt): {f:.2f} from {_plural(n, 'point')} with {within}{spread}. "
               "It is the share of the run that did not get faster: serial code and pool overhead alike"
               + (" (here all of it: no parallel run was faster than the serial one)." if f >= 1 else "."))]
-    ceiling = found.ceiling
-    if ceiling is not None:
+    why = found.why_no_ceiling(cores)
+    if why is None:
         lines.append(f"If that share stayed the same on any number of cores, Amdahl's law would cap the speedup "
-                     f"at {format_speedup(ceiling)} (1 / {f:.2f}).")
-    elif n < MIN_CEILING_POINTS:
-        lines.append(f"No ceiling projected: it takes {MIN_CEILING_POINTS} points with 2 or more workers within the "
-                     f"cores ({MIN_CEILING_POINTS + 1} or more usable cores) to tell a serial part from overhead and "
-                     f"noise, and this estimate has {n}.")
+                     f"at {format_speedup(1 / f)} (1 / {f:.2f}).")
     else:
-        lines.append("No ceiling projected: the estimate is 0, so these points show no share that stayed serial.")
+        lines.append(f"No ceiling projected: {why}.")
     return lines
 
 
