@@ -1,6 +1,6 @@
 """One module per lesson notebook: its helpers, panels, exercise checkers and conclusion writers.
 
-``l01_gil`` belongs to ``notebooks/01-the-gil.ipynb``, ``l04_children`` to
+``l01_gil`` belongs to ``notebooks/01a-the-gil.ipynb``, ``l04_children`` to
 ``notebooks/04-parent-and-child-scripts.ipynb``, and so on; lesson 06 has three
 (``l06_backends``: one workload on every backend, ``l06_reference``: reference sets and
 their command, ``l06_strategy``: the laws panel and the decision guide).
