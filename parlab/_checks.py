@@ -8,6 +8,7 @@ starts, so a mistake costs nothing but the message.
 
 from __future__ import annotations
 
+import concurrent.futures
 import itertools
 import math
 import numbers
@@ -19,7 +20,9 @@ from typing import Any, TypeGuard
 
 from parlab.system import available_memory_bytes, available_start_methods, default_start_method, usable_cores
 
-BACKENDS = ("serial", "threads", "processes")  # what parlab.run runs tasks on
+BACKENDS = ("serial", "threads", "processes", "interpreters")  # what parlab.run runs tasks on
+# The interpreters backend runs on concurrent.futures.InterpreterPoolExecutor, new in Python 3.14.
+INTERPRETERS_PYTHON = (3, 14)
 START_METHODS = ("fork", "spawn", "forkserver")
 # Default timeouts, one name per meaning; every one is finite and at most MAX_TIMEOUT_S.
 POOL_TIMEOUT_S = 600.0   # one WorkerPool.map or run_tasks call
@@ -70,9 +73,25 @@ def check_choice(name: str, value: object, choices: tuple[str, ...], sep: str = 
     return value
 
 
+def interpreters_available() -> bool:
+    """True where ``concurrent.futures.InterpreterPoolExecutor`` exists (Python 3.14 and newer)."""
+    return hasattr(concurrent.futures, "InterpreterPoolExecutor")
+
+
+def available_backends() -> tuple[str, ...]:
+    """The backends this Python can run: all of BACKENDS, less interpreters before Python 3.14."""
+    return BACKENDS if interpreters_available() else tuple(b for b in BACKENDS if b != "interpreters")
+
+
 def check_backend(backend: object) -> str:
-    """Return ``backend`` if it is one parlab knows, else raise naming the allowed ones."""
-    return check_choice("backend", backend, BACKENDS)
+    """Return ``backend`` if it is one parlab knows and this Python runs, else raise naming the allowed ones."""
+    backend = check_choice("backend", backend, BACKENDS)
+    if backend == "interpreters" and not interpreters_available():
+        needed = ".".join(map(str, INTERPRETERS_PYTHON))
+        raise ValueError(f"backend 'interpreters' needs Python {needed} or newer "
+                         f"(concurrent.futures.InterpreterPoolExecutor); this is Python "
+                         f"{sys.version.split()[0]}: choose from {', '.join(available_backends())}")
+    return backend
 
 
 def check_start_method(start_method: object, backend: str = "processes") -> str | None:

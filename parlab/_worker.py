@@ -1,7 +1,9 @@
 """The worker side of ``parlab.run``'s pools: start-up handshake, parent watchdog, one chunk of tasks.
 
 Private to ``parlab.run``. It lives in its own module so that ``run.py`` stays about the
-parent side; process workers import it by name, so it must stay importable and light.
+parent side; process workers import it by name, so it must stay importable and light. Python
+3.14's subinterpreters import it too, and numpy and matplotlib cannot load in a
+subinterpreter: this module, and what a task's function imports, must stay free of them.
 """
 
 from __future__ import annotations
@@ -36,6 +38,17 @@ def init_thread_worker(ready: Any, go: Any) -> None:
     """Initializer of a thread worker: say "ready", then wait until every worker is."""
     ready.release()
     go.wait(STARTUP_TIMEOUT_S)
+
+
+def init_interpreter_worker(ready: Any, go: Any) -> None:
+    """Initializer of a subinterpreter worker (Python 3.14): the same handshake through interpreter queues.
+
+    ``threading`` primitives cannot be passed to another interpreter (NotShareableError);
+    ``concurrent.interpreters`` queues can: each worker puts one item in ``ready`` and takes
+    one from ``go``, into which the parent puts one per worker once all are ready.
+    """
+    ready.put(None)
+    go.get(timeout=STARTUP_TIMEOUT_S)
 
 
 def init_process_worker(ready: Any, go: Any, owner_pid: int, start_method: str) -> None:
@@ -209,14 +222,23 @@ def noop() -> None:
     return None
 
 
+def cancelled(cancel: Any) -> bool:
+    """Has the parent asked this run to stop? ``cancel`` is a threading.Event (threads) or, for
+    subinterpreters, a ``concurrent.interpreters`` queue that holds an item once it has."""
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set()
+    return not cancel.empty()
+
+
 def run_chunk(func: Callable[..., Any], items: Sequence[Any], star: bool,
-              cancel: threading.Event | None = None) -> tuple[str, list[tuple[Any, float, float]]]:
-    """Run ``func`` on each item, timing each; stop between tasks once ``cancel`` is set."""
+              cancel: Any = None) -> tuple[str, list[tuple[Any, float, float]]]:
+    """Run ``func`` on each item, timing each; stop between tasks once ``cancel`` is set (see cancelled)."""
     worker = f"{os.getpid()}:{threading.get_ident()}"
     out = []
     for item in items:
-        # Threads cannot be killed: after a timeout or Ctrl-C they stop here, cooperatively.
-        if cancel is not None and cancel.is_set():
+        # Threads cannot be killed, nor can a subinterpreter's running task be interrupted:
+        # after a timeout or Ctrl-C they stop here, between tasks, cooperatively.
+        if cancel is not None and cancelled(cancel):
             break
         t0 = time.perf_counter()
         value = func(*item) if star else func(item)
@@ -225,7 +247,7 @@ def run_chunk(func: Callable[..., Any], items: Sequence[Any], star: bool,
 
 
 def run_chunk_lean(func: Callable[..., Any], items: Sequence[Any], star: bool,
-                   cancel: threading.Event | None = None) -> tuple[str, list[Any], float, float]:
+                   cancel: Any = None) -> tuple[str, list[Any], float, float]:
     """Run ``func`` on each item and time the chunk as a whole: two clock reads per chunk, not per task.
 
     The values alone travel back, as with a bare executor's ``map``; the chunk's span is its
@@ -238,7 +260,7 @@ def run_chunk_lean(func: Callable[..., Any], items: Sequence[Any], star: bool,
     else:
         values = []
         for item in items:
-            if cancel.is_set():  # threads stop here, cooperatively, as in run_chunk
+            if cancelled(cancel):  # threads and subinterpreters stop here, as in run_chunk
                 break
             values.append(func(*item) if star else func(item))
     return worker, values, t0, time.perf_counter()

@@ -3,6 +3,9 @@
 Built on ``concurrent.futures``: a ``multiprocessing.Pool`` waits forever when one of its
 workers dies, an executor reports it. Every argument is checked before a worker starts; a
 dead worker, a timeout or Ctrl-C stops the whole pool and leaves no process behind.
+The ``interpreters`` backend (Python 3.14: ``InterpreterPoolExecutor``, one subinterpreter
+per worker thread) cannot interrupt a running task: after a timeout or Ctrl-C its workers
+stop between tasks, and a task that outlives the timeout is reported, never waited for.
 Statistics and plots live elsewhere (``measure``, ``plot``); the worker side is ``_worker``.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import importlib
 import multiprocessing
 import os
 import signal
@@ -28,6 +32,7 @@ from parlab._checks import (
     POOL_TIMEOUT_S,
     START_METHODS,
     NotEnoughMemory,
+    available_backends,
     check_backend,
     check_call,
     check_choice,
@@ -58,6 +63,7 @@ __all__ = [
     "TaskSpan",
     "WorkerDied",
     "WorkerPool",
+    "available_backends",
     "check_backend",
     "check_memory",
     "check_picklable",
@@ -69,6 +75,9 @@ __all__ = [
 ]
 
 STARTUP_TIMEOUT_S = _worker.STARTUP_TIMEOUT_S
+# How long closing a pool waits for subinterpreter workers to finish a task and end: a
+# running task cannot be interrupted, so this bounds the wait and the rest is reported.
+INTERPRETER_CLOSE_S = 5.0  # after a normal run (its tasks are done); 1 s after a fault or Ctrl-C
 # What a run's timeline records: one span per task (two clock reads and a record per task,
 # sent back), or one per chunk (values only, as a bare executor's map: for many tiny tasks).
 TIMELINES = ("tasks", "chunks")
@@ -118,14 +127,24 @@ class WorkerPool:
                           "take turns (oversubscription)", OversubscriptionWarning, stacklevel=3)
         self._executor: cf.Executor | None = None
         self._processes: dict[int, Any] = {}
+        self._threads: list[threading.Thread] = []  # interpreters: worker threads of stopped executors
         self._state = "open"  # open, stopped (by a fault: restart on next map), closed
         self.startup_s = 0.0
         self._start()
 
     @property
     def pids(self) -> list[int]:
-        """Process ids of the process workers now running (empty for serial and threads)."""
+        """Process ids of the process workers now running (empty for serial, threads and interpreters)."""
         return list(self._processes)
+
+    @property
+    def still_running(self) -> int:
+        """Subinterpreter workers of this pool whose task outlived a timeout or Ctrl-C and runs on.
+
+        A subinterpreter's running task cannot be interrupted and ``shutdown(wait=False)``
+        leaves its thread running until the task returns; this counts those threads.
+        """
+        return sum(thread.is_alive() for thread in self._threads)
 
     def _start(self) -> None:
         t0 = time.perf_counter()
@@ -146,6 +165,12 @@ class WorkerPool:
             ready, go = threading.Semaphore(0), threading.Event()
             self._executor = cf.ThreadPoolExecutor(k, initializer=_worker.init_thread_worker,
                                                    initargs=(ready, go))
+        elif self.backend == "interpreters":
+            # threading primitives cannot cross into another interpreter: queues can.
+            ready_queue, go_queue = _interpreter_queue(), _interpreter_queue()
+            ready, go = _QueueReady(ready_queue), _QueueGo(go_queue, k)
+            self._executor = cf.InterpreterPoolExecutor(  # type: ignore[attr-defined,unused-ignore]
+                k, initializer=_worker.init_interpreter_worker, initargs=(ready_queue, go_queue))
         else:
             ctx = multiprocessing.get_context(self.start_method)
             ready, go = ctx.Semaphore(0), ctx.Event()
@@ -158,7 +183,7 @@ class WorkerPool:
             # Children inherit the signal mask and start with BLAS/OpenMP held to one thread:
             # see sigint_blocked and numeric_threads_at_start. A Ctrl-C waits until the k
             # processes have started (sigint_deferred): cut short, a start kills 3.14's fork server.
-            numeric = (contextlib.nullcontext() if self.backend == "threads"
+            numeric = (contextlib.nullcontext() if self.backend in ("threads", "interpreters")
                        else _worker.numeric_threads_at_start(self.start_method))  # type: ignore[arg-type]
             with _worker.sigint_deferred(), _worker.sigint_blocked(), numeric:
                 futures = [self._executor.submit(_worker.noop) for _ in range(k)]
@@ -171,7 +196,7 @@ class WorkerPool:
                     continue
                 self._processes = dict(getattr(self._executor, "_processes", None) or {})
                 failed = [f for f in futures if f.done() and f.exception() is not None]
-                if failed and self.backend == "threads":
+                if failed and self.backend in ("threads", "interpreters"):
                     raise _exception_of(failed[0])
                 if failed:
                     raise WorkerDied(self._death_report(at_start=True)) from failed[0].exception()
@@ -221,8 +246,13 @@ class WorkerPool:
     def _submit_and_wait(self, work: Callable[..., Any], func: Callable[..., Any],
                          chunks: list[list[Any]], star: bool, timeout: float) -> list[Any]:
         assert self._executor is not None
-        # Threads cannot be killed: a flag of this run's own tells them to stop between tasks.
-        cancel = threading.Event() if self.backend == "threads" else None
+        # Threads cannot be killed, nor a subinterpreter's task interrupted: a flag of this
+        # run's own tells them to stop between tasks (for subinterpreters, a queue: see _worker.cancelled).
+        cancel: Any = None
+        if self.backend == "threads":
+            cancel = threading.Event()
+        elif self.backend == "interpreters":
+            cancel = _interpreter_queue()
         try:
             futures = [self._executor.submit(work, func, chunk, star, cancel) for chunk in chunks]
             done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_EXCEPTION)
@@ -233,8 +263,15 @@ class WorkerPool:
                     raise WorkerDied(self._death_report()) from exc
                 raise exc  # the task's own exception; a process pool attaches the remote traceback
             if pending:
-                raise RunTimeout(f"{len(pending)} of {len(chunks)} task chunks unfinished after "
-                                 f"{timeout:g} s; the workers were stopped")
+                message = (f"{len(pending)} of {len(chunks)} task chunks unfinished after "
+                           f"{timeout:g} s; the workers were stopped")
+                if self.backend == "interpreters":
+                    self._stop(cancel)
+                    if self.still_running:
+                        message += (f", but {self.still_running} task(s) still run: a subinterpreter's "
+                                    "running task cannot be interrupted, its thread ends when the task "
+                                    "returns (and Python waits for it at exit)")
+                raise RunTimeout(message)
             return [f.result() for f in futures]
         except WorkerDied:  # raised just above; it is a BrokenProcessPool too: report it once
             self._stop(cancel)
@@ -248,9 +285,11 @@ class WorkerPool:
             self._stop(cancel)
             raise
 
-    def _stop(self, cancel: threading.Event | None) -> None:
-        if cancel is not None:
+    def _stop(self, cancel: Any) -> None:
+        if isinstance(cancel, threading.Event):
             cancel.set()
+        elif cancel is not None and cancel.empty():  # a subinterpreters' queue: one item means "stop"
+            cancel.put_nowait(None)
         self.close(kill=True)
         self._state = "stopped"
 
@@ -289,6 +328,9 @@ class WorkerPool:
         processes, self._processes = list(self._processes.values()), {}
         if executor is None:
             return
+        if self.backend == "interpreters":
+            self._close_interpreters(executor, kill)
+            return
         if not kill:
             executor.shutdown(wait=True)
             return
@@ -304,6 +346,17 @@ class WorkerPool:
         manager = getattr(executor, "_executor_manager_thread", None)
         if manager is not None:  # let it clean its queues now rather than at interpreter exit
             manager.join(max(0.0, deadline - time.monotonic()))
+
+    def _close_interpreters(self, executor: cf.Executor, kill: bool) -> None:
+        # Never shutdown(wait=True): a task that runs on would hold it forever. Queued tasks are
+        # cancelled on a kill; running ones finish (they cannot be interrupted) within a
+        # bounded wait, and still_running counts the threads of those that do not.
+        threads = list(getattr(executor, "_threads", ()))  # private, but the only handle on them
+        executor.shutdown(wait=False, cancel_futures=kill)
+        deadline = time.monotonic() + (1.0 if kill else INTERPRETER_CLOSE_S)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self._threads = [t for t in self._threads + threads if t.is_alive()]
 
     def __enter__(self) -> Self:
         return self
@@ -326,6 +379,46 @@ class _Go(Protocol):
     def set(self) -> None: ...
 
     def wait(self, timeout: float | None = ..., /) -> bool: ...
+
+
+def _interpreters() -> Any:
+    # concurrent.interpreters is new in Python 3.14 (check_backend refuses the backend before it).
+    return importlib.import_module("concurrent.interpreters")
+
+
+def _interpreter_queue() -> Any:
+    return _interpreters().create_queue()
+
+
+class _QueueReady:
+    """The start-up count over an interpreters queue: each worker puts one item (see _Ready)."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+
+    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
+        try:
+            self._queue.get(timeout=timeout if block else 0)
+        except _interpreters().QueueEmpty:
+            return False
+        return True
+
+    def release(self) -> None:
+        self._queue.put_nowait(None)
+
+
+class _QueueGo:
+    """The start signal over an interpreters queue: ``set`` puts one item per worker (see _Go)."""
+
+    def __init__(self, queue: Any, workers: int) -> None:
+        self._queue, self._workers = queue, workers
+
+    def set(self) -> None:
+        for _ in range(self._workers):
+            self._queue.put_nowait(None)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        raise NotImplementedError("workers wait on the queue itself (_worker.init_interpreter_worker)")
 
 
 def _exception_of(future: cf.Future[Any]) -> BaseException:

@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from parlab import _clicks, system
-from parlab._checks import BACKENDS, START_METHODS, check_whole, check_workers
+from parlab._checks import START_METHODS, available_backends, check_whole, check_workers
 from parlab.measure import speedup_sweep
 from parlab.plot import DPI, FIGSIZE, plot_speedup
 from parlab.results import Sweep, format_seconds, format_speedup
@@ -278,8 +278,8 @@ def speedup_panel(func: Callable[..., Any], make_tasks: Callable[[int], Iterable
         if not isinstance(flag, bool):
             raise TypeError(f"{name} must be True or False, got {flag!r}")
     backends = list(backends) if not isinstance(backends, str) else [backends]
-    if not backends or any(b not in BACKENDS for b in backends):
-        raise ValueError(f"backends must list some of {', '.join(BACKENDS)}; got {backends!r}")
+    if not backends or any(b not in available_backends() for b in backends):  # interpreters: 3.14+
+        raise ValueError(f"backends must list some of {', '.join(available_backends())}; got {backends!r}")
     low, high, value = _check_size(size, size_label)
     repeats = check_whole("repeats", repeats, 1)
     cores = system.usable_cores()

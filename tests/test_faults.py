@@ -39,6 +39,9 @@ from parlab.run import (
 from parlab.system import available_memory_bytes
 
 pytestmark = pytest.mark.faults
+# The interpreters backend needs Python 3.14 (InterpreterPoolExecutor); there it never skips.
+NEEDS_314 = pytest.mark.skipif(sys.version_info < (3, 14), reason="the interpreters backend needs Python "
+                               "3.14 (concurrent.futures.InterpreterPoolExecutor); .ci/other-pythons runs it there")
 
 METHODS = [m for m in ("fork", "spawn", "forkserver") if m in multiprocessing.get_all_start_methods()]
 HELPER = Path(__file__).with_name("faults_helpers.py")
@@ -187,13 +190,14 @@ def test_a_worker_killed_between_runs_is_reported_then_replaced(method):
 # --------------------------------------------------------------------------- a task raises
 
 @pytest.mark.timeout(30)
-@pytest.mark.parametrize("backend,method", [("processes", m) for m in METHODS] + [("threads", None)])
+@pytest.mark.parametrize("backend,method", [("processes", m) for m in METHODS] + [("threads", None)]
+                         + [pytest.param("interpreters", None, marks=NEEDS_314)])
 def test_a_task_exception_keeps_its_type_and_the_remote_traceback(backend, method):
     with pytest.raises(ValueError, match="task 2 failed on purpose") as info:
         run_tasks(_faults.raise_value_error, [2, 2, 2], backend=backend, workers=2,
                   start_method=method, warn=False, timeout=20)
     assert type(info.value) is ValueError
-    if backend == "processes":  # the worker's traceback travels as the cause, as text
+    if backend in ("processes", "interpreters"):  # the worker's traceback travels as the cause, as text
         remote = str(info.value.__cause__)
         assert "raise_value_error" in remote and "_faults.py" in remote, remote
     else:
@@ -238,6 +242,50 @@ def test_a_timeout_stops_threads_through_their_flag_and_no_task_keeps_burning_cp
     while threading.active_count() > threads_before and time.monotonic() < deadline:
         time.sleep(0.02)
     assert threading.active_count() == threads_before
+
+
+@NEEDS_314
+@pytest.mark.timeout(40)
+def test_a_timeout_on_subinterpreters_reports_the_task_it_cannot_interrupt_and_starts_no_other():
+    threads_before = threading.active_count()
+    with WorkerPool("interpreters", 2, warn=False) as pool:
+        t0 = time.monotonic()
+        with pytest.raises(RunTimeout, match="cannot be interrupted") as info:
+            pool.map(_faults.sleep_then, [2.0] * 8, timeout=0.5)
+        assert time.monotonic() - t0 < 2.0, "the wait for a running task is bounded"
+        assert "8 of 8 task chunks unfinished" in str(info.value) and "2 task(s) still run" in str(info.value)
+        # The two running tasks end after their 2 s and no queued one starts: 8 tasks on 2
+        # workers would otherwise run for 8 s.
+        deadline = time.monotonic() + 4
+        while pool.still_running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pool.still_running == 0
+        assert pool.map(workloads.fib, [10], timeout=20).results == [55]
+    deadline = time.monotonic() + 5
+    while threading.active_count() > threads_before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert threading.active_count() == threads_before
+
+
+@NEEDS_314
+@pytest.mark.skipif(not LINUX, reason="sends itself SIGINT")
+@pytest.mark.timeout(40)
+def test_ctrl_c_on_subinterpreters_returns_quickly_and_the_next_run_works():
+    # Jupyter's interrupt is a SIGINT: the parent's wait ends at once; the running tasks end
+    # on their own (they cannot be interrupted), the queued ones never start.
+    with WorkerPool("interpreters", 2, warn=False) as pool:
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        t0 = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            pool.map(_faults.sleep_then, [1.5] * 8, timeout=30)
+        timer.join()
+        assert time.monotonic() - t0 < 2.5
+        deadline = time.monotonic() + 4
+        while pool.still_running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pool.still_running == 0
+        assert pool.map(workloads.fib, [10, 11], timeout=20).results == [55, 89]
 
 
 # --------------------------------------------------------------------------- Ctrl-C

@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import sys
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
@@ -15,13 +16,19 @@ from parlab.run import (
     OversubscriptionWarning,
     WorkerDied,
     WorkerPool,
+    available_backends,
     check_workers,
     max_workers_allowed,
     run_tasks,
 )
 
 METHODS = multiprocessing.get_all_start_methods()
-BACKENDS = [("serial", None, 1), ("threads", None, 3)] + [("processes", m, 2) for m in METHODS]
+# The interpreters backend needs Python 3.14 (InterpreterPoolExecutor); there it never skips.
+ON_314 = sys.version_info >= (3, 14)
+NEEDS_314 = pytest.mark.skipif(not ON_314, reason="the interpreters backend needs Python 3.14 "
+                               "(concurrent.futures.InterpreterPoolExecutor); .ci/other-pythons runs it there")
+BACKENDS = ([("serial", None, 1), ("threads", None, 3)] + [("processes", m, 2) for m in METHODS]
+            + [pytest.param("interpreters", None, 2, marks=NEEDS_314)])
 
 CASES = [
     (workloads.fib, [12, 5, 20, 1], False),
@@ -124,6 +131,44 @@ def test_bad_input_is_refused_with_what_is_allowed(name, value, exc, words):
     kwargs[name] = value
     with pytest.raises(exc, match=words):
         run_tasks(workloads.fib, [1], **kwargs)
+
+
+def test_the_interpreters_backend_runs_on_314_and_is_refused_before_any_work_elsewhere(monkeypatch):
+    import concurrent.futures as cf
+
+    if ON_314:
+        assert "interpreters" in available_backends()
+        with WorkerPool("interpreters", 2, warn=False) as pool:
+            assert pool.startup_s > 0 and pool.pids == []
+            assert pool.map(workloads.fib, [10, 11]).results == [55, 89]
+        return
+    assert "interpreters" not in available_backends()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a pool was started for a backend this Python cannot run")
+
+    monkeypatch.setattr(cf, "ThreadPoolExecutor", refuse)
+    version = sys.version.split()[0]
+    for start in (lambda: run_tasks(workloads.fib, [1], backend="interpreters", workers=2),
+                  lambda: WorkerPool("interpreters", 2)):
+        with pytest.raises(ValueError, match=r"backend 'interpreters' needs Python 3\.14 or newer") as info:
+            start()
+        assert f"this is Python {version}: choose from serial, threads, processes" in str(info.value)
+
+
+@NEEDS_314
+def test_the_interpreters_workers_import_neither_numpy_nor_matplotlib():
+    # Neither loads in a subinterpreter: what the workers import (the worker side, the
+    # workloads and what they import) must stay free of them.
+    from concurrent import interpreters
+
+    interp = interpreters.create()
+    try:
+        interp.exec("import sys, parlab._worker, parlab.workloads\n"
+                    "loaded = [m for m in ('numpy', 'matplotlib') if m in sys.modules]\n"
+                    "assert not loaded, loaded")
+    finally:
+        interp.close()
 
 
 def test_numpy_integers_are_accepted():
