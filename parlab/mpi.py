@@ -58,7 +58,8 @@ __all__ = [
 ]
 
 PROGRAMS = {name: f"parlab.scripts.mpi_{name}"
-            for name in ("hello", "ring", "pingpong", "collectives", "integral", "futures", "primes")}
+            for name in ("hello", "ring", "pingpong", "collectives", "integral", "futures", "primes",
+                         "exchange", "reductions")}
 # Programs started through mpi4py.futures: rank 0 runs them, the other ranks become pool workers.
 FUTURES_PROGRAMS = frozenset({"futures"})
 INSTALL_HINT = "pip install mpi4py mpich   (Windows: pip install mpi4py impi-rt)"
@@ -86,7 +87,11 @@ class RankFailed(MPIError):
 
 
 class MPITimeout(MPIError, TimeoutError):
-    """The job ran past its timeout (often a deadlock) and every rank was stopped."""
+    """The job ran past its timeout (often a deadlock) and every rank was stopped; keeps what the ranks wrote."""
+
+    def __init__(self, message: str, *, stdout: str = "", stderr: str = "") -> None:
+        super().__init__(message)
+        self.stdout, self.stderr = stdout, stderr
 
 
 @dataclass(frozen=True)
@@ -251,7 +256,8 @@ def run_mpi(program: str | os.PathLike[str], ranks: int, *args: object, timeout:
     except launch.ChildTimeout as exc:
         raise MPITimeout(f"MPI job '{name}' on {ranks} ranks ran past its {timeout:g} s timeout, so every "
                          "rank was stopped. A rank waiting for a message that is never sent (a deadlock) "
-                         "looks exactly like this.") from exc
+                         "looks exactly like this.", stdout=exc.completed.stdout,
+                         stderr=exc.completed.stderr) from exc
     if done.returncode != 0:
         raise _failed(name, done)
     data, output = _parse(name, int(ranks), argv[0], done)

@@ -1,0 +1,188 @@
+"""Checkers for lesson 00's exercises: a timing function, a speedup worked out by hand, Amdahl's law.
+
+The learner's ``time_it`` is called on a function whose first call is slow and whose later
+calls are fast, so that "best of several repeats" can be told from "one call", "the total"
+and "the mean"; its answer is compared with parlab's own measurement of the same function.
+The speedup exercise checks the learner's arithmetic exactly and their timings against
+parlab's own timings of the same work, within a factor that a busy laptop stays inside.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from parlab.lessons import check
+from parlab.measure import amdahl_speedup
+from parlab.results import format_seconds, format_speedup
+from parlab.workloads import fib
+
+__all__ = [
+    "AMDAHL",
+    "NOISE_FACTOR",
+    "SPEEDUP",
+    "TIME_IT",
+    "SlowFirstCall",
+    "best_of",
+    "check_amdahl",
+    "check_speedup",
+    "check_time_it",
+    "parallel_fib",
+    "serial_fib",
+]
+
+TIME_IT = "Exercise 1: time it"
+SPEEDUP = "Exercise 2: speedup and efficiency by hand"
+AMDAHL = "Exercise 3: Amdahl's ceiling"
+NOISE_FACTOR = 3.0  # a timing within 3× of parlab's own of the same work passes: a busy laptop stays inside
+REL = 1e-9  # arithmetic on the learner's own numbers must agree to rounding
+
+
+class SlowFirstCall:
+    """A function to time: its first call sleeps ``first`` s, every later call ``then`` s (lesson 00)."""
+
+    def __init__(self, first: float = 0.3, then: float = 0.02) -> None:
+        self.first, self.then, self.calls = first, then, 0
+
+    def __call__(self, scale: float) -> float:
+        self.calls += 1
+        seconds = (self.first if self.calls == 1 else self.then) * scale
+        time.sleep(seconds)
+        return seconds
+
+
+def best_of(fn: Callable[..., Any], *args: Any, repeats: int = 5) -> float:
+    """parlab's own answer to exercise 1: the fastest of ``repeats`` calls, timed with perf_counter (lesson 00)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def check_time_it(time_it: object, timeout_s: float = 10.0) -> check.Verdict:
+    """Exercise 1: ``time_it(fn, *args)`` must return the best of several calls, in seconds (lesson 00)."""
+    if check.is_placeholder(time_it):
+        return check.not_answered(TIME_IT, "write the body of time_it, then run this cell again.")
+    if not callable(time_it):
+        return check.wrong(TIME_IT, f"time_it must be a function, not {type(time_it).__name__}.")
+    timed = SlowFirstCall()
+    outcome = check.call(time_it, timed, 1.0, timeout_s=timeout_s)
+    failed = check.failure(TIME_IT, outcome, "time_it(fn, 1.0)")
+    if failed is not None:
+        return failed
+    got = outcome.value
+    own = best_of(SlowFirstCall(), 1.0)
+    numbers = (f"the function sleeps {format_seconds(timed.first)} on its first call and "
+               f"{format_seconds(timed.then)} on each later one; parlab's best of 5: {format_seconds(own)}")
+    if isinstance(got, bool) or not isinstance(got, int | float):
+        return check.wrong(TIME_IT, f"time_it returned {type(got).__name__} {got!r}, not a number of seconds.",
+                           hint="Return the duration (a float), not fn's result.", details=numbers)
+    numbers += f"; your time_it: {format_seconds(got)} after {timed.calls} call(s)"
+    if timed.calls < 3:
+        return check.wrong(TIME_IT, f"time_it called fn {timed.calls} time(s); best of several needs 3 or more.",
+                           hint="Repeat the call in a loop (e.g. 5 times) and keep the fastest.", details=numbers)
+    if got > 100 * own:
+        return check.wrong(TIME_IT, "time_it returned a number 1000 times too large: milliseconds?",
+                           hint="time.perf_counter() counts seconds: return the difference as it is.",
+                           details=numbers)
+    if got < own / NOISE_FACTOR:
+        return check.wrong(TIME_IT, "time_it returned far less than the calls took.",
+                           hint=("time.process_time counts CPU time only, and sleeping uses none: use "
+                                 "time.perf_counter, the wall clock."), details=numbers)
+    if got > own + max(own, 0.02):
+        slowest = timed.first * 0.95 <= got < timed.first + timed.then
+        return check.wrong(TIME_IT, "time_it returned much more than the fastest call took.",
+                           hint=("That is about the first, slow call: keep the minimum over the repeats."
+                                 if slowest else "Return the fastest call's time (min), not the total or the mean."),
+                           details=numbers)
+    return check.right(TIME_IT, "time_it returned the fastest of several calls, in seconds.", details=numbers)
+
+
+def serial_fib(work: Sequence[int]) -> list[int]:
+    """The serial run of exercise 2: fib of each number, one after another (lesson 00)."""
+    return [fib(n) for n in work]
+
+
+def parallel_fib(work: Sequence[int], workers: int) -> list[int]:
+    """The parallel run of exercise 2, pool start-up included, as the learner's run_parallel (lesson 00)."""
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(fib, work))
+
+
+def _is_number(x: object) -> bool:
+    return not isinstance(x, bool) and isinstance(x, int | float) and math.isfinite(x)
+
+
+def _far(got: float, own: float) -> bool:
+    return not own / NOISE_FACTOR <= got <= own * NOISE_FACTOR
+
+
+def check_speedup(serial_s: object, parallel_s: object, speedup: object, efficiency: object, *,
+                  work: Sequence[int], workers: int) -> check.Verdict:
+    """Exercise 2: timings near parlab's own; speedup = serial / parallel; efficiency = speedup / workers (lesson 00).
+
+    The arithmetic is checked exactly, the timings within ``NOISE_FACTOR`` of parlab's own.
+    """
+    names = {"serial_s": serial_s, "parallel_s": parallel_s, "my_speedup": speedup, "my_efficiency": efficiency}
+    todo = [name for name, value in names.items() if check.is_placeholder(value)]
+    if todo:
+        return check.not_answered(SPEEDUP, f"replace the ... of {', '.join(todo)}, then run this cell again.")
+    bad = [name for name, value in names.items() if not _is_number(value)]
+    if bad:
+        return check.wrong(SPEEDUP, f"{', '.join(bad)} must be numbers (float), not {type(names[bad[0]]).__name__}.")
+    s, p, k, e = (float(v) for v in names.values())  # type: ignore[arg-type]
+    if s <= 0 or p <= 0:
+        return check.wrong(SPEEDUP, "timings must be positive numbers of seconds.")
+    own_s = best_of(serial_fib, work, repeats=3)
+    own_p = best_of(parallel_fib, work, workers, repeats=3)
+    details = (f"yours:  serial {format_seconds(s)}, parallel {format_seconds(p)}, speedup {format_speedup(k)}, "
+               f"efficiency {e:.3f}\nparlab: serial {format_seconds(own_s)}, parallel {format_seconds(own_p)} "
+               f"(best of 3 each), speedup {format_speedup(own_s / own_p)}")
+    if not math.isclose(k, s / p, rel_tol=REL):
+        hint = ("That is parallel over serial: speedup = serial time / parallel time."
+                if math.isclose(k, p / s, rel_tol=REL)
+                else "speedup = serial_s / parallel_s, from your own two timings.")
+        return check.wrong(SPEEDUP, "my_speedup is not serial_s / parallel_s.", hint=hint, details=details)
+    if not math.isclose(e, k / workers, rel_tol=REL):
+        hint = ("That is a percentage: keep it a fraction (1.0 = every worker busy all the time)."
+                if math.isclose(e, 100 * k / workers, rel_tol=REL) else "efficiency = my_speedup / workers.")
+        return check.wrong(SPEEDUP, f"my_efficiency is not my_speedup / workers ({workers}).", hint=hint,
+                           details=details)
+    far = [f"{name} {format_seconds(got)} (parlab measured {format_seconds(own)})"
+           for name, got, own in (("serial_s", s, own_s), ("parallel_s", p, own_p)) if _far(got, own)]
+    if far:
+        return check.wrong(SPEEDUP, "the arithmetic is right, but a timing is far from what this machine takes: "
+                           + "; ".join(far) + ".",
+                           hint=(f"Measure both runs here (time_it(run_serial), time_it(run_parallel)), in seconds; "
+                                 f"within {NOISE_FACTOR:g}× of parlab's own timing passes."), details=details)
+    return check.right(SPEEDUP, "your timings agree with parlab's within the noise, and the arithmetic is exact.",
+                       details=details)
+
+
+def check_amdahl(speedup_on_1000: object) -> check.Verdict:
+    """Exercise 3: Amdahl's law with 10 % serial code on 1000 workers (lesson 00)."""
+    if check.is_placeholder(speedup_on_1000):
+        return check.not_answered(AMDAHL, "replace ... with a call to amdahl_speedup, then run this cell again.")
+    if not _is_number(speedup_on_1000):
+        return check.wrong(AMDAHL, f"the answer must be a number, not {type(speedup_on_1000).__name__}.")
+    got = float(speedup_on_1000)  # type: ignore[arg-type]
+    expected = amdahl_speedup(0.10, 1000)
+    details = f"yours {got:.4f}; amdahl_speedup(0.10, 1000) = {expected:.4f}; 1 / 0.10 = {1 / 0.10:.1f}"
+    if math.isclose(got, expected, rel_tol=1e-6):
+        return check.right(AMDAHL, "10 % serial code keeps 1000 workers just under the ceiling 1 / f.",
+                           details=details)
+    if math.isclose(got, 1000):
+        hint = "1000 is the ideal, with no serial part: the 10 % that stays serial caps it."
+    elif math.isclose(got, 10):
+        hint = "10 is 1 / f, the limit for infinitely many workers: 1000 workers get a little less."
+    elif math.isclose(got, amdahl_speedup(10, 1000)) or math.isclose(got, amdahl_speedup(0.9, 1000)):
+        hint = "The serial fraction is 10 % written as a fraction: 0.10 (the part that stays serial)."
+    else:
+        hint = "Call amdahl_speedup(serial_fraction, workers) with the fraction that stays serial."
+    return check.wrong(AMDAHL, "that is not the speedup Amdahl's law gives.", hint=hint,
+                       details=f"yours {got:.4f}")
