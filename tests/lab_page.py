@@ -53,6 +53,17 @@ _CELLS = "(path) => {" + _FIND + """
     }
     return out;
 }"""
+# What a learner sees of each cell: whether its source is shown, and the text of its outputs as
+# rendered (innerText leaves out what a closed <details> block folds away).
+_CELL_VIEWS = "(path) => {" + _FIND + """
+    return nb.content.widgets.map((cell, i) => {
+        const input = cell.node.querySelector('.jp-Cell-inputWrapper .jp-InputArea');
+        const area = cell.node.querySelector('.jp-Cell-outputWrapper');
+        const shown = (el) => !!(el && el.checkVisibility({checkVisibilityCSS: true}));
+        const outputs = shown(area) ? [...area.querySelectorAll('.jp-OutputArea-output')] : [];
+        return {index: i, sourceShown: shown(input), outputText: outputs.map((o) => o.innerText).join('\\n')};
+    });
+}"""
 _RENDER_PROBLEMS = "(path) => {" + _FIND + """
     const found = [];
     for (const el of nb.node.querySelectorAll('.jp-OutputArea-output')) {
@@ -172,6 +183,10 @@ class NotebookPage:
 
     def cells(self) -> list[dict[str, Any]]:
         return self.page.evaluate(_CELLS, self.path)
+
+    def cell_views(self) -> list[dict[str, Any]]:
+        """Per cell: ``sourceShown`` and the ``outputText`` a learner sees (folded details left out)."""
+        return self.page.evaluate(_CELL_VIEWS, self.path)
 
     def render_problems(self, timeout_s: float = 30) -> list[str]:
         """Outputs that failed to render (widgets, JavaScript), after widgets had time to load."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -135,11 +136,12 @@ def notebook_page(lab, path: str, stem: str) -> Iterator:
     wait_for(lambda: not descendants(server.proc.pid), GONE_S, "the kernel and its workers to exit")
 
 
-def run_and_check(notebook, stored: dict | None) -> float:
-    """Open, run all cells, fail on any problem; return the run-all time in seconds."""
+def run_and_check(notebook, stored: dict | None, *, opened: bool = False) -> float:
+    """Open (unless ``opened``), run all cells, fail on any problem; return the run-all time in seconds."""
     from lab_page import cell_problems
 
-    notebook.open(LOAD_S)
+    if not opened:
+        notebook.open(LOAD_S)
     started = time.perf_counter()
     cells = notebook.run_all(RUN_ALL_S)
     elapsed = time.perf_counter() - started
@@ -167,13 +169,43 @@ def exercise_panels(notebook, stem: str, indices: list[int]) -> list[str]:
     return lines
 
 
+def exercise_view_problems(notebook, stored: dict, *, ran: bool) -> list[str]:
+    """What a learner must not see of the solutions, and, after Run all, each exercise unanswered.
+
+    A solution shows neither its source nor an answer: of its output only the checker's
+    headline may be visible (no number in it), or "Writing NAME" from ``%%writefile``. After
+    Run all with every placeholder untouched, each exercise's own cells say "not answered yet".
+    """
+    from test_exercises import exercises_by_index
+
+    views = notebook.cell_views()
+    problems = []
+    for number, (learner, solutions) in enumerate(exercises_by_index(stored["cells"]), start=1):
+        for i in solutions:
+            seen = views[i]
+            if seen["sourceShown"]:
+                problems.append(f"exercise {number}: the solution's source (cell {i}) is visible")
+            text = re.sub(r"Exercise \d+|(?:Over)?[Ww]riting \S+", "", seen["outputText"])
+            if re.search(r"\d", text):
+                shown = seen["outputText"][:120]
+                problems.append(f"exercise {number}: the solution's output (cell {i}) shows {shown!r}")
+        if ran and not any("not answered yet" in views[i]["outputText"] for i in learner):
+            problems.append(f"exercise {number}: after Run all the learner's cells do not say 'not answered yet'")
+    return problems
+
+
 @pytest.mark.parametrize("name", LESSONS or [pytest.param(
     "none", marks=pytest.mark.skip(reason=f"no notebooks in {NOTEBOOK_DIR}"))])
 def test_lesson_in_the_browser(lab, name: str) -> None:
     stem = Path(name).stem
     stored = json.loads((NOTEBOOK_DIR / name).read_text())
     with notebook_page(lab, f"notebooks/{name}", stem) as notebook:
-        elapsed = run_and_check(notebook, stored)
+        notebook.open(LOAD_S)
+        problems = exercise_view_problems(notebook, stored, ran=False)
+        assert not problems, "before Run all: " + "\n".join(problems)
+        elapsed = run_and_check(notebook, stored, opened=True)
+        problems = exercise_view_problems(notebook, stored, ran=True)
+        assert not problems, "after Run all: " + "\n".join(problems)
         lines = exercise_panels(notebook, stem, list(range(notebook.panels().count())))
         problems = notebook.render_problems(timeout_s=5)
         assert not problems, "after using the panels: " + "\n".join(problems)
@@ -255,3 +287,41 @@ def test_panels_refuse_a_double_click_and_stop_on_interrupt(lab) -> None:
         slow.screenshot(path=str(SCREENSHOTS / "panel-check-panel1.png"))
         notebook.screenshot_all(SCREENSHOTS / "panel-check.png")
     print(*lines, sep="\n")
+
+
+# --------------------------------------------------------------------------- the exercise-view check
+
+_HIDDEN = {"jupyter": {"source_hidden": True, "outputs_hidden": True}, "tags": ["solution"]}
+EXERCISE_CELLS = [
+    ("markdown", "## Exercises\n\n### Exercise 1: a folded answer", {}),
+    ("code", ("from parlab.lessons import check\nguess = ...\n"
+              "check.prediction('Exercise 1: a folded answer', guess, 1.97, tolerance=0.3)"), {}),
+    ("code", "check.prediction('Exercise 1: a folded answer', 2.0, 1.97, tolerance=0.3).must_be_right()", _HIDDEN),
+    ("markdown", "### Exercise 2: an answer in plain view", {}),
+    ("code", "answer = ...\ncheck.not_answered('Exercise 2: an answer in plain view', 'set answer')", {}),
+    ("code", "print('the answer is 9.91')", _HIDDEN),
+    ("markdown", "## Key points", {}),
+]
+
+
+def test_the_exercise_view_check_sees_an_answer_in_plain_view_and_passes_a_folded_one(lab) -> None:
+    server, _ = lab
+    cells = [{"cell_type": kind, "id": f"ex-{i}", "metadata": meta, "source": source,
+              **({"execution_count": None, "outputs": []} if kind == "code" else {})}
+             for i, (kind, source, meta) in enumerate(EXERCISE_CELLS)]
+    notebook_json = {"cells": cells, "nbformat": 4, "nbformat_minor": 5,
+                     "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                                 "language": "python"}}}
+    (server.root / "checks").mkdir(exist_ok=True)
+    (server.root / "checks" / "exercise-check.ipynb").write_text(json.dumps(notebook_json))
+    with notebook_page(lab, "checks/exercise-check.ipynb", "exercise-check") as notebook:
+        notebook.open(LOAD_S)
+        assert exercise_view_problems(notebook, notebook_json, ran=False) == []
+        notebook.run_all(RUN_ALL_S)
+        problems = exercise_view_problems(notebook, notebook_json, ran=True)
+        # JupyterLab shows a collapsed output again once its cell runs: the printed answer shows,
+        # the verdict's numbers stay folded in <details>.
+        assert problems == ["exercise 2: the solution's output (cell 5) shows 'the answer is 9.91\\n'"], problems
+        views = notebook.cell_views()
+        assert "not answered yet" in views[1]["outputText"] and "right" in views[2]["outputText"]
+        assert "1.97" not in views[2]["outputText"]

@@ -53,6 +53,23 @@ def exercises(nb: Path) -> list[list[dict]]:
     return found
 
 
+def exercises_by_index(cells: list[dict]) -> list[tuple[list[int], list[int]]]:
+    """For each exercise, the indices of its learner code cells and of its solution cells."""
+    found: list[tuple[list[int], list[int]]] = []
+    in_exercises = False
+    for i, cell in enumerate(cells):
+        text = _text(cell) if cell["cell_type"] == "markdown" else ""
+        if re.search(r"^##\s+Exercises\s*$", text, re.MULTILINE):
+            in_exercises = True
+        elif in_exercises and re.search(r"^##\s+(?!#)", text, re.MULTILINE) and not EXERCISE.search(text):
+            break
+        if in_exercises and EXERCISE.search(text):
+            found.append(([], []))
+        if found and cell["cell_type"] == "code":
+            found[-1][1 if _is_solution(cell) else 0].append(i)
+    return found
+
+
 def _outputs_text(cell: dict) -> str:
     parts = []
     for out in cell.get("outputs", []):
