@@ -69,7 +69,7 @@ def startup_ms(start_method: str, workers: int, repeats: int = 3) -> float:
 
 
 def core_entries(cores: int) -> dict[str, Any]:
-    """processes_fib, threads_fib, the start-up cost per start method and harness_overhead (lessons 00-02)."""
+    """processes_fib, threads_fib, interpreters_fib (3.14), the start-up costs and harness_overhead (lessons 00-02)."""
     tasks = [FIB_N] * (4 * cores)
     out: dict[str, Any] = {
         "processes_fib": _pool_speedup("processes", fib, tasks, cores),
@@ -77,8 +77,9 @@ def core_entries(cores: int) -> dict[str, Any]:
     }
     for method in system.available_start_methods():
         out[f"startup_{method}_ms"] = {"value": startup_ms(method, cores), "workers": cores}
-    from parlab.benches import harness  # harness_overhead: what WorkerPool.map adds to a bare executor
+    from parlab.benches import harness, interpreters  # harness_overhead; subinterpreters (3.14)
 
+    out.update(interpreters.entries(cores, _pool_speedup, fib, tasks))
     out.update(harness.entries(cores))
     return out
 

@@ -88,3 +88,23 @@ def test_the_table_header_names_the_build(monkeypatch, capsys, free_threaded, gi
     header = capsys.readouterr().out.splitlines()[0]
     assert header.startswith(f"parlab bench: {bench.system.usable_cores()} usable cores, Python ")
     assert f"({platform.python_implementation()} {platform.python_version()}, {says})" in header
+
+
+def test_the_interpreters_entries_measure_on_314_and_say_what_they_need_before():
+    from parlab.benches import interpreters
+
+    calls = []
+
+    def pool_speedup(backend, func, tasks, workers):
+        calls.append((backend, workers))
+        return {"speedup": 1.0, "workers": workers}
+
+    got = interpreters.entries(2, pool_speedup, bench.fib, [5] * 4)
+    assert set(got) == {"interpreters_fib", "startup_interpreters_ms"}
+    if sys.version_info >= (3, 14):
+        assert calls == [("interpreters", 2)] and got["interpreters_fib"] == {"speedup": 1.0, "workers": 2}
+        assert got["startup_interpreters_ms"]["value"] > 0
+    else:
+        assert calls == []
+        assert all(entry["why"].startswith("needs Python 3.14") for entry in got.values())
+        assert "interpreters_fib" in bench._format({"usable_cores": 2, "python": "3.11", "results": got})
