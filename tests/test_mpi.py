@@ -23,7 +23,8 @@ TIMEOUT = 60
 # --------------------------------------------------------------------------- MPI never starts here
 
 def test_importing_the_programs_does_not_start_mpi():
-    code = ("import sys, parlab.mpi, parlab.lessons.l05_mpi, parlab.benches.mpi\n"
+    code = ("import sys, parlab.mpi, parlab.lessons.l05_mpi, parlab.lessons.l05_blocking, "
+            "parlab.lessons.l05_exercises, parlab.benches.mpi\n"
             + "".join(f"import {m}\n" for m in mpi.PROGRAMS.values())
             + "assert 'mpi4py.MPI' not in sys.modules, 'mpi4py.MPI imported'\nprint('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
@@ -162,9 +163,10 @@ def test_futures_program_error_ends_the_job(mpiexec):
 @pytest.mark.faults
 def test_a_deadlock_hits_the_timeout_and_every_rank_is_stopped(mpiexec):
     start = time.perf_counter()
-    with pytest.raises(mpi.MPITimeout, match="deadlock"):
+    with pytest.raises(mpi.MPITimeout, match="deadlock") as info:
         mpi.run_mpi("ring", 3, "--stall-rank", 1, timeout=2)
     assert time.perf_counter() - start < 15  # timeout plus the group's grace period
+    assert isinstance(info.value.stderr, str) and isinstance(info.value.stdout, str)  # what the ranks wrote
     # the session fixture in conftest.py fails the run if any rank were left alive
 
 

@@ -34,7 +34,7 @@ __all__ = [
     "waiting_calls",
 ]
 
-DEADLOCK_TIMEOUT_S = 3.0  # 2 ranks start in about a second here; a swap of 1 MiB takes milliseconds
+DEADLOCK_TIMEOUT_S = 4.0  # 2 ranks start in about a second here; a swap of 1 MiB takes milliseconds
 
 
 @dataclass(frozen=True)
@@ -113,17 +113,17 @@ def describe_eager(small: Exchange, large: Exchange) -> str:
     s, big = format_bytes(small.nbytes), format_bytes(large.nbytes)
     if small.finished and not large.finished:
         return (f"Send returned at {s}: the MPI library copied the small message into a buffer of its own "
-                f"(the eager protocol) and let the sender go on. At {big} it waits for the matching Recv, "
-                "and both ranks were in Send: neither reached its Recv. The program was wrong at both sizes; "
+                f"(the eager protocol) and let the sender go on. At {big} Send waits for the matching Recv, and "
+                f"the job hung ({describe_hang(large.waiting or {})}). The program was wrong at both sizes; "
                 "only the small size hid it.")
     if small.finished and large.finished:
         return (f"Send then Recv finished at both {s} and {big}: this MPI library buffers even {big} "
                 "(its eager limit is higher). The program is still wrong: MPI may make any Send wait for "
                 "its Recv, and a larger message will hang.")
-    if not small.finished:
-        return (f"Even {s} did not finish within {small.timeout:g} s: this MPI library does not buffer it, "
-                "or the machine was too busy to start both ranks in time; run the cell again.")
-    return f"{s} hung but {big} finished: unexpected; run the cell again (a busy machine can delay a start)."
+    if large.finished:
+        return f"{s} hung but {big} finished: unexpected; run the cell again (a busy machine can delay a start)."
+    return (f"Even {s} did not finish within {small.timeout:g} s: this MPI library does not buffer it, "
+            "or the machine was too busy to start both ranks in time; run the cell again.")
 
 
 def run_reductions(counts: Iterable[int] = (1, 1024, 131072), repeats: int = 20, ranks: int = 2,
