@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 
 import pytest
@@ -329,6 +330,7 @@ def test_interrupting_the_parent_stops_its_children_and_its_server():
 
 
 ORPHAN = """
+import threading
 import time
 from parlab import coord
 server = coord.serve()
@@ -351,3 +353,66 @@ def test_the_embedded_server_leaves_when_its_parent_is_killed():
     finally:
         parent.stop()
         parent.popen.communicate()
+
+
+# --------------------------------------------------------------------------- Redis commands for hand-written children
+
+def test_kv_commands_answer_as_redis_does(server):
+    r = server.kv()
+    r.delete("t:list", "t:hash", "t:set", "t:count", "t:str")
+    assert r.rpush("t:list", "a", 2) == 2 and r.lrange("t:list", 0, -1) == ["a", "2"]
+    assert r.lpop("t:list") == "a" and r.llen("t:list") == 1
+    assert tuple(r.blpop("t:list", timeout=1)) == ("t:list", "2")
+    t0 = time.monotonic()
+    assert r.blpop(["t:list"], timeout=1) is None and time.monotonic() - t0 >= 0.9
+    assert r.lpop("t:list") is None
+    assert r.hset("t:hash", "f", 1) == 1 and r.hset("t:hash", "f", 2) == 0
+    assert r.hsetnx("t:hash", "g", 3) and not r.hsetnx("t:hash", "g", 4)
+    assert r.hgetall("t:hash") == {"f": "2", "g": "3"} and r.hget("t:hash", "f") == "2"
+    assert r.hexists("t:hash", "g") and r.hlen("t:hash") == 2 and r.hincrby("t:hash", "f", 5) == 7
+    assert r.sadd("t:set", "x") == 1 and r.sadd("t:set", "x") == 0 and r.sismember("t:set", "x")
+    assert r.smembers("t:set") == {"x"} and r.scard("t:set") == 1
+    assert r.incr("t:count") == 1 and r.incr("t:count") == 2 and r.incrby("t:count", 3) == 5
+    assert r.get("t:count") == "5" and r.get("t:none") is None
+    assert r.set("t:str", "v", nx=True) and not r.set("t:str", "w", nx=True) and r.get("t:str") == "v"
+    assert sorted(r.keys("t:*")) == ["t:count", "t:hash", "t:set", "t:str"]
+    assert r.exists("t:hash", "t:none") == 1
+    assert r.delete("t:hash", "t:set", "t:count", "t:str", "t:none") == 4 and r.keys("t:*") == []
+
+
+def test_kv_blpop_wakes_when_another_client_pushes(server):
+    r = server.kv()
+    r.delete("t:wake")
+    pusher = threading.Timer(0.2, lambda: server.kv().rpush("t:wake", "now"))
+    pusher.start()
+    t0 = time.monotonic()
+    assert tuple(r.blpop("t:wake", timeout=10)) == ("t:wake", "now")
+    assert time.monotonic() - t0 < 5
+    pusher.join()
+
+
+def test_embedded_kv_refuses_wrong_types():
+    with coord.serve("embedded") as srv:
+        r = srv.kv()
+        r.rpush("l", "a")
+        with pytest.raises(TypeError, match="WRONGTYPE"):
+            r.hset("l", "f", "v")
+        with pytest.raises(TypeError, match="str, bytes, int or float"):
+            r.rpush("l", [1, 2])
+
+
+def test_kv_from_env_needs_the_parents_environment(monkeypatch):
+    monkeypatch.delenv(coord.ENV_URL, raising=False)
+    with pytest.raises(CoordError, match="PARLAB_COORD_URL is not set"):
+        coord.kv_from_env()
+    with coord.serve("embedded") as srv:
+        monkeypatch.setenv(coord.ENV_URL, srv.url)
+        monkeypatch.delenv(coord.ENV_KEY, raising=False)
+        with pytest.raises(CoordError, match="needs its key"):
+            coord.kv_from_env()
+        monkeypatch.setenv(coord.ENV_KEY, "ab" * 32)
+        with pytest.raises(CoordError, match="wrong key"):
+            coord.kv_from_env()
+        monkeypatch.setenv(coord.ENV_KEY, srv.child_env()[coord.ENV_KEY])
+        client = coord.kv_from_env()
+        assert client.incr("n") == 1 and srv.kv().get("n") == "1"

@@ -29,7 +29,8 @@ from typing import Any, Self
 
 from parlab._checks import check_choice
 from parlab.coord.board import Board, Claim, CoordError, Outcome, Status
-from parlab.coord.embedded import EmbeddedBoard, connect_embedded, start_manager
+from parlab.coord.embedded import EmbeddedBoard, connect_embedded, connect_embedded_kv, start_manager
+from parlab.coord.kv import KV_COMMANDS
 from parlab.coord.redisboard import (
     HOW_TO_GET_REDIS,
     RedisBoard,
@@ -42,6 +43,7 @@ __all__ = [
     "ENV_KEY",
     "ENV_URL",
     "HOW_TO_GET_REDIS",
+    "KV_COMMANDS",
     "SERVER_KINDS",
     "Board",
     "Claim",
@@ -50,6 +52,7 @@ __all__ = [
     "Server",
     "Status",
     "check_redis_url",
+    "kv_from_env",
     "open_board",
     "open_board_from_env",
     "redis_server_binary",
@@ -76,6 +79,14 @@ class Server:
         if self.backend == "embedded":
             return EmbeddedBoard(job, self._client)
         return RedisBoard(job, self._client)
+
+    def kv(self) -> Any:
+        """A client with Redis's commands: ``redis.Redis``, or the embedded server's KVStore (lesson 04)."""
+        if self._client is None:
+            raise CoordError("this server was closed")
+        if self.backend == "embedded":
+            return self._manager.kv()
+        return self._client
 
     def child_env(self) -> dict[str, str]:
         """The environment to start children with: the address and key, out of their argument lists."""
@@ -149,6 +160,28 @@ def open_board_from_env(job: str) -> Board:
     except ValueError:
         raise CoordError(f"{ENV_KEY} must be hexadecimal") from None
     return open_board(url, job, key)
+
+
+def kv_from_env() -> Any:
+    """What a hand-written child calls: a Redis client, or the embedded server's client with the same calls (lesson 04).
+
+    The parent names the server in the environment (``PARLAB_COORD_URL``, and
+    ``PARLAB_COORD_KEY`` for the embedded server): ``redis://...`` gives ``redis.Redis``
+    (``decode_responses=True``), ``parlab://...`` a client of the embedded server's
+    :class:`~parlab.coord.kv.KVStore` (lpop, blpop, hset, hsetnx, incr, sadd ...: ``KV_COMMANDS``).
+    """
+    url = os.environ.get(ENV_URL)
+    if not url:
+        raise CoordError(f"{ENV_URL} is not set: start this program from a parent that serves a board")
+    if not url.startswith("parlab://"):
+        return connect_redis(url)
+    try:
+        key = bytes.fromhex(os.environ.get(ENV_KEY, ""))
+    except ValueError:
+        raise CoordError(f"{ENV_KEY} must be hexadecimal") from None
+    if not key:
+        raise CoordError(f"the embedded server at {url} needs its key (the parent puts it in {ENV_KEY})")
+    return connect_embedded_kv(url, key)
 
 
 def redis_server_binary() -> str | None:

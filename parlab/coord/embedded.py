@@ -19,8 +19,9 @@ from multiprocessing.managers import BaseManager
 from urllib.parse import urlsplit
 
 from parlab.coord.board import Board, CoordError, Status
+from parlab.coord.kv import KVStore
 
-__all__ = ["BoardStore", "EmbeddedBoard", "connect_embedded", "start_manager"]
+__all__ = ["BoardStore", "EmbeddedBoard", "connect_embedded", "connect_embedded_kv", "start_manager"]
 
 
 class _Job:
@@ -99,6 +100,7 @@ class BoardStore:
 
 
 _STORE: BoardStore | None = None
+_KV: KVStore | None = None
 
 
 def _store() -> BoardStore:
@@ -107,6 +109,14 @@ def _store() -> BoardStore:
     if _STORE is None:
         _STORE = BoardStore()
     return _STORE
+
+
+def _kv() -> KVStore:
+    # Runs in the server process: the Redis-like commands of hand-written children (coord.kv).
+    global _KV
+    if _KV is None:
+        _KV = KVStore()
+    return _KV
 
 
 def _nodelay_client(address: tuple[str, int], family: str | None = None,
@@ -132,12 +142,14 @@ managers.listener_client["parlab-nodelay"] = (  # type: ignore[attr-defined]
 class _Manager(BaseManager):
     # Added by register() below: a proxy that forwards BoardStore's methods to the server's store.
     store: Callable[[], BoardStore]
+    kv: Callable[[], KVStore]
 
     def __init__(self, address: tuple[str, int], authkey: bytes) -> None:
         super().__init__(address=address, authkey=authkey, serializer="parlab-nodelay")
 
 
 _Manager.register("store", callable=_store)
+_Manager.register("kv", callable=_kv)
 
 
 def _watch_parent() -> None:
@@ -195,6 +207,15 @@ class EmbeddedBoard(Board):
 
 def connect_embedded(url: str, key: bytes) -> BoardStore:
     """A proxy to the BoardStore of the embedded server at parlab://host:port, after the key check."""
+    return _connect(url, key).store()
+
+
+def connect_embedded_kv(url: str, key: bytes) -> KVStore:
+    """A proxy to the Redis-like KVStore of the embedded server at parlab://host:port (lesson 04)."""
+    return _connect(url, key).kv()
+
+
+def _connect(url: str, key: bytes) -> _Manager:
     parts = urlsplit(url)
     try:
         host, port = parts.hostname, parts.port
@@ -210,4 +231,4 @@ def connect_embedded(url: str, key: bytes) -> BoardStore:
                          "before it reads any data)") from None
     except OSError as exc:
         raise CoordError(f"no embedded server answers at {url}: {exc}") from None
-    return manager.store()
+    return manager
