@@ -239,7 +239,7 @@ def _python_on_threads(kind: str, meta: Metadata) -> str:
         back = _GIL_BACK_ON + " " if meta.free_threaded else ""
         if kind == "slower":
             return (back + "With the GIL on, only one thread runs Python at a time, and handing the "
-                    "GIL from thread to thread costs extra time (the convoy effect).")
+                    "GIL from thread to thread costs extra time.")
         if kind == "same":
             return back + "With the GIL on, only one thread runs Python at a time: the threads take turns."
         return (back + "Unexpected with the GIL on, which lets only one thread run Python at a time: "
@@ -390,7 +390,7 @@ def describe_gil_release(hash_sweep: Sweep, zlib_sweep: Sweep, fib_threads: Swee
     c_points = {s.label: point_at_cores(s) for s in (hash_sweep, zlib_sweep)}
     fib_point = point_at_cores(fib_threads)
     lines = [f"{label}: {_speedup(p, cores, 'thread')}" for label, p in c_points.items()]
-    lines.append(f"{fib_threads.label} (section 2): {_speedup(fib_point, cores, 'thread')}")
+    lines.append(f"{fib_threads.label} (section 3): {_speedup(fib_point, cores, 'thread')}")
     if cores == 1:
         lines.append("One usable core: nothing runs in parallel here, with or without the GIL.")
         return "\n".join(lines)
@@ -407,13 +407,13 @@ def describe_gil_release(hash_sweep: Sweep, zlib_sweep: Sweep, fib_threads: Swee
                      "while it worked, so the threads ran it at the same time.")
     elif meta.gil_enabled:
         lines.append("Both scaled, and so did fib, although the GIL was on: the fib measurement "
-                     "was probably disturbed by other programs. Run section 2 again.")
+                     "was probably disturbed by other programs. Run section 3 again.")
     elif fib_scaled:
         lines.append("Without the GIL, pure-Python fib scaled on threads too: in this build every "
                      "thread runs on its own core whether its code lets go of a GIL or not.")
     else:
         lines.append("Both scaled, but fib on threads did not, although this build has no GIL: "
-                     "other programs may have been using the cores then. Run section 2 again.")
+                     "other programs may have been using the cores then. Run section 3 again.")
     return "\n".join(lines + [w for p in (*c_points.values(), fib_point) for w in _spread(p)])
 
 
