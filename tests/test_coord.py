@@ -330,7 +330,6 @@ def test_interrupting_the_parent_stops_its_children_and_its_server():
 
 
 ORPHAN = """
-import threading
 import time
 from parlab import coord
 server = coord.serve()

@@ -57,6 +57,7 @@ def test_io_sweep_is_a_waiting_sweep_checked_against_the_replies(slow):
         sweep = byhand.io_sweep(srv, slow, 4, [1, 2], repeats=1)
     assert sweep.waiting and [p.workers for p in sweep.points] == [1, 2]
     assert sweep.tasks == 4
+    assert "1 child, start-up excluded" in byhand.io_summary(sweep)
 
 
 def meta(cores: int) -> Metadata:
@@ -86,6 +87,8 @@ def test_describe_io_says_slower_when_the_numbers_are_slower():
     text = byhand.describe_io(io(2, {1: 1.0, 2: 0.8, 8: 0.5}))
     assert text.startswith("0.50× on 8 children: slower than one")
     assert "still helped" not in text
+    no_one = byhand.describe_io(io(2, {2: 1.9, 8: 6.0}))
+    assert no_one.endswith("8 children took 1.600 s to be ready.")
 
 
 def test_describe_io_refuses_a_computing_sweep():

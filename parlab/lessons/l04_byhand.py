@@ -30,7 +30,7 @@ from parlab.run import check_workers
 from parlab.scripts.fetcher import ENV_SLOW_KEY
 
 __all__ = ["FetchRun", "LedgerRun", "describe_io", "describe_ledger", "describe_spans", "expected_replies",
-           "fetch_run", "io_sweep", "ledger_run", "run_board_script"]
+           "fetch_run", "io_summary", "io_sweep", "ledger_run", "run_board_script"]
 
 
 def describe_spans(replies: Sequence[dict[str, Any]]) -> str:
@@ -179,10 +179,15 @@ def describe_io(sweep: Sweep) -> str:
         if top.speedup > at.speedup:
             lines.append(f"More children than cores ({top.workers} on {cores}) still helped: a child that "
                          "waits for a reply needs no core.")
-    lines.append(f"Start-up is outside these times: {top.workers} children took "
-                 f"{format_seconds(top.startup_s)} to be ready (1 child: "
-                 f"{format_seconds(sweep.points[0].startup_s if sweep.points[0].workers == 1 else 0.0)}).")
+    one = next((p for p in sweep.points if p.workers == 1), None)
+    lines.append(f"Start-up is outside these times: {top.workers} children took {format_seconds(top.startup_s)} "
+                 "to be ready" + (f" (1 child: {format_seconds(one.startup_s)})." if one else "."))
     return "\n".join(lines)
+
+
+def io_summary(sweep: Sweep) -> str:
+    """The waiting sweep as a table; the baseline named for what it is: one child, start-up excluded (lesson 04)."""
+    return sweep.summary(nouns=("child", "children"), baseline="1 child, start-up excluded")
 
 
 @dataclass(frozen=True)

@@ -133,8 +133,9 @@ def check_parent(fn: Callable[..., Any], children: int = 3, sleep_s: float = 0.4
         if wrong:
             return wrong
         spans = [(r["start"], r["end"]) for r in got]
-        numbers = "\n".join(f"{r['name']}: ran from +{r['start'] - spans[0][0]:.2f} s to "
-                            f"+{r['end'] - spans[0][0]:.2f} s" for r in got)
+        t0 = min(s for s, _ in spans)
+        numbers = "\n".join(f"{r['name']}: ran from +{r['start'] - t0:.2f} s to +{r['end'] - t0:.2f} s"
+                            for r in got)
         if max(s for s, _ in spans) >= min(e for _, e in spans):
             return check.wrong(ex, "the children ran one after another, not at the same time.",
                                hint="Start every child first (a list of Popen), then wait for each: "
