@@ -36,7 +36,7 @@ from typing import Any
 from parlab.lessons import check
 from parlab.lessons.l01_gil import SlowServer
 from parlab.lessons.l01b_async import ask_async as _ask_async
-from parlab.lessons.l01b_threads import Counter, add_one
+from parlab.lessons.l01b_race import Counter, add_one
 from parlab.results import format_seconds
 
 __all__ = ["EX1", "EX2", "EX3", "Counter", "add_one", "ask_async", "check_gather", "check_lock",
