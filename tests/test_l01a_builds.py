@@ -32,10 +32,10 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _fake_python(folder: Path, name: str, *, free_threaded: bool, version: str = "3.13.5") -> Path:
-    """An executable that answers ft_threads' --info probe like a Python of that build would."""
+    """An executable that answers l01_gil.time_fib_in's question like a Python of that build would."""
     path = folder / name
-    info = {"version": version, "implementation": "CPython", "executable": str(path),
-            "free_threaded": free_threaded, "gil_enabled": not free_threaded, "platform": "Linux x86_64"}
+    info = {"version": version, "implementation": "CPython", "free_threaded": free_threaded,
+            "gil_enabled": not free_threaded, "seconds": [0.001]}
     path.write_text(f"#!{sys.executable}\nimport json\nprint(json.dumps({info!r}))\n")
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return path

@@ -24,13 +24,13 @@ from typing import Any
 
 from parlab import launch
 from parlab.lessons.conclude import SAME_HIGH, SAME_LOW, point_at_cores
-from parlab.lessons.l01_gil import _python_on_threads, _regime, _speedup, find_gil_build
+from parlab.lessons.l01_gil import _python_on_threads, _regime, _speedup, find_gil_build, time_fib_in
 from parlab.measure import build_sweep, timing_from
 from parlab.results import Metadata, Sweep, format_seconds
 
 __all__ = ["ENV_VAR", "FREE_THREADED_NAMES", "HOW_TO_GET_ONE", "SCRIPT", "build_name",
            "describe_builds", "find_free_threaded", "find_other_build", "other_build_sweep",
-           "probe", "run_script"]
+           "run_script"]
 
 ENV_VAR = "PARLAB_FREE_THREADED_PYTHON"
 FREE_THREADED_NAMES = ("python3.14t", "python3.13t")  # newest first
@@ -48,25 +48,14 @@ run this section again. To run the whole notebook on it, register it as a Jupyte
     python3.14t -m pip install ipykernel && python3.14t -m ipykernel install --user --name py314t"""
 
 
-def probe(executable: str, *, timeout: float = 30) -> dict[str, Any]:
-    """What ``executable`` is (version, free_threaded, gil_enabled ...), asked in a child (lesson 01a).
-
-    Raises ``launch.ChildFailed``, ``launch.ChildTimeout``, OSError or ValueError.
-    """
-    info = launch.json_result(launch.run([executable, "-I", str(SCRIPT), "--info"], timeout=timeout))
-    if not isinstance(info, dict) or "free_threaded" not in info:
-        raise ValueError(f"{executable} did not say what build it is: {info!r}")
-    return info
-
-
 def _checked(executable: str, source: str, timeout: float) -> tuple[str | None, str]:
     """``executable`` if it runs and is a free-threaded build, else None and why."""
     try:
-        info = probe(executable, timeout=timeout)
+        info = time_fib_in(executable, 1, 1, timeout=timeout)  # asks what it is, as find_gil_build does
     except (launch.ChildFailed, launch.ChildTimeout, OSError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else repr(exc)
         return None, f"{executable} ({source}) did not run: {first}"
-    if not info["free_threaded"]:
+    if not info.get("free_threaded"):
         return None, (f"{executable} ({source}) is CPython {info.get('version')}, a standard build "
                       "with the GIL, not a free-threaded one")
     return executable, f"{executable} ({source}): free-threaded CPython {info.get('version')}"
