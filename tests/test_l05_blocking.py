@@ -119,7 +119,7 @@ def test_a_small_send_then_recv_passes_on_the_eager_protocol(mpiexec):
 @pytest.mark.faults
 def test_a_large_send_then_recv_deadlocks_is_stopped_and_leaves_no_process(mpiexec):
     start = time.perf_counter()
-    large = lb.run_exchange("send", LARGE, timeout=4)
+    large = lb.run_exchange("send", LARGE, timeout=5)
     assert time.perf_counter() - start < 15  # the timeout plus the group's grace period
     assert not large.finished and large.waiting == {0: "Send", 1: "Send"}
     assert "deadlock: both ranks wait in Send" in lb.describe_exchange(large)
