@@ -229,3 +229,27 @@ def test_scaled_speedups_check_results():
     scaled = strategy.scaled_speedups([1, 2], per_worker=2, repeats=1)
     assert set(scaled) == {1, 2} and all(s > 0 for s in scaled.values())
 
+
+
+def test_a_new_backend_appears_as_a_row_everywhere(monkeypatch):
+    # Another helper registers a backend (e.g. subinterpreters) in l06_backends.STRATEGIES:
+    # the table, the plot, the guide and exercise 1 must show it without a change here.
+    new = backends.Backend("interpreters", "subinterpreters", "python",
+                           backends.STRATEGIES["threads"].open)
+    monkeypatch.setitem(backends.STRATEGIES, "interpreters", new)
+    sweeps, _ = reference.measure_backends(["threads", "interpreters"], [1, 2], tasks=SMALL,
+                                           repeats=1, warmup=0)
+    rows = reference.reference_rows(sweeps)
+    assert [(r["backend"], r["workers"]) for r in rows][-2:] == [("interpreters", 1), ("interpreters", 2)]
+    assert "interpreters" in reference.format_table(rows)
+    ax = strategy.plot_backends(sweeps)
+    assert "interpreters (here)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    import matplotlib.pyplot as plt
+    plt.close(ax.figure)
+    text = "\n".join(strategy.decision_guide(sweeps, {}, io=(0.4, 0.05, 8.0), c_threads=(0.2, 0.1, 2.0)))
+    assert "subinterpreters (interpreters), also in your table:" in text
+
+    from parlab.lessons import l06_exercises as ex
+
+    fastest = min(rows, key=lambda r: r["median_s"])["backend"]
+    assert next(iter(ex.fastest(rows))) == fastest

@@ -105,7 +105,7 @@ def check_choose(choose: Callable[[Sequence[Row]], str], table: Sequence[Row], *
                            hint="Write def choose(table): ... and return a backend's name such as 'processes'.")
     if not table:
         raise ValueError("check_choose needs the measured table: reference.reference_rows(sweeps)")
-    tables = {"your own table": list(table), **sample_tables()}
+    tables: dict[str, Sequence[Row]] = {"your own table": list(table), **sample_tables()}
     lines, bad = [], []
     for where, rows in tables.items():
         outcome = check.call(choose, [dict(r) for r in rows], timeout_s=timeout_s)
