@@ -137,9 +137,8 @@ def describe_async_vs_threads(result: AsyncVsThreads) -> str:
     lines = [(f"{result.count} replies, each after {format_seconds(result.delay_s)}: one at a time they need at "
               f"least {format_seconds(serial_floor)}; {k} at once, at least {format_seconds(result.floor_s(k))}.")]
     for name, seconds in (("asyncio", a), ("threads", t)):
-        lines.append(f"{name}: {format_seconds(seconds)}, " + describe_speedup(
-            serial_floor / seconds, k, result.cores, waiting=True, what="requests in flight")
-            + " (against that one-at-a-time floor)")
+        lines.append(f"{name}: {format_seconds(seconds)}; against the one-at-a-time floor, " + describe_speedup(
+            serial_floor / seconds, k, result.cores, waiting=True, what="requests in flight"))
     ratio = t / a
     if ratio > SAME_HIGH:
         lines.append(f"asyncio finished {format_speedup(ratio)} sooner here: one thread switched between "
