@@ -320,4 +320,22 @@ def test_gather_names_a_hang():
 
     verdict = asyncio.run(ex.check_gather(hangs, timeout_s=0.5))
     assert verdict.status == "timeout"
-    assert "fetch_all did not finish" in verdict.headline
+    assert "fetch_all did not finish" in verdict.headline and "cancelled" in verdict.details
+
+
+def test_gather_reports_the_learners_error_with_its_own_frames():
+    async def broken(port, key, count, limit):
+        raise RuntimeError("no connection today")
+
+    verdict = asyncio.run(ex.check_gather(broken))
+    assert verdict.status == "error"
+    assert "RuntimeError" in verdict.headline
+    assert "no connection today" in verdict.details and "in broken" in verdict.details
+    assert "l01b_exercises" not in verdict.details
+
+
+def test_has_blank_finds_blanks_in_helpers_and_globals():
+    assert ex.has_blank(scaffold_pipeline)  # the blank is in scaffold_consumer
+    assert ex.has_blank(scaffold_bump)  # uses blank_lock = ...
+    assert not ex.has_blank(solution_pipeline)
+    assert not ex.has_blank(solution_bump)

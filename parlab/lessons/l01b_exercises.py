@@ -211,7 +211,8 @@ def check_pipeline(run_pipeline: object, *, items: int = 24, consumers: int = 3,
     if found is not None and found.status == "timeout":
         return dataclasses.replace(found, hint="A consumer that never gets its stop signal waits in q.get() for "
                                    "ever, and so does the join that waits for it. Put one STOP per consumer "
-                                   "on the queue, and return from the consumer when it takes one.")
+                                   "on the queue, and return from the consumer when it takes one. (A q.join() "
+                                   "also waits for ever unless every get is followed by a q.task_done().)")
     if found is not None:
         return found
     with _worked_lock:
@@ -253,6 +254,13 @@ def check_pipeline(run_pipeline: object, *, items: int = 24, consumers: int = 3,
 
 # --------------------------------------------------------------------------- 3. asyncio.gather
 
+def _traceback(error: BaseException) -> str:
+    """The traceback of the learner's coroutine, without this module's frames."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename != __file__]
+    return "".join(["Traceback (most recent call last):\n", *traceback.format_list(frames),
+                    *traceback.format_exception_only(type(error), error)])
+
+
 _in_flight = 0
 _most_in_flight = 0
 
@@ -285,13 +293,12 @@ async def check_gather(fetch_all: object, *, count: int = 40, limit: int = 8, de
         try:
             got = await asyncio.wait_for(fetch_all(server.port, server.key, count, limit), timeout_s)
         except TimeoutError:  # asyncio.TimeoutError is TimeoutError since 3.11
-            seconds = time.perf_counter() - start
-            return check.failure(EX3, check.Outcome(timed_out=True, seconds=seconds, timeout_s=timeout_s,
-                                                    in_thread=False), "fetch_all") or \
-                check.wrong(EX3, "fetch_all timed out.")
+            return check.Verdict(EX3, "timeout", f"fetch_all did not finish within {format_seconds(timeout_s)}.",
+                                 details="The checker cancelled it: its requests stopped at their next await.",
+                                 hint="Something waits forever: a Semaphore that is acquired and never released "
+                                      "(use async with), or an await on something that never comes.")
         except Exception as error:  # noqa: BLE001 (the learner's error is the verdict)
-            tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-            return check.failure(EX3, check.Outcome(error=error, traceback=tb), "fetch_all") or \
+            return check.failure(EX3, check.Outcome(error=error, traceback=_traceback(error)), "fetch_all") or \
                 check.wrong(EX3, "fetch_all raised an error.")
         seconds = time.perf_counter() - start
     expected = [f"reply to request {i}" for i in range(count)]
