@@ -264,8 +264,8 @@ def check_main_script(start_method: str) -> None:
                            "python -m, or use start_method='fork' where available")
 
 
-def check_picklable(func: object, start_method: str) -> None:
-    """Refuse, before any worker starts, a function that process workers could not import."""
+def check_picklable(func: object, start_method: str, workers: str = "process workers") -> None:
+    """Refuse, before any worker starts, a function that process (or subinterpreter) workers could not import."""
     if not callable(func):
         raise TypeError(f"func must be callable (a function), got {func!r}")
     main = sys.modules.get("__main__")
@@ -274,14 +274,14 @@ def check_picklable(func: object, start_method: str) -> None:
     if start_method != "fork" and in_unimportable_main:
         raise TypeError(
             f"{getattr(func, '__qualname__', func)!r} is defined in a notebook cell (module "
-            f"__main__); {start_method} workers start a fresh interpreter and look functions up "
+            f"__main__); {start_method} {workers.split()[-1]} start a fresh interpreter and look functions up "
             "by module name, so they cannot find it. Put it in an importable module (like "
             "parlab.workloads) and import it from there.")
     try:
         pickle.dumps(func)
     except Exception as exc:  # noqa: BLE001 (PicklingError, AttributeError, TypeError, or what a __reduce__ raises)
         raise TypeError(
-            f"{func!r} cannot be sent to process workers ({exc}). Process workers receive the "
+            f"{func!r} cannot be sent to {workers} ({exc}). They receive the "
             "function by pickling its module and name: use a function defined with def at the "
             "top level of an importable module, not a lambda or a nested function.") from None
 
@@ -300,5 +300,8 @@ def check_call(func: object, backend: str, start_method: str | None) -> None:
         assert start_method is not None
         check_picklable(func, start_method)
         check_main_script(start_method)
+    elif backend == "interpreters":  # each subinterpreter imports the function by name, as spawn does
+        check_picklable(func, "subinterpreter", "subinterpreter workers")
+        check_main_script("spawn")
     elif not callable(func):
         raise TypeError(f"func must be callable (a function), got {func!r}")

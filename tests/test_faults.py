@@ -411,6 +411,26 @@ def test_a_notebook_function_or_a_lambda_is_refused_before_any_worker_starts(met
         assert type(info.value) is TypeError and started == []
 
 
+@NEEDS_314
+@pytest.mark.timeout(30)
+def test_subinterpreters_refuse_a_notebook_function_or_a_lambda_before_any_worker_starts(monkeypatch):
+    import concurrent.futures as cf
+
+    main = sys.modules["__main__"]
+    monkeypatch.delattr(main, "__file__", raising=False)  # a notebook's __main__ has no file
+
+    def in_a_cell(x):
+        return x + 1
+
+    in_a_cell.__module__, in_a_cell.__qualname__ = "__main__", "in_a_cell"
+    monkeypatch.setattr(main, "in_a_cell", in_a_cell, raising=False)
+    monkeypatch.setattr(cf, "InterpreterPoolExecutor", None)  # any start would fail loudly
+    with pytest.raises(TypeError, match="lambda"):
+        run_tasks(lambda x: x, [1], backend="interpreters", workers=2)
+    with pytest.raises(TypeError, match=r"notebook cell .*subinterpreter workers start a fresh interpreter"):
+        run_tasks(in_a_cell, [1, 2], backend="interpreters", workers=2)
+
+
 NOTEBOOK_LIKE = """
 from parlab.run import run_tasks
 def square(x):
