@@ -97,6 +97,7 @@ def test_nogil_without_a_compiler_is_not_checked_and_does_not_raise(monkeypatch)
     assert verdict.title().endswith("not checked")
     assert "build-essential" in verdict.headline and "xcode-select" in verdict.headline
     assert verdict.must_be_right() is verdict  # a solution cell lets "Run all" go on
+    assert str(verdict).startswith(f"{ex.EX_NOGIL}: not checked — not compiled")
 
 
 def test_loop_inside_nogil_reads_the_indentation():

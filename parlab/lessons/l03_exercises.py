@@ -39,7 +39,7 @@ HELD_SHARE = 0.5  # a Python thread stood still for this share of the call or mo
 _START = 10**7
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # repr=False: keep Verdict's display, not a dataclass repr
 class NotChecked(check.Verdict):
     """A verdict for an exercise this machine cannot check (no C compiler): it says how to fix that.
 
