@@ -239,3 +239,12 @@ def test_hashing_on_one_core_expects_no_speedup(monkeypatch):
     assert verdict.status == "wrong" and "do not speed up" in verdict.headline
     assert "free core" in verdict.hint
     assert ex.check_hashing(False, nbytes=500_000).right
+
+
+def test_nogil_module_that_turns_the_gil_back_on_is_wrong(compiler, monkeypatch):
+    """On a free-threaded build, importing a module without freethreading_compatible turns the GIL on."""
+    states = iter([False, True])  # off before the import, on after it
+    monkeypatch.setattr(ex.system, "gil_enabled", lambda: next(states))
+    verdict = ex.check_nogil_kernel(SOLUTION.replace(", freethreading_compatible=True", ""))
+    assert verdict.status == "wrong" and "turned the GIL back on" in verdict.headline
+    assert "freethreading_compatible=True" in verdict.hint and "restart" in verdict.hint.lower()

@@ -200,7 +200,8 @@ def check_nogil_kernel(source: object, name: str = "count_primes") -> check.Verd
     if not gil_before and system.gil_enabled():
         return check.wrong(ex, "importing your module turned the GIL back on in this free-threaded Python.",
                            hint="Keep the first line `# cython: freethreading_compatible=True`: it tells Python "
-                                "the module is safe without the GIL.")
+                                "the module is safe without the GIL. The GIL stays on until you restart the "
+                                "kernel (Kernel → Restart Kernel).")
     small = check.call(fn, 0, 3_000, timeout_s=20)
     if (bad := check.failure(ex, small, f"{name}(0, 3000)")) is not None:
         return bad
