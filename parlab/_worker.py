@@ -9,7 +9,6 @@ subinterpreter: this module, and what a task's function imports, must stay free 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import re
 import signal
@@ -190,6 +189,8 @@ def _start_parent_watchdog(owner_pid: int, start_method: str) -> None:
 
 
 def _watch_parent(ppid: int, owner_pid: int) -> None:
+    import multiprocessing  # here, not at the top: a subinterpreter worker imports this module without it
+
     parent = multiprocessing.parent_process()  # its sentinel becomes ready when the parent ends
     while True:
         if parent is not None:
