@@ -8,6 +8,7 @@ machine into "right" by timing parlab's own threads in the same rounds.
 
 from __future__ import annotations
 
+import ctypes
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,6 +18,7 @@ from parlab import system
 from parlab.kernels import CYTHON
 from parlab.lessons import check
 from parlab.lessons import l03_exercises as ex
+from parlab.lessons import l03_probe as probe
 from parlab.lessons.l03_compile import cython_ready
 
 # --------------------------------------------------------------------------- exercise 1: the Cython kernel
@@ -101,9 +103,9 @@ def test_nogil_without_a_compiler_is_not_checked_and_does_not_raise(monkeypatch)
 
 
 def test_loop_inside_nogil_reads_the_indentation():
-    assert ex._loop_inside_nogil(SOLUTION)
-    assert not ex._loop_inside_nogil(HOLDS_GIL)
-    assert not ex._loop_inside_nogil("with nogil:\n    pass\nfor i in range(3):\n    pass\n")
+    assert probe.loop_inside_nogil(SOLUTION)
+    assert not probe.loop_inside_nogil(HOLDS_GIL)
+    assert not probe.loop_inside_nogil("with nogil:\n    pass\nfor i in range(3):\n    pass\n")
 
 
 # --------------------------------------------------------------------------- the GIL probe
@@ -114,13 +116,13 @@ def test_probe_tells_a_held_gil_from_a_released_one():
     from parlab.kernels import count_primes_cython_gil, count_primes_cython_nogil
 
     span = (10**7, 10**7 + 150_000)
-    held = ex.gil_held_share(lambda: count_primes_cython_gil(*span))
-    released = ex.gil_held_share(lambda: count_primes_cython_nogil(*span))
-    assert held >= ex.HELD_SHARE > released, (held, released)
+    held = probe.gil_held_share(lambda: count_primes_cython_gil(*span))
+    released = probe.gil_held_share(lambda: count_primes_cython_nogil(*span))
+    assert held >= probe.HELD_SHARE > released, (held, released)
 
 
 def test_probe_sees_sleep_as_released():
-    assert ex.gil_held_share(lambda: time.sleep(0.1)) < ex.HELD_SHARE
+    assert probe.gil_held_share(lambda: time.sleep(0.1)) < probe.HELD_SHARE
 
 
 # --------------------------------------------------------------------------- exercise 2: the driver
@@ -248,3 +250,84 @@ def test_nogil_module_that_turns_the_gil_back_on_is_wrong(compiler, monkeypatch)
     verdict = ex.check_nogil_kernel(SOLUTION.replace(", freethreading_compatible=True", ""))
     assert verdict.status == "wrong" and "turned the GIL back on" in verdict.headline
     assert "freethreading_compatible=True" in verdict.hint and "restart" in verdict.hint.lower()
+
+
+# --------------------------------------------------------------------------- exercise 4: ctypes loaders
+
+needs_library = pytest.mark.skipif(not ex.CTYPES, reason="parlab's C library was not built")
+
+
+def _library():
+    from parlab.kernels import library_path
+
+    return str(library_path())
+
+
+def placeholder_load(loader):
+    lib = loader(_library())
+    count = lib.parlab_count_primes
+    count.argtypes = [..., ...]
+    count.restype = ...
+    return count
+
+
+def solution_load(loader):
+    lib = loader(_library())
+    count = lib.parlab_count_primes
+    count.argtypes = [ctypes.c_longlong, ctypes.c_longlong]
+    count.restype = ctypes.c_longlong
+    return count
+
+
+def untyped_load(loader):
+    return loader(_library()).parlab_count_primes
+
+
+def int_result_load(loader):
+    count = loader(_library()).parlab_count_primes
+    count.argtypes = [ctypes.c_longlong, ctypes.c_longlong]
+    count.restype = ctypes.c_int
+    return count
+
+
+def always_cdll_load(loader):
+    return solution_load(ctypes.CDLL)
+
+
+def test_ctypes_placeholder_is_not_answered():
+    assert ex.check_ctypes(placeholder_load).status == "not answered"
+    assert ex.check_ctypes(...).status == "not answered"
+
+
+@needs_library
+def test_ctypes_solution_is_right():
+    verdict = ex.check_ctypes(solution_load)
+    assert verdict.right, str(verdict)
+    assert "releases the GIL" in verdict.headline and "2**40" in verdict.details
+
+
+@needs_library
+def test_ctypes_without_argtypes_is_wrong():
+    verdict = ex.check_ctypes(untyped_load)
+    assert verdict.status == "wrong" and "argument types are not declared" in verdict.headline
+    assert "c_longlong" in verdict.hint
+
+
+@needs_library
+def test_ctypes_int_result_is_wrong():
+    verdict = ex.check_ctypes(int_result_load)
+    assert verdict.status == "wrong" and "restype is c_int" in verdict.headline
+
+
+@needs_library
+def test_ctypes_ignoring_the_loader_is_wrong():
+    verdict = ex.check_ctypes(always_cdll_load)
+    assert verdict.status == "wrong" and "ignores its argument" in verdict.headline
+
+
+@pytest.mark.skipif(not system.gil_enabled(), reason="no GIL to hold on a free-threaded build")
+@needs_library
+def test_probe_sees_cdll_release_and_pydll_hold():
+    cdll, pydll = solution_load(ctypes.CDLL), solution_load(ctypes.PyDLL)
+    span = (10**7, 10**7 + 150_000)
+    assert probe.gil_held_share(lambda: pydll(*span)) >= probe.HELD_SHARE > probe.gil_held_share(lambda: cdll(*span))

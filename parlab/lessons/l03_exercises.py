@@ -10,33 +10,45 @@ free-threaded build, where there is no GIL to hold, the learner's source is read
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
-import re
-import statistics
 import threading
 import time
 import types
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from parlab import system
-from parlab.kernels import count_primes_cython_nogil, count_primes_python
+from parlab.kernels import CTYPES, count_primes_cython_nogil, count_primes_python, library_path, variant
 from parlab.lessons import check
 from parlab.lessons.conclude import SAME_HIGH
 from parlab.lessons.l03_compile import compile_cython
+from parlab.lessons.l03_probe import (
+    HELD_SHARE,
+    START,
+    gil_held_share,
+    loop_inside_nogil,
+    paired,
+    reference_driver,
+    span_for,
+    speed_or_noise,
+    workers_for,
+)
 from parlab.results import format_seconds, format_speedup
 from parlab.workloads import hash_buffer, make_buffer
 
-__all__ = ["EX_DRIVER", "EX_HASHING", "EX_NOGIL", "NotChecked", "check_driver", "check_hashing",
-           "check_nogil_kernel", "gil_held_share", "reference_driver"]
+__all__ = ["EX_CTYPES", "EX_DRIVER", "EX_HASHING", "EX_NOGIL", "NotChecked", "check_ctypes", "check_driver",
+           "check_hashing", "check_nogil_kernel"]
+
+_PYTHONAPI = 0x4  # ctypes marks the functions PyDLL makes with this flag (_PYTHONAPI)
 
 EX_NOGIL = "Exercise 1: a Cython kernel that releases the GIL"
 EX_DRIVER = "Exercise 2: threads over the kernel"
 EX_HASHING = "Exercise 3: does hashlib release the GIL?"
-HELD_SHARE = 0.5  # a Python thread stood still for this share of the call or more: the GIL was held
-_START = 10**7
+EX_CTYPES = "Exercise 4: one C library, two loaders"
 
 
 @dataclass(frozen=True, repr=False)  # repr=False: keep Verdict's display, not a dataclass repr
@@ -52,128 +64,6 @@ class NotChecked(check.Verdict):
 
     def must_be_right(self) -> check.Verdict:
         return self
-
-
-def _workers(cores: int) -> int:
-    return max(2, min(cores, 4))
-
-
-def gil_held_share(action: Callable[[], Any]) -> float:
-    """The longest stretch in which a Python thread could not run while ``action`` ran, as a share of it (lesson 03).
-
-    A second thread runs a tight Python loop and notes every pause longer than 2 ms. A call
-    that holds the GIL stops that thread for the whole call: a share near 1. A call that
-    releases it leaves only the system's short scheduling pauses, on one core or many: a
-    share near 0. Longest pause, not average speed, so a busy machine does not blur the two.
-    """
-    pauses: list[tuple[float, float]] = []
-    stop = threading.Event()
-
-    def spin() -> None:
-        clock = time.perf_counter
-        before = clock()
-        while not stop.is_set():
-            now = clock()
-            if now - before > 0.002:
-                pauses.append((before, now))
-            before = now
-
-    spinner = threading.Thread(target=spin, name="parlab-gil-probe", daemon=True)
-    spinner.start()
-    time.sleep(0.02)
-    t0 = time.perf_counter()
-    action()
-    t1 = time.perf_counter()
-    time.sleep(0.02)  # let the spinner note the pause that ends after the call
-    stop.set()
-    spinner.join(5)
-    longest = max((min(b, t1) - max(a, t0) for a, b in pauses), default=0.0)
-    return max(0.0, longest) / (t1 - t0)
-
-
-def _loop_inside_nogil(source: str) -> bool:
-    """Does a `for`/`while` loop sit inside a `with nogil:` block? (read from the text, by indentation)."""
-    lines = source.splitlines()
-    for i, line in enumerate(lines):
-        match = re.match(r"^(\s*)with\s+nogil\s*:", line)
-        if not match:
-            continue
-        indent = len(match.group(1))
-        for inner in lines[i + 1:]:
-            if not inner.strip() or inner.strip().startswith("#"):
-                continue
-            if len(inner) - len(inner.lstrip()) <= indent:
-                break
-            if re.match(r"^\s*(for|while)\b", inner):
-                return True
-    return False
-
-
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    t0 = time.perf_counter()
-    value = fn()
-    return value, time.perf_counter() - t0
-
-
-def _paired(serial: Callable[[], Any], parallel: Callable[[], Any], pairs: int = 3) -> tuple[float, float]:
-    """Median serial and parallel seconds over alternating pairs (noise hits a pair, not one side)."""
-    s_times, p_times = [], []
-    for _ in range(pairs):
-        s_times.append(_timed(serial)[1])
-        p_times.append(_timed(parallel)[1])
-    return statistics.median(s_times), statistics.median(p_times)
-
-
-def reference_driver(count: Callable[[int, int], int], start: int, stop: int, workers: int) -> int:
-    """The primes in [start, stop) counted by ``count(lo, hi)`` on ``workers`` threads (lesson 03's answer)."""
-    step = -(-(stop - start) // workers)
-    bounds = [(lo, min(lo + step, stop)) for lo in range(start, stop, step)]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(count, lo, hi) for lo, hi in bounds]
-        return sum(f.result(timeout=60) for f in futures)
-
-
-def _span_for(fn: Callable[[int, int], int], seconds: float) -> int:
-    """How many numbers from 10**7 on ``fn`` counts in about ``seconds`` (at least 2 000)."""
-    numbers = 2_000
-    while True:
-        stop = _START + numbers
-        took = _timed(lambda: fn(_START, stop))[1]  # noqa: B023 (called at once, in this iteration)
-        if took >= seconds / 4 or numbers >= 4_000_000:
-            return max(2_000, int(numbers * seconds / max(took, 1e-6)))
-        numbers *= 4
-
-
-def _speed(exercise: str, serial: Callable[[], Any], parallel: Callable[[], Any], workers: int, cores: int,
-           *, what: str, reference: tuple[Callable[[], Any], Callable[[], Any]],
-           pairs: int = 3) -> tuple[check.Verdict | None, str]:
-    """check.speed over interleaved timings; (None, numbers) when it passes or when only noise held it back.
-
-    Each round times the serial run, the learner's threads and ``reference`` (parlab's own
-    serial run and threads over its GIL-free kernel) back to back, so a busy moment hits
-    them all. Speed
-    is held against the learner only when the reference reached the needed speedup and the
-    learner's threads fell clearly short of both.
-    """
-    need = check.needed_speedup(workers, cores)
-    for attempt in range(2):  # a burst of noise gets a second measurement before it counts against anyone
-        times: list[list[float]] = [[], [], [], []]
-        for i in range(pairs):
-            order = list(zip((serial, parallel, *reference), times, strict=True))
-            for fn, into in order[i % 4:] + order[:i % 4]:
-                into.append(_timed(fn)[1])
-        serial_s, parallel_s, ref_serial_s, ref_parallel_s = (statistics.median(t) for t in times)
-        verdict = check.speed(exercise, serial_s, parallel_s, workers, cores=cores, what=what)
-        ref = ref_serial_s / ref_parallel_s
-        numbers = f"{verdict.details}\nparlab's own threads, timed in the same rounds: {format_speedup(ref)}."
-        if verdict.right or need is None:
-            return None, numbers
-        if ref < need or serial_s / parallel_s >= 0.8 * ref:
-            return None, numbers + (" Speed was not held against you: parlab's own threads did no better on "
-                                    "this busy machine.")
-        if attempt == 0:
-            time.sleep(0.05)
-    return verdict, numbers
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -207,16 +97,16 @@ def check_nogil_kernel(source: object, name: str = "count_primes") -> check.Verd
         return bad
     if (bad := check.same_results(ex, small.value, count_primes_python(0, 3_000), f"{name}(0, 3000)")) is not None:
         return bad
-    numbers = _span_for(fn, 0.1)
-    big = check.call(fn, _START, _START + numbers, timeout_s=30)
-    if (bad := check.failure(ex, big, f"{name}({_START}, {_START + numbers})")) is not None:
+    numbers = span_for(fn, 0.1)
+    big = check.call(fn, START, START + numbers, timeout_s=30)
+    if (bad := check.failure(ex, big, f"{name}({START}, {START + numbers})")) is not None:
         return bad
-    expected = count_primes_cython_nogil(_START, _START + numbers)
-    if (bad := check.same_results(ex, big.value, expected, f"{name}({_START}, {_START + numbers})")) is not None:
+    expected = count_primes_cython_nogil(START, START + numbers)
+    if (bad := check.same_results(ex, big.value, expected, f"{name}({START}, {START + numbers})")) is not None:
         return bad
     cores = system.usable_cores()
     if system.gil_enabled():
-        share = gil_held_share(lambda: fn(_START, _START + numbers))
+        share = gil_held_share(lambda: fn(START, START + numbers))
         probe = (f"a Python thread in the background stood still for {share:.0%} of your kernel's call at most "
                  f"(50% or more: the GIL was held)")
         if share >= HELD_SHARE:
@@ -225,16 +115,16 @@ def check_nogil_kernel(source: object, name: str = "count_primes") -> check.Verd
                                hint="Put the whole loop inside `with nogil:` (indented under it).", details=probe)
     else:
         probe = "this build runs without a GIL: the source was read instead of probing"
-        if not _loop_inside_nogil(source):
+        if not loop_inside_nogil(source):
             return check.wrong(ex, "the results are right, but your loop is not inside `with nogil:`. This "
                                    "free-threaded build runs it in parallel anyway; with a GIL it would hold it.",
                                hint="Put the whole loop inside `with nogil:` (indented under it).", details=probe)
-    workers, stop = _workers(cores), _START + numbers
-    slow, numbers_line = _speed(ex, lambda: fn(_START, stop), lambda: reference_driver(fn, _START, stop, workers),
+    workers, stop = workers_for(cores), START + numbers
+    slow, numbers_line = speed_or_noise(ex, lambda: fn(START, stop), lambda: reference_driver(fn, START, stop, workers),
                                 workers, cores, what=f"{workers} threads over your kernel",
-                                reference=(lambda: count_primes_cython_nogil(_START, stop),
-                                           lambda: reference_driver(count_primes_cython_nogil, _START, stop, workers)))
-    details = f"{name}: right results ({expected} primes in [{_START}, {stop})).\n{probe}.\n{numbers_line}"
+                                reference=(lambda: count_primes_cython_nogil(START, stop),
+                                           lambda: reference_driver(count_primes_cython_nogil, START, stop, workers)))
+    details = f"{name}: right results ({expected} primes in [{START}, {stop})).\n{probe}.\n{numbers_line}"
     if slow is not None:
         return check.wrong(ex, slow.headline, hint=slow.hint, details=details)
     return check.right(ex, "your kernel counts right and releases the GIL: threads over it can run side by side"
@@ -259,10 +149,10 @@ def check_driver(driver: object) -> check.Verdict:
     if not callable(driver):
         return check.wrong(ex, f"count_in_threads must be a function, not {type(driver).__name__}.")
     cores = system.usable_cores()
-    workers = _workers(cores)
+    workers = workers_for(cores)
     kernel = count_primes_cython_nogil
-    numbers = _span_for(kernel, 0.1)
-    start, stop = _START + 1, _START + 1 + numbers  # an odd start: chunks must begin exactly where asked
+    numbers = span_for(kernel, 0.1)
+    start, stop = START + 1, START + 1 + numbers  # an odd start: chunks must begin exactly where asked
     calls: list[tuple[int, int]] = []
     lock = threading.Lock()
     active = [0, 0]  # now, most at once
@@ -304,7 +194,7 @@ def check_driver(driver: object) -> check.Verdict:
                                "flight at once.",
                            hint="Submit every chunk to the pool before you wait for any result "
                                 "(a list of futures first, then .result()).", details=detail)
-    slow, numbers_line = _speed(ex, lambda: kernel(start, stop), lambda: driver(kernel, start, stop, workers),
+    slow, numbers_line = speed_or_noise(ex, lambda: kernel(start, stop), lambda: driver(kernel, start, stop, workers),
                                 workers, cores, what="count_in_threads",
                                 reference=(lambda: kernel(start, stop),
                                            lambda: reference_driver(kernel, start, stop, workers)))
@@ -330,7 +220,7 @@ def check_hashing(prediction: object, *, nbytes: int = 4_000_000) -> check.Verdi
     if not isinstance(prediction, bool):
         return check.wrong(ex, f"prediction must be True or False, not {prediction!r}.")
     cores = system.usable_cores()
-    workers = _workers(cores)
+    workers = workers_for(cores)
     buffer = make_buffer(nbytes, seed=3)
     tasks = [buffer] * (2 * workers)
     rounds = 3
@@ -344,7 +234,7 @@ def check_hashing(prediction: object, *, nbytes: int = 4_000_000) -> check.Verdi
 
     if threads() != serial():
         raise AssertionError("threads hashed differently from the serial loop")  # parlab's bug, not the learner's
-    serial_s, parallel_s = _paired(serial, threads, pairs=3)
+    serial_s, parallel_s = paired(serial, threads, pairs=3)
     speedup = serial_s / parallel_s
     gil = system.gil_enabled()
     long_buffer = buffer * max(1, 32_000_000 // len(buffer))  # one call long enough (~0.1 s) for the probe
@@ -375,3 +265,74 @@ def check_hashing(prediction: object, *, nbytes: int = 4_000_000) -> check.Verdi
             if cores < 2 else "Look at the probe above: here hashlib kept the GIL.")
     return check.wrong(ex, "your prediction does not match: threads " + ("do" if speeds_up else "do not")
                        + " speed up hashlib here.", hint=hint, details=details)
+
+
+# --------------------------------------------------------------------------- exercise 4
+
+_BIG = 2**40  # beyond a C int: without argtypes, ctypes refuses to pass it
+
+
+def check_ctypes(load_count: object) -> check.Verdict:
+    """Exercise 4: ``load_count(loader)`` loads parlab_count_primes with ``loader`` (CDLL or PyDLL), typed.
+
+    Checked on any build: the results (a number beyond a C int included), the declared types,
+    and which loader made the function (ctypes marks PyDLL's functions). On a build with a
+    GIL the probe then shows that the CDLL function released it and the PyDLL one held it.
+    """
+    ex = EX_CTYPES
+    if check.is_placeholder(load_count) or (callable(load_count) and _has_blanks(load_count)):
+        return check.not_answered(ex, "fill in the ... blanks of load_count, then run the cell.")
+    if not callable(load_count):
+        return check.wrong(ex, f"load_count must be a function, not {type(load_count).__name__}.")
+    if not CTYPES or library_path() is None:
+        return NotChecked(ex, "error", "not checked: parlab's C library (_primes_lib) was not built here; "
+                                       "install a C compiler and run pip install -e . again (see lesson 00).")
+    loaded = {}
+    for loader in (ctypes.CDLL, ctypes.PyDLL):
+        outcome = check.call(load_count, loader, timeout_s=10)
+        if (bad := check.failure(ex, outcome, f"load_count(ctypes.{loader.__name__})")) is not None:
+            return bad
+        if not callable(outcome.value):
+            return check.wrong(ex, f"load_count(ctypes.{loader.__name__}) returned {type(outcome.value).__name__}, "
+                                   "not the C function.", hint="Return lib.parlab_count_primes.")
+        loaded[loader.__name__] = outcome.value
+    for name, fn in loaded.items():
+        types_ok = list(getattr(fn, "argtypes", None) or []) == [ctypes.c_longlong, ctypes.c_longlong]
+        calls = [(0, 100), (START, START + 2_000), (_BIG, _BIG + 300)]
+        for lo, hi in calls:
+            outcome = check.call(fn, lo, hi, timeout_s=10)
+            expected = (count_primes_python if lo < _BIG else variant("ctypes_cdll").func)(lo, hi)
+            bad = (check.failure(ex, outcome, f"the {name} function({lo}, {hi})")
+                   or check.same_results(ex, outcome.value, expected, f"the {name} function({lo}, {hi})"))
+            if bad is not None and not types_ok:
+                return check.wrong(ex, f"the {name} function got ({lo}, {hi}) wrong: its argument types are not "
+                                       "declared.",
+                                   hint="Set argtypes to [ctypes.c_longlong, ctypes.c_longlong]: without it ctypes "
+                                        "passes a Python int as a C int, and 2**40 does not fit.",
+                                   details=bad.details)
+            if bad is not None:
+                return bad
+        if getattr(fn, "restype", None) is not ctypes.c_longlong:
+            return check.wrong(ex, f"the results are right, but the {name} function's restype is "
+                                   f"{getattr(getattr(fn, 'restype', None), '__name__', None)}: a count above "
+                                   "2**31 would come back wrong.",
+                               hint="Set restype to ctypes.c_longlong, the C function's return type.")
+    marks = {name: bool(getattr(fn, "_flags_", 0) & _PYTHONAPI) for name, fn in loaded.items()}
+    if marks != {"CDLL": False, "PyDLL": True}:
+        return check.wrong(ex, "both calls returned a function of the same loader: load_count ignores its "
+                               "argument.", hint="Load the library with loader(path), not with a fixed ctypes.CDLL.",
+                           details=f"made by PyDLL: CDLL call {marks['CDLL']}, PyDLL call {marks['PyDLL']}")
+    lines = ["Both functions count right (2**40 included) and declare long long arguments and result."]
+    headline = "CDLL's function releases the GIL during each call; PyDLL's keeps it."
+    if system.gil_enabled():
+        numbers = span_for(loaded["CDLL"], 0.1)
+        shares = {name: gil_held_share(partial(fn, START, START + numbers)) for name, fn in loaded.items()}
+        lines.append(f"A Python thread in the background stood still for {shares['CDLL']:.0%} of a CDLL call and "
+                     f"{shares['PyDLL']:.0%} of a PyDLL call (50% or more: the GIL was held).")
+        if not shares["CDLL"] < HELD_SHARE <= shares["PyDLL"]:
+            headline = ("both functions are right; CDLL's releases the GIL and PyDLL's keeps it, though this run's "
+                        "probe could not show it (a busy machine?): run the cell again.")
+    else:
+        lines.append("This build runs without a GIL: PyDLL has no GIL to keep, so both run side by side here.")
+        headline = "both functions are right; with a GIL, CDLL's would release it during each call and PyDLL's keep it."
+    return check.right(ex, headline, details="\n".join(lines))

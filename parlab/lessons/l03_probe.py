@@ -1,0 +1,150 @@
+"""Lesson 03's measuring tools for its exercise checkers: a GIL probe and noise-aware speed checks.
+
+Whether a call released the GIL is decided by :func:`gil_held_share`, which does not time
+two noisy runs against each other: a Python thread runs a tight loop beside the call and
+notes its longest pause. Speed is checked with ``check.speed`` over interleaved rounds that
+also time parlab's own threads, so a busy machine is told apart from a slow answer.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from parlab.lessons import check
+from parlab.results import format_speedup
+
+__all__ = ["HELD_SHARE", "START", "gil_held_share", "loop_inside_nogil", "paired", "reference_driver",
+           "span_for", "speed_or_noise", "workers_for"]
+
+HELD_SHARE = 0.5  # a Python thread stood still for this share of the call or more: the GIL was held
+START = 10**7
+
+
+def workers_for(cores: int) -> int:
+    return max(2, min(cores, 4))
+
+
+def gil_held_share(action: Callable[[], Any]) -> float:
+    """The longest stretch in which a Python thread could not run while ``action`` ran, as a share of it (lesson 03).
+
+    A second thread runs a tight Python loop and notes every pause longer than 2 ms. A call
+    that holds the GIL stops that thread for the whole call: a share near 1. A call that
+    releases it leaves only the system's short scheduling pauses, on one core or many: a
+    share near 0. Longest pause, not average speed, so a busy machine does not blur the two.
+    """
+    pauses: list[tuple[float, float]] = []
+    stop = threading.Event()
+
+    def spin() -> None:
+        clock = time.perf_counter
+        before = clock()
+        while not stop.is_set():
+            now = clock()
+            if now - before > 0.002:
+                pauses.append((before, now))
+            before = now
+
+    spinner = threading.Thread(target=spin, name="parlab-gil-probe", daemon=True)
+    spinner.start()
+    time.sleep(0.02)
+    t0 = time.perf_counter()
+    action()
+    t1 = time.perf_counter()
+    time.sleep(0.02)  # let the spinner note the pause that ends after the call
+    stop.set()
+    spinner.join(5)
+    longest = max((min(b, t1) - max(a, t0) for a, b in pauses), default=0.0)
+    return max(0.0, longest) / (t1 - t0)
+
+
+def loop_inside_nogil(source: str) -> bool:
+    """Does a `for`/`while` loop sit inside a `with nogil:` block? (read from the text, by indentation)."""
+    lines = source.splitlines()
+    for i, line in enumerate(lines):
+        match = re.match(r"^(\s*)with\s+nogil\s*:", line)
+        if not match:
+            continue
+        indent = len(match.group(1))
+        for inner in lines[i + 1:]:
+            if not inner.strip() or inner.strip().startswith("#"):
+                continue
+            if len(inner) - len(inner.lstrip()) <= indent:
+                break
+            if re.match(r"^\s*(for|while)\b", inner):
+                return True
+    return False
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - t0
+
+
+def paired(serial: Callable[[], Any], parallel: Callable[[], Any], pairs: int = 3) -> tuple[float, float]:
+    """Median serial and parallel seconds over alternating pairs (noise hits a pair, not one side)."""
+    s_times, p_times = [], []
+    for _ in range(pairs):
+        s_times.append(_timed(serial)[1])
+        p_times.append(_timed(parallel)[1])
+    return statistics.median(s_times), statistics.median(p_times)
+
+
+def reference_driver(count: Callable[[int, int], int], start: int, stop: int, workers: int) -> int:
+    """The primes in [start, stop) counted by ``count(lo, hi)`` on ``workers`` threads (lesson 03's answer)."""
+    step = -(-(stop - start) // workers)
+    bounds = [(lo, min(lo + step, stop)) for lo in range(start, stop, step)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(count, lo, hi) for lo, hi in bounds]
+        return sum(f.result(timeout=60) for f in futures)
+
+
+def span_for(fn: Callable[[int, int], int], seconds: float) -> int:
+    """How many numbers from 10**7 on ``fn`` counts in about ``seconds`` (at least 2 000)."""
+    numbers = 2_000
+    while True:
+        stop = START + numbers
+        took = _timed(lambda: fn(START, stop))[1]  # noqa: B023 (called at once, in this iteration)
+        if took >= seconds / 4 or numbers >= 4_000_000:
+            return max(2_000, int(numbers * seconds / max(took, 1e-6)))
+        numbers *= 4
+
+
+def speed_or_noise(exercise: str, serial: Callable[[], Any], parallel: Callable[[], Any], workers: int, cores: int,
+           *, what: str, reference: tuple[Callable[[], Any], Callable[[], Any]],
+           pairs: int = 3) -> tuple[check.Verdict | None, str]:
+    """check.speed over interleaved timings; (None, numbers) when it passes or when only noise held it back.
+
+    Each round times the serial run, the learner's threads and ``reference`` (parlab's own
+    serial run and threads over its GIL-free kernel) back to back, so a busy moment hits
+    them all. Speed
+    is held against the learner only when the reference reached the needed speedup and the
+    learner's threads fell clearly short of both.
+    """
+    need = check.needed_speedup(workers, cores)
+    for attempt in range(2):  # a burst of noise gets a second measurement before it counts against anyone
+        times: list[list[float]] = [[], [], [], []]
+        for i in range(pairs):
+            order = list(zip((serial, parallel, *reference), times, strict=True))
+            for fn, into in order[i % 4:] + order[:i % 4]:
+                into.append(_timed(fn)[1])
+        serial_s, parallel_s, ref_serial_s, ref_parallel_s = (statistics.median(t) for t in times)
+        verdict = check.speed(exercise, serial_s, parallel_s, workers, cores=cores, what=what)
+        ref = ref_serial_s / ref_parallel_s
+        numbers = f"{verdict.details}\nparlab's own threads, timed in the same rounds: {format_speedup(ref)}."
+        if verdict.right or need is None:
+            return None, numbers
+        if ref < need or serial_s / parallel_s >= 0.8 * ref:
+            return None, numbers + (" Speed was not held against you: parlab's own threads did no better on "
+                                    "this busy machine.")
+        if attempt == 0:
+            time.sleep(0.05)
+    return verdict, numbers
+
+
