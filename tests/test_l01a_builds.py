@@ -187,6 +187,13 @@ def test_a_child_that_did_not_check_its_results_is_refused(tmp_path):
         builds.run_script(str(liar), n=10, tasks=2, workers=[1])
 
 
+def test_a_sweep_labelled_with_its_build_keeps_its_numbers():
+    sweep = _sweep({1: 1.0, 2: 1.9}, 0.3, _meta(True, False))
+    named = builds.with_build_label(sweep)
+    assert named.label == "fib on threads, CPython 3.13.5 free-threaded (GIL off)"
+    assert named.points == sweep.points and named.metadata == sweep.metadata
+
+
 def test_build_names():
     assert builds.build_name(_meta(True, False)) == "CPython 3.13.5 free-threaded (GIL off)"
     assert builds.build_name(_meta(False, True, version="3.11.7")) == "CPython 3.11.7 (GIL on)"

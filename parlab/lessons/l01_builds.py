@@ -30,7 +30,7 @@ from parlab.results import Metadata, Sweep, format_seconds
 
 __all__ = ["ENV_VAR", "FREE_THREADED_NAMES", "HOW_TO_GET_ONE", "SCRIPT", "build_name",
            "describe_builds", "find_free_threaded", "find_other_build", "other_build_sweep",
-           "run_script"]
+           "run_script", "with_build_label"]
 
 ENV_VAR = "PARLAB_FREE_THREADED_PYTHON"
 FREE_THREADED_NAMES = ("python3.14t", "python3.13t")  # newest first
@@ -119,6 +119,11 @@ def build_name(meta: Metadata) -> str:
     """"CPython 3.13.5 free-threaded (GIL off)", "CPython 3.11.7 (GIL on)" (lesson 01a)."""
     flavour = " free-threaded" if meta.free_threaded else ""
     return f"{meta.implementation} {meta.python}{flavour} (GIL {'on' if meta.gil_enabled else 'off'})"
+
+
+def with_build_label(sweep: Sweep) -> Sweep:
+    """The same sweep, its label naming the build it ran on, for a plot of both builds (lesson 01a)."""
+    return dataclasses.replace(sweep, label=f"{sweep.label}, {build_name(sweep.metadata)}")
 
 
 def other_build_sweep(report: Mapping[str, Any], metadata: Metadata | None = None) -> Sweep:
