@@ -136,23 +136,29 @@ def _flavour(mpiexec: str) -> str:
     return "openmpi" if ("Open MPI" in both or "OpenRTE" in both or "PRRTE" in both) else "mpich"
 
 
-def _program_argv(program: str | os.PathLike[str]) -> tuple[str, list[str]]:
-    """(display name, the argv after ``python``) for a program name or a .py file."""
+def _program_argv(program: str | os.PathLike[str], futures: bool = False) -> tuple[str, list[str]]:
+    """(display name, the argv after ``python``) for a program name or a .py file.
+
+    A named program knows its runner; a .py file runs under ``mpi4py.futures`` (rank 0 runs it,
+    the other ranks serve an ``MPIPoolExecutor``) when ``futures`` is true, else ``mpi4py``.
+    """
+    if not isinstance(futures, bool):
+        raise TypeError(f"futures must be True or False, got {futures!r}")
     if isinstance(program, str) and program in PROGRAMS:
         runner = "mpi4py.futures" if program in FUTURES_PROGRAMS else "mpi4py"
         return program, ["-m", runner, "-m", PROGRAMS[program]]
     path = Path(program)
     if path.suffix == ".py" and path.is_file():
-        return path.name, ["-m", "mpi4py", str(path)]
+        return path.name, ["-m", "mpi4py.futures" if futures else "mpi4py", str(path)]
     raise ValueError(f"program must be one of {', '.join(PROGRAMS)} or an existing .py file, got {program!r}")
 
 
 def mpiexec_argv(program: str | os.PathLike[str], ranks: int, *args: object,
                  mpiexec: str | os.PathLike[str] | None = None,
-                 hostfile: str | os.PathLike[str] | None = None) -> list[str]:
+                 hostfile: str | os.PathLike[str] | None = None, futures: bool = False) -> list[str]:
     """The argument list that runs ``program`` on ``ranks`` ranks, checked before anything starts (lesson 05)."""
     ranks = check_ranks(ranks, hostfile is not None)
-    _, tail = _program_argv(program)
+    _, tail = _program_argv(program, futures)
     exe = find_launcher(mpiexec)
     hosts: list[str] = []
     if hostfile is not None:
@@ -246,10 +252,13 @@ def _parse(name: str, ranks: int, exe: str, done: launch.Completed) -> tuple[dic
 
 def run_mpi(program: str | os.PathLike[str], ranks: int, *args: object, timeout: float = MPI_TIMEOUT_S,
             mpiexec: str | os.PathLike[str] | None = None,
-            hostfile: str | os.PathLike[str] | None = None) -> MPIRun:
-    """Run a lesson 05 program (or a .py file) on ``ranks`` ranks within ``timeout`` s; return rank 0's result."""
+            hostfile: str | os.PathLike[str] | None = None, futures: bool = False) -> MPIRun:
+    """Run a lesson 05 program (or a .py file) on ``ranks`` ranks within ``timeout`` s; return rank 0's result.
+
+    ``futures=True`` runs a .py file under ``python -m mpi4py.futures`` (see ``_program_argv``).
+    """
     timeout = check_timeout(timeout)  # first: mpiexec_argv may run `mpiexec --version`
-    argv = mpiexec_argv(program, ranks, *args, mpiexec=mpiexec, hostfile=hostfile)
+    argv = mpiexec_argv(program, ranks, *args, mpiexec=mpiexec, hostfile=hostfile, futures=futures)
     name, _ = _program_argv(program)
     try:
         done = launch.run(argv, timeout=timeout, check=False, env=_environment(argv[0]))
@@ -264,8 +273,12 @@ def run_mpi(program: str | os.PathLike[str], ranks: int, *args: object, timeout:
     return MPIRun(name, int(ranks), tuple(argv), data, output, done.stderr, done.wall_s)
 
 
-def run_source(source: str, ranks: int, *args: object, timeout: float = MPI_TIMEOUT_S) -> MPIRun:
-    """Save ``source`` as a program in a temporary folder and run it like run_mpi (lesson 05 exercises)."""
+def run_source(source: str, ranks: int, *args: object, timeout: float = MPI_TIMEOUT_S,
+               futures: bool = False) -> MPIRun:
+    """Save ``source`` as a program in a temporary folder and run it like run_mpi (lesson 05 exercises).
+
+    ``futures=True``: ``mpiexec -n N python -m mpi4py.futures program.py`` (an MPIPoolExecutor program).
+    """
     timeout = check_timeout(timeout)
     if not isinstance(source, str):
         raise TypeError(f"source must be the text of a Python program (a str), got {type(source).__name__}")
@@ -275,7 +288,7 @@ def run_source(source: str, ranks: int, *args: object, timeout: float = MPI_TIME
     with tempfile.TemporaryDirectory(prefix="parlab-mpi-") as folder:
         path = Path(folder) / "program.py"
         path.write_text(source)
-        return run_mpi(path, ranks, *args, timeout=timeout)
+        return run_mpi(path, ranks, *args, timeout=timeout, futures=futures)
 
 
 def write_hostfile(path: str | os.PathLike[str], hosts: Mapping[str, int]) -> Path:

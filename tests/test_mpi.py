@@ -24,7 +24,8 @@ TIMEOUT = 60
 
 def test_importing_the_programs_does_not_start_mpi():
     code = ("import sys, parlab.mpi, parlab.lessons.l05_mpi, parlab.lessons.l05_blocking, "
-            "parlab.lessons.l05_exercises, parlab.benches.mpi\n"
+            "parlab.lessons.l05_exercises, parlab.lessons.l05a_exercises, parlab.lessons.l05b_exercises, "
+            "parlab.benches.mpi\n"
             + "".join(f"import {m}\n" for m in mpi.PROGRAMS.values())
             + "assert 'mpi4py.MPI' not in sys.modules, 'mpi4py.MPI imported'\nprint('ok')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
@@ -125,6 +126,19 @@ def test_run_source_runs_a_program_text(mpiexec):
     assert mpi.run_source(source, 3, timeout=TIMEOUT).data["total"] == 3
 
 
+def test_run_source_runs_a_pool_program_under_mpi4py_futures(mpiexec):
+    source = ("from mpi4py import MPI\nfrom mpi4py.futures import MPIPoolExecutor\n"
+              "from parlab.scripts.mpi_common import report\n"
+              "if __name__ == '__main__':\n"
+              "    with MPIPoolExecutor() as pool:\n"
+              "        squares = list(pool.map(abs, [-1, -2, -3]))\n"
+              "        workers = pool.num_workers\n"
+              "    report(MPI.COMM_WORLD, {'squares': squares, 'workers': workers})\n")
+    run = mpi.run_source(source, 3, timeout=TIMEOUT, futures=True)
+    assert run.data == {"size": 3, "squares": [1, 2, 3], "workers": 2}
+    assert "-m mpi4py.futures" in run.command
+
+
 # --------------------------------------------------------------------------- failures
 
 @pytest.mark.faults
@@ -200,6 +214,8 @@ def test_bad_programs_and_timeouts_are_refused(tmp_path):
         mpi.mpiexec_argv("nope", 2)
     with pytest.raises(ValueError, match="timeout must be"):
         mpi.run_source("print(1)", 2, timeout=0)
+    with pytest.raises(TypeError, match="futures must be True or False"):
+        mpi.mpiexec_argv("hello", 2, futures="yes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="hostfile"):
         mpi.mpiexec_argv("hello", 2, hostfile=tmp_path / "missing", mpiexec=sys.executable)
     assert mpi.check_ranks(mpi.max_ranks()) == mpi.max_ranks()

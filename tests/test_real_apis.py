@@ -44,13 +44,21 @@ TAUGHT = {
         "subprocess.Popen": r"subprocess\.Popen\(",
         "the redis client": r"redis\.Redis\(",
     },
-    "05-mpi.ipynb": {
+    "05a-mpi-point-to-point.ipynb": {
         "mpi4py's MPI": r"from mpi4py import MPI",
-        "point to point": r"comm\.(send|Send)\(",
+        "rank and size": r"\.Get_rank\(\)(?s:.)*\.Get_size\(\)",
+        "pickling point to point": r"comm\.send\((?s:.)*comm\.recv\(",
+        "buffer point to point": r"comm\.Send\((?s:.)*comm\.Recv\(",
         "Sendrecv": r"\.Sendrecv\(",
         "non-blocking Isend/Irecv": r"\.Isend\((?s:.)*\.Irecv\(|\.Irecv\((?s:.)*\.Isend\(",
+    },
+    "05b-mpi-collectives-and-scaling.ipynb": {
+        "mpi4py's MPI": r"from mpi4py import MPI",
+        "pickling collectives": r"comm\.(bcast|scatter|gather|reduce|allreduce)\(",
         "buffer collectives": r"\.(Allreduce|Reduce)\(",
+        "timing with Barrier and Wtime": r"\.Barrier\(\)(?s:.)*MPI\.Wtime\(\)",
         "mpi4py.futures": r"MPIPoolExecutor",
+        "a hostfile": r"mpiexec -n \d+ (-f|--hostfile) ",
     },
     "06-choosing-a-strategy.ipynb": {
         "joblib": r"Parallel\(n_jobs=",
