@@ -30,14 +30,25 @@ def workers_for(cores: int) -> int:
     return max(2, min(cores, 4))
 
 
-def gil_held_share(action: Callable[[], Any]) -> float:
+def gil_held_share(action: Callable[[], Any], tries: int = 3) -> float:
     """The longest stretch in which a Python thread could not run while ``action`` ran, as a share of it (lesson 03).
 
     A second thread runs a tight Python loop and notes every pause longer than 2 ms. A call
     that holds the GIL stops that thread for the whole call: a share near 1. A call that
     releases it leaves only the system's short scheduling pauses, on one core or many: a
     share near 0. Longest pause, not average speed, so a busy machine does not blur the two.
+    A share of ``HELD_SHARE`` or more is measured again, up to ``tries`` times, and the
+    smallest is kept: a held GIL pauses the thread every time, a burst of load only once.
     """
+    share = _held_once(action)
+    for _ in range(tries - 1):
+        if share < HELD_SHARE:
+            break
+        share = min(share, _held_once(action))
+    return share
+
+
+def _held_once(action: Callable[[], Any]) -> float:
     pauses: list[tuple[float, float]] = []
     stop = threading.Event()
 
