@@ -331,18 +331,6 @@ def test_mixed_regimes():
 
 # --------------------------------------------------------------------------- lesson 03: the other sentences
 
-@pytest.mark.parametrize("cores", CORES)
-def test_hashing(cores):
-    fast = text(kernels_lesson.describe_hashing(0.9 * cores, cores, cores, True))
-    slow = text(kernels_lesson.describe_hashing(0.6, cores, cores, True))
-    assert "slower than one" in slow and "does not match" in slow and "released the GIL" not in slow
-    if cores > 1:
-        assert "near the ideal" in fast and "matches" in fast and "released the GIL" in fast
-    else:
-        assert "1 usable core" in fast and "does not match" in fast
-    assert "no prediction" in text(kernels_lesson.describe_hashing(1.0, cores, cores, None))
-
-
 def test_single_thread_and_openmp():
     assert "17.15× as fast" in kernels_lesson.describe_single_thread(0.0823, 0.0048, compiled=True)
     assert "slower" in kernels_lesson.describe_single_thread(0.005, 0.008, compiled=True)

@@ -49,7 +49,6 @@ __all__ = [
     "annotate",
     "cython_errors",
     "default_numbers",
-    "describe_hashing",
     "describe_mixed",
     "describe_openmp",
     "describe_overlap",
@@ -409,7 +408,7 @@ def mixed_bound(python_s: float, c_s: float, threads: int, cores: int, *, gil_en
 
 def describe_mixed(python_s: float, c_s: float, measured: float, threads: int, cores: int, *,
                    gil_enabled: bool, spread: tuple[float, float] | None = None) -> list[str]:
-    """Exercise 2: the measured speedup of half-Python, half-C tasks beside the bound and Amdahl's law (lesson 03).
+    """Section 7: the measured speedup of half-Python, half-C tasks beside the bound and Amdahl's law (lesson 03).
 
     ``spread`` is the measured speedup's (low, high) range; a wide one adds a warning.
     """
@@ -454,22 +453,6 @@ def describe_mixed(python_s: float, c_s: float, measured: float, threads: int, c
     lines.append(verdict[0].upper() + verdict[1:] + ".")
     if spread is not None and (warning := spread_warning(spread[0], measured, spread[1])):
         lines.append(f"Careful: {warning}.")
-    return lines
-
-
-def describe_hashing(speedup: float, threads: int, cores: int, prediction: bool | None) -> list[str]:
-    """Exercise 1: threads over hashlib on a large buffer, beside the learner's prediction (lesson 03)."""
-    lines = [describe_speedup(speedup, threads, cores, what="threads") + "."]
-    faster = speedup > SAME_HIGH
-    if prediction is None:
-        lines.append("(no prediction: set prediction to True or False and run both cells again)")
-    else:
-        agrees = "matches" if prediction == faster else "does not match"
-        lines.append(f"Your prediction (speeds up: {prediction}) {agrees} the measurement (speeds up: {faster}).")
-    if faster:
-        lines.append("hashlib released the GIL while it hashed, so the threads hashed at the same time.")
-    elif cores == 1:
-        lines.append("With 1 usable core, threads cannot hash at the same time, GIL or not.")
     return lines
 
 
