@@ -168,16 +168,20 @@ def check_pool(module: object, workers: int | None = None, *, timeout_s: float =
         return check.wrong(EXERCISE_1, "the results are right, but no worker process was started: "
                                        "run_with_pool computed them in the notebook's own process.",
                            hint="Hand the tasks to a Pool: pool.map_async(sum_of_squares, tasks).get(timeout=...).")
-    verdict = check.speed(EXERCISE_1, serial.median, outcome.seconds, workers, cores=cores, what="run_with_pool")
-    if verdict.right:
-        return verdict
-    # A busy machine slows one run more than another: the faster of two runs each decides.
-    serial_s = min(serial.median, time_call(lambda: [loaded.sum_of_squares(n) for n in tasks],
-                                            repeats=1, warmup=0).median)
-    again = check.call(fn, tasks, workers, timeout_s=timeout_s)
-    parallel_s = min(outcome.seconds, again.seconds) if again.ok else outcome.seconds
-    return check.speed(EXERCISE_1, serial_s, parallel_s, workers, cores=cores,
-                       what="run_with_pool (the faster of two runs)")
+    serial_s, parallel_s = serial.median, outcome.seconds
+    verdict = check.speed(EXERCISE_1, serial_s, parallel_s, workers, cores=cores, what="run_with_pool")
+    for attempt in (2, 3):
+        if verdict.right:
+            break
+        # A busy machine slows one run more than another: the fastest of a few runs each decides.
+        serial_s = min(serial_s, time_call(lambda: [loaded.sum_of_squares(n) for n in tasks],
+                                           repeats=1, warmup=0).median)
+        again = check.call(fn, tasks, workers, timeout_s=timeout_s)
+        if again.ok:
+            parallel_s = min(parallel_s, again.seconds)
+        verdict = check.speed(EXERCISE_1, serial_s, parallel_s, workers, cores=cores,
+                              what=f"run_with_pool (the fastest of {attempt} runs)")
+    return verdict
 
 
 class _Recorded(shared_memory.SharedMemory):
