@@ -24,7 +24,8 @@ from typing import Any
 
 from parlab import launch
 from parlab.lessons.conclude import SAME_HIGH, SAME_LOW, point_at_cores
-from parlab.lessons.l01_gil import _python_on_threads, _regime, _speedup, find_gil_build, time_fib_in
+from parlab.lessons.l01_gil import find_gil_build, time_fib_in
+from parlab.lessons.l01_words import _python_on_threads, _regime, _speedup
 from parlab.measure import build_sweep, timing_from
 from parlab.results import Metadata, Sweep, format_seconds
 

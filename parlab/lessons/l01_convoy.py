@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from parlab.lessons.conclude import SAME_HIGH, SAME_LOW, describe_speedup, regime
-from parlab.lessons.l01_gil import _GIL_BACK_ON, SlowServer, _python_on_threads
+from parlab.lessons.l01_gil import SlowServer
+from parlab.lessons.l01_words import _GIL_BACK_ON, _python_on_threads
 from parlab.measure import check_same, time_call
 from parlab.results import Metadata, Timing, format_seconds
 from parlab.workloads import fib, request_reply

@@ -34,7 +34,8 @@ from typing import Any, Self
 from parlab import system
 from parlab.lessons import check
 from parlab.lessons.conclude import describe_speedup, regime
-from parlab.lessons.l01_gil import SlowServer, _python_on_threads
+from parlab.lessons.l01_gil import SlowServer
+from parlab.lessons.l01_words import _python_on_threads
 from parlab.results import Metadata, format_seconds, format_speedup
 from parlab.workloads import count_primes, make_buffer
 
