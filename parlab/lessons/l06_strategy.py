@@ -1,9 +1,8 @@
-"""Choosing a strategy: Amdahl and Gustafson with sliders, scaled speedups, the decision guide (lesson 06).
+"""Choosing a strategy: Amdahl and Gustafson with sliders, scaled speedups, the backends' plot (lesson 06).
 
 The panel computes laws, it measures nothing: the learner's points come from the sweeps
-measured earlier in the lesson. The guide prints each choice with the number behind it,
-worded by ``parlab.lessons.conclude`` (the ideal capped at the usable cores for CPU work,
-the worker count for waiting tasks).
+measured earlier in the lesson. The decision guide lives in ``l06_guide`` (re-exported here:
+``decision_guide``, ``describe_launch``, ``at_cores``), the higher-level tools in ``l06_tools``.
 
 Two serial fractions appear, and they are not the same number: Amdahl's ``f`` is the serial
 share of ONE worker's run (estimated from the fixed-size points, Karp-Flatt), Gustafson's
