@@ -198,3 +198,9 @@ def test_choice_by_letter():
     assert "not one of the choices" in check.choice(EX, "z", "b", choices).headline
     with pytest.raises(ValueError, match="correct must be one of"):
         check.choice(EX, "a", "c", choices)
+
+
+def test_not_checked_says_why_and_lets_a_solution_cell_go_on():
+    v = check.not_checked(EX, "no C compiler here: install build-essential.")
+    assert str(v) == "Exercise 1: test: not checked — no C compiler here: install build-essential."
+    assert v.must_be_right() is v and not v.right

@@ -43,7 +43,7 @@ from parlab._checks import check_timeout, check_whole
 from parlab.results import format_seconds, format_speedup
 from parlab.system import usable_cores
 
-STATUSES = ("right", "wrong", "not answered", "error", "timeout")
+STATUSES = ("right", "wrong", "not answered", "error", "timeout", "not checked")
 RESTART = ("If the kernel stays busy or the notebook slows down, restart it "
            "(Kernel → Restart Kernel) and run the cells above this one again.")
 
@@ -67,8 +67,12 @@ class Verdict:
         return self.status == "right"
 
     def must_be_right(self) -> Verdict:
-        """Return the verdict; raise AssertionError with its text unless it is right (solution cells)."""
-        if not self.right:
+        """Return the verdict; raise AssertionError with its text unless it is right (solution cells).
+
+        "not checked" passes too: the machine lacks what the check needs (a compiler), which
+        the verdict says, and "Run all" goes on.
+        """
+        if self.status not in ("right", "not checked"):
             raise AssertionError(str(self))
         return self
 
@@ -88,13 +92,13 @@ class Verdict:
         printer.text(str(self))
 
     def _repr_html_(self) -> str:
-        mark = {"right": "✔", "not answered": "…"}.get(self.status, "✘")
+        mark = {"right": "✔", "not answered": "…", "not checked": "–"}.get(self.status, "✘")
         parts = [f'<div class="parlab-verdict parlab-verdict-{self.status.replace(" ", "-")}">',
                  f"<b>{mark} {html.escape(self.title())}</b> — {html.escape(self.headline)}"]
         if self.hint:
             parts.append(f"<br><i>Hint:</i> {html.escape(self.hint)}")
         if self.details:
-            opened = "" if self.status in ("right", "not answered") else " open"
+            opened = "" if self.status in ("right", "not answered", "not checked") else " open"
             parts.append(f"<details{opened}><summary>Details</summary>"
                          f"<pre>{html.escape(self.details.rstrip())}</pre></details>")
         parts.append("</div>")
@@ -107,6 +111,11 @@ def right(exercise: str, headline: str, details: str = "") -> Verdict:
 
 def wrong(exercise: str, headline: str, hint: str = "", details: str = "") -> Verdict:
     return Verdict(exercise, "wrong", headline, details, hint)
+
+
+def not_checked(exercise: str, why: str) -> Verdict:
+    """The verdict where this machine cannot check the answer (no compiler): why, and how to fix it."""
+    return Verdict(exercise, "not checked", why)
 
 
 def not_answered(exercise: str, todo: str) -> Verdict:

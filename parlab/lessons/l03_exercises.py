@@ -17,7 +17,6 @@ import time
 import types
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -40,7 +39,7 @@ from parlab.lessons.l03_probe import (
 from parlab.results import format_seconds, format_speedup
 from parlab.workloads import hash_buffer, make_buffer
 
-__all__ = ["EX_CTYPES", "EX_DRIVER", "EX_HASHING", "EX_NOGIL", "NotChecked", "check_ctypes", "check_driver",
+__all__ = ["EX_CTYPES", "EX_DRIVER", "EX_HASHING", "EX_NOGIL", "check_ctypes", "check_driver",
            "check_hashing", "check_nogil_kernel"]
 
 _PYTHONAPI = 0x4  # ctypes marks the functions PyDLL makes with this flag (_PYTHONAPI)
@@ -49,21 +48,6 @@ EX_NOGIL = "Exercise 1: a Cython kernel that releases the GIL"
 EX_DRIVER = "Exercise 2: threads over the kernel"
 EX_HASHING = "Exercise 3: does hashlib release the GIL?"
 EX_CTYPES = "Exercise 4: one C library, two loaders"
-
-
-@dataclass(frozen=True, repr=False)  # repr=False: keep Verdict's display, not a dataclass repr
-class NotChecked(check.Verdict):
-    """A verdict for an exercise this machine cannot check (no C compiler): it says how to fix that.
-
-    Its ``must_be_right`` does not raise, so a solution cell on such a machine lets "Run all"
-    go on. (A candidate for ``check.py``.)
-    """
-
-    def title(self) -> str:
-        return f"{self.exercise}: not checked"
-
-    def must_be_right(self) -> check.Verdict:
-        return self
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -79,7 +63,7 @@ def check_nogil_kernel(source: object, name: str = "count_primes") -> check.Verd
     gil_before = system.gil_enabled()
     built = compile_cython(source)
     if built.kind == "no compiler":
-        return NotChecked(ex, "error", built.problem)
+        return check.not_checked(ex, built.problem)
     if not built.ok:
         return check.wrong(ex, built.problem.splitlines()[0], details=built.problem + "\n\n" + built.details[-1500:],
                            hint="Inside `with nogil:` use C values only (cdef-typed variables, C arithmetic): "
@@ -285,8 +269,8 @@ def check_ctypes(load_count: object) -> check.Verdict:
     if not callable(load_count):
         return check.wrong(ex, f"load_count must be a function, not {type(load_count).__name__}.")
     if not CTYPES or library_path() is None:
-        return NotChecked(ex, "error", "not checked: parlab's C library (_primes_lib) was not built here; "
-                                       "install a C compiler and run pip install -e . again (see lesson 00).")
+        return check.not_checked(ex, "parlab's C library (_primes_lib) was not built here; "
+                                         "install a C compiler and run pip install -e . again (see lesson 00).")
     loaded = {}
     for loader in (ctypes.CDLL, ctypes.PyDLL):
         outcome = check.call(load_count, loader, timeout_s=10)
