@@ -284,3 +284,29 @@ def test_chunksize_near_the_fastest_is_right_and_far_is_wrong(monkeypatch):
 def test_chunksize_one_is_wrong_when_measured():
     verdict = ex.check_chunksize(1, workers=2)
     assert verdict.status == "wrong", str(verdict)
+
+
+def test_busy_machine_sentence(monkeypatch):
+    monkeypatch.setattr(ex.system, "usable_cores", lambda: 2)
+    monkeypatch.setattr(ex.os, "getloadavg", lambda: (7.5, 7.0, 6.0))
+    assert "load average 7.5 on 2 usable cores" in ex._busy_machine()
+    monkeypatch.setattr(ex.os, "getloadavg", lambda: (1.0, 1.0, 1.0))
+    assert ex._busy_machine() == ""
+
+
+def test_pool_on_a_busy_machine_checks_correctness_and_says_so(learner, monkeypatch):
+    monkeypatch.setattr(ex, "_busy_machine", lambda: "This machine is busy (load average 9.0 on 2 usable cores).")
+    monkeypatch.setattr(ex.check, "speed", lambda *a, **k: ex.check.wrong(ex.EXERCISE_1, "too slow", details="numbers"))
+    name = learner(POOL_HEAD + '''
+def run_with_pool(tasks, workers):
+    with multiprocessing.get_context("spawn").Pool(processes=workers) as pool:
+        return pool.map_async(sum_of_squares, tasks).get(timeout=120)
+''')
+    verdict = ex.check_pool(name, workers=2)
+    assert verdict.status == "right"
+    assert "the speed was not judged: this machine is busy" in verdict.headline
+    serial = learner(POOL_HEAD + '''
+def run_with_pool(tasks, workers):
+    return [sum_of_squares(n) for n in tasks]
+''')
+    assert ex.check_pool(serial, workers=2).status == "wrong"  # busy or not: no worker, no pass

@@ -18,6 +18,7 @@ import gc
 import importlib
 import multiprocessing
 import multiprocessing.pool
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -170,10 +171,16 @@ def check_pool(module: object, workers: int | None = None, *, timeout_s: float =
                            hint="Hand the tasks to a Pool: pool.map_async(sum_of_squares, tasks).get(timeout=...).")
     serial_s, parallel_s = serial.median, outcome.seconds
     verdict = check.speed(EXERCISE_1, serial_s, parallel_s, workers, cores=cores, what="run_with_pool")
+    busy = _busy_machine()
+    if not verdict.right and busy:
+        # As on one core, a speedup cannot be seen here: the workers ran (watched above), the results are right.
+        return check.right(EXERCISE_1, "the results are right and worker processes computed them; the speed was "
+                                       "not judged: " + busy[0].lower() + busy[1:],
+                           details=verdict.details)
     for attempt in (2, 3):
         if verdict.right:
             break
-        # A busy machine slows one run more than another: the fastest of a few runs each decides.
+        # A noisy machine slows one run more than another: the fastest of a few runs each decides.
         serial_s = min(serial_s, time_call(lambda: [loaded.sum_of_squares(n) for n in tasks],
                                            repeats=1, warmup=0).median)
         again = check.call(fn, tasks, workers, timeout_s=timeout_s)
@@ -182,6 +189,19 @@ def check_pool(module: object, workers: int | None = None, *, timeout_s: float =
         verdict = check.speed(EXERCISE_1, serial_s, parallel_s, workers, cores=cores,
                               what=f"run_with_pool (the fastest of {attempt} runs)")
     return verdict
+
+
+def _busy_machine() -> str:
+    """A sentence when other programs keep the cores busy (Unix load average above the cores), else ""."""
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows has no load average
+        return ""
+    cores = system.usable_cores()
+    if load <= cores:
+        return ""
+    return (f"This machine is busy (load average {load:.1f} on {cores} usable cores): other programs take the "
+            "cores the workers need. Close them and run the check again to see the speedup.")
 
 
 class _Recorded(shared_memory.SharedMemory):
