@@ -204,3 +204,15 @@ def test_not_checked_says_why_and_lets_a_solution_cell_go_on():
     v = check.not_checked(EX, "no C compiler here: install build-essential.")
     assert str(v) == "Exercise 1: test: not checked — no C compiler here: install build-essential."
     assert v.must_be_right() is v and not v.right
+
+
+def test_a_busy_machine_is_not_checked_rather_than_passing_a_serial_version():
+    # parlab's own pool reached 1.1× where 1.33× is needed: the speed cannot be judged now.
+    v = check.speed(EX, 1.0, 0.98, 2, cores=2, reference_s=0.9)
+    assert v.status == "not checked" and "too busy to judge the speed" in v.headline
+    assert v.must_be_right() is v
+    # When the reference reached the mark, a serial version is wrong.
+    v = check.speed(EX, 1.0, 0.98, 2, cores=2, reference_s=0.55)
+    assert v.status == "wrong"
+    with pytest.raises(ValueError, match="positive seconds"):
+        check.speed(EX, 1.0, 0.5, 2, cores=2, reference_s=0.0)
