@@ -1,7 +1,8 @@
-"""Lesson 06's exercise checkers: the solutions are right, the blanks "not answered", wrong answers named."""
+"""Lesson 06a's and 06b's exercise checkers: the solutions are right, the blanks "not answered", wrong answers named."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
@@ -12,12 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from parlab.lessons import l06_exercises as ex
+from parlab.lessons import l06a_exercises as ex
+from parlab.lessons import l06b_exercises as exb
 from parlab.measure import amdahl_speedup, gustafson_speedup
 from parlab.results import Timing
 from parlab.workloads import count_primes
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "06-choosing-a-strategy.ipynb"
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+PARTS = {"06a-choosing-a-backend.ipynb": {"choose", "primes_parallel", "fetch_all_within"},
+         "06b-laws-and-scaling.ipynb": {"amdahl", "gustafson", "karp_flatt", "workers_for_half", "fixed",
+                                        "scaled_256"}}
 
 
 # --------------------------------------------------------------------------- exercise 1: choose
@@ -133,7 +138,7 @@ def placeholder_parallel(tasks, workers):
 
 SOLUTION_IN_A_CHILD = """
 from joblib import Parallel, delayed
-from parlab.lessons import l06_exercises as ex
+from parlab.lessons import l06a_exercises as ex
 from parlab.workloads import count_primes
 
 def solution_parallel(tasks, workers):
@@ -178,13 +183,14 @@ def test_joblib_serial_version_is_not_parallel():
     assert "needed at least 1.33×" in v.details
 
 
-def test_joblib_on_busy_cores_judges_correctness_only(monkeypatch):
+def test_joblib_on_busy_cores_is_not_checked(monkeypatch):
     # The serial loop and parlab's pool are timed by the clock below, equal: the cores are
-    # "busy", so an answer that misses the speedup is not blamed for the machine's load.
+    # "busy", so an answer that misses the speedup is neither blamed nor passed as right.
     monkeypatch.setattr(ex, "time_call", lambda fn, **kw: (fn(), Timing((0.05,) * 3))[1])
-    v = ex.check_joblib(serial_parallel, cores=2)
-    assert v.status == "right" and "too busy now to judge the speed" in v.headline
-    assert "parlab's process pool, same tasks, alongside: 1.00× (the median of 3 runs)" in v.details
+    v = ex.check_joblib(serial_parallel, cores=2, reference=serial_parallel)
+    assert v.status == "not checked" and "too busy to judge the speed" in v.headline
+    assert "the known-good version reached 1.00× (needed at least 1.33×)" in v.details
+    assert v.must_be_right() is v  # a solution cell goes on
 
 
 def test_joblib_wrong_results_are_named():
@@ -214,42 +220,42 @@ def test_half_the_ceiling_derived_or_searched_is_right(f):
     derived = (1 - f) / f
     searched = next(k for k in range(1, 10_000) if amdahl_speedup(f, k) >= 0.5 / f)
     for answer in (derived, searched):
-        v = ex.check_half(answer, f)
+        v = exb.check_half(answer, f)
         assert v.status == "right", str(v)
         assert "half of the ceiling" in v.headline and f"f = {f:.3f}" in v.details
 
 
 def test_half_wrong_answers_get_their_own_hint():
     f = 0.1
-    half = ex.check_half(0.5 / f, f)  # the speedup, not the workers
+    half = exb.check_half(0.5 / f, f)  # the speedup, not the workers
     assert half.status == "wrong" and "a speedup" in half.hint and "needs more workers" in half.headline
-    ceiling = ex.check_half(1 / f, f)
+    ceiling = exb.check_half(1 / f, f)
     assert ceiling.status == "wrong" and "On 1/f workers" in ceiling.hint and "fewer" in ceiling.headline
 
 
 def test_half_clamps_f_and_refuses_non_numbers():
-    assert ex.check_half(1, 0.9).status == "right"  # f kept at 0.5: one worker gives 1× = half of 2×
-    assert "f = 0.010" in ex.check_half(99, 0.0001).details
-    assert ex.check_half(..., 0.1).status == "not answered"
-    v = ex.check_half("nine", 0.1)
+    assert exb.check_half(1, 0.9).status == "right"  # f kept at 0.5: one worker gives 1× = half of 2×
+    assert "f = 0.010" in exb.check_half(99, 0.0001).details
+    assert exb.check_half(..., 0.1).status == "not answered"
+    v = exb.check_half("nine", 0.1)
     assert v.status == "wrong" and "positive number" in v.headline
 
 
 def test_laws_right_swapped_and_ceiling():
     a, g = amdahl_speedup(0.02, 256), gustafson_speedup(0.02, 256)
-    assert ex.check_laws(a, g).status == "right"
-    swapped = ex.check_laws(g, a)
+    assert exb.check_laws(a, g).status == "right"
+    swapped = exb.check_laws(g, a)
     assert swapped.status == "wrong" and "swapped" in swapped.headline
-    ceiling = ex.check_laws(50.0, g)
+    ceiling = exb.check_laws(50.0, g)
     assert ceiling.status == "wrong" and "ceiling" in ceiling.headline
-    off = ex.check_laws(a, 256.0)
+    off = exb.check_laws(a, 256.0)
     assert off.status == "wrong" and off.headline.startswith("scaled_256 is not")
 
 
 def test_laws_placeholders_and_non_numbers():
-    assert ex.check_laws(..., ...).status == "not answered"
-    assert ex.check_laws(42.0, ...).status == "not answered"
-    v = ex.check_laws("42", 250.9)
+    assert exb.check_laws(..., ...).status == "not answered"
+    assert exb.check_laws(42.0, ...).status == "not answered"
+    v = exb.check_laws("42", 250.9)
     assert v.status == "wrong" and "numbers" in v.headline
 
 
@@ -257,14 +263,15 @@ def test_laws_placeholders_and_non_numbers():
 
 
 def _assigned(source: str) -> set[str]:
-    names = set(re.findall(r"^(?:def|class)\s+(\w+)", source, re.MULTILINE))
+    names = set(re.findall(r"^(?:async\s+def|def|class)\s+(\w+)", source, re.MULTILINE))
     for target in re.findall(r"^([\w, ]+?)\s*=(?!=)", source, re.MULTILINE):
         names |= {n.strip() for n in target.split(",") if n.strip()}
     return names
 
 
-def test_solution_cells_use_their_own_names_and_end_with_the_checker():
-    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+@pytest.mark.parametrize("part", PARTS)
+def test_solution_cells_use_their_own_names_and_end_with_the_checker(part):
+    cells = json.loads((NOTEBOOKS / part).read_text(encoding="utf-8"))["cells"]
     start = next(i for i, c in enumerate(cells) if "".join(c["source"]).startswith("## Exercises"))
     learner: set[str] = set()
     solutions = 0
@@ -280,4 +287,135 @@ def test_solution_cells_use_their_own_names_and_end_with_the_checker():
         elif "ex.check_" in text:
             learner |= _assigned(text)
             assert text.rstrip().splitlines()[-1].startswith("ex.check_")
-    assert solutions >= 4 and {"choose", "primes_parallel", "workers_for_half", "fixed", "scaled_256"} <= learner
+    assert solutions >= 3 and PARTS[part] <= learner
+
+
+# --------------------------------------------------------------------------- 06a exercise 3: waits with a limit
+
+
+async def fetch(i, seconds):
+    await asyncio.sleep(seconds)
+    return i * i
+
+
+async def placeholder_within(delays, limit):
+    ...
+
+
+async def solution_one(i, seconds, limit):
+    try:
+        return await asyncio.wait_for(fetch(i, seconds), timeout=limit)
+    except TimeoutError:
+        return None
+
+
+async def solution_within(delays, limit):
+    return await asyncio.gather(*(solution_one(i, d, limit) for i, d in enumerate(delays)))
+
+
+async def one_after_another(delays, limit):
+    return [await solution_one(i, d, limit) for i, d in enumerate(delays)]
+
+
+async def without_limit(delays, limit):
+    return await asyncio.gather(*(fetch(i, d) for i, d in enumerate(delays)))
+
+
+async def exceptions_kept(delays, limit):
+    return await asyncio.gather(*(asyncio.wait_for(fetch(i, d), limit) for i, d in enumerate(delays)),
+                                return_exceptions=True)
+
+
+def not_a_coroutine(delays, limit):
+    return [None] * len(delays)
+
+
+def test_within_placeholder_is_not_answered():
+    v = ex.check_within(placeholder_within)
+    assert v.status == "not answered" and "asyncio.wait_for" in v.headline
+
+
+def test_within_solution_is_right():
+    v = ex.check_within(solution_within)
+    assert v.status == "right" and "every wait ran at once" in v.headline, str(v)
+    assert "22 waits, 2 of them longer than the limit" in v.details
+
+
+def test_within_one_after_another_is_wrong():
+    v = ex.check_within(one_after_another, delays=[0.05] * 8 + [1.0], limit=0.2)
+    assert v.status == "wrong" and "the waits ran one after another" in v.headline
+    assert "asyncio.gather" in v.hint
+
+
+def test_within_without_a_limit_is_wrong():
+    v = ex.check_within(without_limit, delays=[0.02] * 4 + [0.6], limit=0.2)
+    assert v.status == "wrong" and "every wait ran to its end" in v.headline and "wait_for" in v.hint
+
+
+def test_within_exceptions_in_the_list_are_wrong():
+    v = ex.check_within(exceptions_kept)
+    assert v.status == "wrong" and "holds exceptions" in v.headline and "TimeoutError" in v.hint
+
+
+def test_within_needs_async_def():
+    v = ex.check_within(not_a_coroutine)
+    assert v.status == "wrong" and "write it with async def" in v.headline
+
+
+def test_within_delays_put_the_slow_waits_among_the_quick():
+    delays = ex.limit_delays()
+    assert len(delays) == 22 and delays.count(ex.SLOW_S) == 2 and delays[0] == delays[-1] == ex.FAST_S
+
+
+# --------------------------------------------------------------------------- 06b exercises 1 and 2
+
+
+def placeholder_law(f, k):
+    ...
+
+
+def amdahl(f, k):
+    return 1 / (f + (1 - f) / k)
+
+
+def gustafson(alpha, k):
+    return k - alpha * (k - 1)
+
+
+def test_law_functions_placeholder_solution_swapped_and_wrong():
+    assert exb.check_law_functions(placeholder_law, gustafson).status == "not answered"
+    right = exb.check_law_functions(amdahl, gustafson)
+    assert right.status == "right" and "parlab's speedups for every f and k" in right.headline
+    swapped = exb.check_law_functions(gustafson, amdahl)
+    assert swapped.status == "wrong" and "swapped" in swapped.headline
+    times_k = exb.check_law_functions(lambda f, k: 1 / (f + (1 - f) * k), gustafson)
+    assert times_k.status == "wrong" and times_k.headline.startswith("amdahl(0.0, 2) returned 0.5")
+    assert "1 / (f + (1 - f) / k)" in times_k.hint
+    plus_one = exb.check_law_functions(amdahl, lambda a, k: k - a * (k + 1))
+    assert plus_one.status == "wrong" and plus_one.headline.startswith("gustafson(") and "k - alpha" in plus_one.hint
+
+
+def test_law_functions_that_raise_show_the_error():
+    v = exb.check_law_functions(lambda f, k: 1 / f, gustafson)
+    assert v.status == "error" and "ZeroDivisionError" in v.headline
+
+
+def karp_flatt(speedup, k):
+    return (1 / speedup - 1 / k) / (1 - 1 / k)
+
+
+def test_karp_flatt_right_on_any_sweep():
+    v = exb.check_karp_flatt(karp_flatt, {1: 0.9, 2: 1.7})
+    assert v.status == "right" and "your sweep: 1.70× on 2 workers: yours 0.176" in v.details
+    one_core = exb.check_karp_flatt(karp_flatt, {1: 0.95})
+    assert one_core.status == "right" and "only the sample sweep was checked" in one_core.headline
+    assert exb.karp_flatt_points({1: 0.9, 2: 1.7}) == {2: pytest.approx(0.17647, rel=1e-4)}
+
+
+def test_karp_flatt_wrong_answers_get_their_own_hint():
+    assert exb.check_karp_flatt(placeholder_law, {2: 1.7}).status == "not answered"
+    alone = exb.check_karp_flatt(lambda s, k: 1 / s, {2: 1.7})
+    assert alone.status == "wrong" and "not the serial fraction e = 0.176" in alone.headline
+    assert "1/S alone" in alone.hint
+    upside = exb.check_karp_flatt(lambda s, k: (1 - 1 / k) / (1 / s - 1 / k), {2: 1.7})
+    assert upside.status == "wrong" and "upside down" in upside.hint

@@ -60,10 +60,18 @@ TAUGHT = {
         "mpi4py.futures": r"MPIPoolExecutor",
         "a hostfile": r"mpiexec -n \d+ (-f|--hostfile) ",
     },
-    "06-choosing-a-strategy.ipynb": {
+    "06a-choosing-a-backend.ipynb": {
+        "concurrent.futures executors": r"ThreadPoolExecutor\((?s:.)*ProcessPoolExecutor\(",
+        "subprocess children with a timeout": r"subprocess\.Popen\((?s:.)*communicate\(timeout=",
+        "mpi4py gather": r"from mpi4py import MPI(?s:.)*comm\.gather\(",
         "joblib": r"Parallel\(n_jobs=",
         "mpi4py.futures": r"MPIPoolExecutor",
-        "asyncio": r"asyncio\.",
+        "asyncio": r"await\s+asyncio\.gather\(",
+        "asyncio.wait_for": r"asyncio\.wait_for\(",
+    },
+    "06b-laws-and-scaling.ipynb": {
+        "ProcessPoolExecutor, fixed and grown work": r"ProcessPoolExecutor\((?s:.)*pool\.map\((?s:.)*grown",
+        "Amdahl's and Gustafson's laws": r"amdahl_speedup\((?s:.)*gustafson_speedup\(",
     },
 }
 

@@ -249,7 +249,7 @@ def test_a_new_backend_appears_as_a_row_everywhere(monkeypatch):
     text = "\n".join(strategy.decision_guide(sweeps, {}, io=(0.4, 0.05, 8.0), c_threads=(0.2, 0.1, 2.0)))
     assert "subinterpreters (interpreters), also in your table:" in text
 
-    from parlab.lessons import l06_exercises as ex
+    from parlab.lessons import l06a_exercises as ex
 
     fastest = min(rows, key=lambda r: r["median_s"])["backend"]
     assert next(iter(ex.fastest(rows))) == fastest

@@ -1,35 +1,36 @@
-"""Lesson 06's exercise checkers: choose from your own table, the joblib version, Amdahl and Gustafson.
+"""Lesson 06a's exercise checkers: choose from your own table, the joblib version, waits with a time limit.
 
 Each checker takes exactly what the learner wrote (a function, a number) and returns a
 ``check.Verdict``. What the answer should be is computed from the learner's own measured
 table or from the laws, never typed in, so a checker agrees with any machine: 1 to 64 cores,
-the GIL on or off, a compiled kernel or none.
+the GIL on or off, a compiled kernel or none. Lesson 06b's checkers (the laws) are in
+``l06b_exercises``.
 """
 
 from __future__ import annotations
 
-import math
+import importlib.util
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
+from functools import partial
 from typing import Any
 
 from parlab import system
 from parlab.lessons import check
 from parlab.lessons.l06_backends import python_serial, workload_tasks
-from parlab.measure import amdahl_speedup, gustafson_speedup, time_call
-from parlab.results import format_seconds, format_speedup
+from parlab.measure import time_call
+from parlab.results import format_seconds
 from parlab.run import WorkerPool
 from parlab.workloads import count_primes
 
 __all__ = [
     "CHOOSE",
-    "FIXED",
-    "HALF",
     "JOBLIB",
+    "LIMIT",
     "check_choose",
-    "check_half",
     "check_joblib",
-    "check_laws",
+    "check_within",
     "fastest",
     "joblib_workers",
     "sample_tables",
@@ -37,8 +38,7 @@ __all__ = [
 
 CHOOSE = "Exercise 1: choose from your own table"
 JOBLIB = "Exercise 2: the joblib version"
-HALF = "Exercise 3: how far can your processes go?"
-FIXED = "Exercise 4: fixed or scaled?"
+LIMIT = "Exercise 3: many waits, each with a time limit"
 
 NOISE = 0.10  # a pick whose best time is within 10 % of the fastest is as good on a noisy machine
 Row = Mapping[str, Any]
@@ -144,18 +144,28 @@ def _pick(choose: Callable[[Sequence[Row]], str], rows: Sequence[Row], timeout_s
 
 # --------------------------------------------------------------------------- exercise 2
 
+def _joblib_solution(tasks: list[tuple[int, int]], workers: int) -> list[int]:
+    """The exercise's solution: exercise 2's known-good version, timed beside the learner's."""
+    from joblib import Parallel, delayed  # type: ignore[import-untyped]
+
+    return list(Parallel(n_jobs=workers)(delayed(count_primes)(lo, hi) for lo, hi in tasks))
+
+
 def joblib_workers(cores: int | None = None) -> int:
     """The workers exercise 2 asks for: the usable cores, at most 8, so the check stays short (lesson 06)."""
     return max(1, min(cores or system.usable_cores(), 8))
 
 
 def check_joblib(primes_parallel: Callable[[list[tuple[int, int]], int], Any], *, cores: int | None = None,
-                 repeats: int = 3, busy_check: bool = True) -> check.Verdict:
+                 repeats: int = 3, busy_check: bool = True,
+                 reference: Callable[[list[tuple[int, int]], int], Any] | None = None) -> check.Verdict:
     """The learner's ``primes_parallel(tasks, workers)``: serial results, and a speedup (``check.speed``).
 
-    With ``busy_check``, parlab's own process pool runs the same tasks alongside: when even it
-    misses the speedup asked for, other programs hold the cores, and the verdict says that the
-    speed could not be judged now instead of blaming the learner's code.
+    With ``busy_check``, a known-good version runs the same tasks alongside: ``reference``, or
+    the exercise's own solution with joblib when joblib is installed (the same overheads as a
+    right answer), else parlab's process pool. When even it misses the speedup asked for,
+    other programs hold the cores, and the verdict is "not checked" (the results are right,
+    the speed could not be judged now), never "right".
     """
     if check.is_placeholder(primes_parallel):
         return check.not_answered(JOBLIB, "fill in the Parallel(...)(delayed(...)...) line, then run this "
@@ -180,10 +190,15 @@ def check_joblib(primes_parallel: Callable[[list[tuple[int, int]], int], Any], *
                                  "primes_parallel(tasks, workers)")
     if differs:
         return differs
+    if busy_check and reference is None and importlib.util.find_spec("joblib") is not None:
+        reference = _joblib_solution
+    if busy_check and reference is not None:
+        reference(tasks, workers)  # its warm-up
     # Serial and parallel runs take turns, and each keeps its fastest: a burst of other work
     # on a shared machine then slows one run, not the verdict.
     serial_times, parallel_times, pool_times = [], [], []
-    with WorkerPool("processes", workers, warn=False) if busy_check else nullcontext() as pool:
+    use_pool = busy_check and reference is None
+    with WorkerPool("processes", workers, warn=False) if use_pool else nullcontext() as pool:
         for _ in range(repeats):
             serial_times.append(time_call(lambda: python_serial(tasks), repeats=1, warmup=0).median)
             again = check.call(primes_parallel, list(tasks), workers, timeout_s=60)
@@ -194,82 +209,82 @@ def check_joblib(primes_parallel: Callable[[list[tuple[int, int]], int], Any], *
             if pool is not None:
                 pool_times.append(time_call(lambda: pool.map(count_primes, tasks, star=True, timeout=60),
                                             repeats=1, warmup=0).median)
+            elif busy_check and reference is not None:
+                pool_times.append(time_call(partial(reference, tasks, workers), repeats=1, warmup=0).median)
     serial_s, parallel_s = min(serial_times), min(parallel_times)
-    verdict = check.speed(JOBLIB, serial_s, parallel_s, workers, cores=cores, what="your parallel version")
-    need = check.needed_speedup(workers, cores)
-    if verdict.right or not pool_times or need is None:
-        return verdict
-    # The pool's speedup run by run, each against the serial run just before it (the same load):
-    # the median of those says whether this machine could show a speedup at all just now.
-    pairs = sorted(s / t for s, t in zip(serial_times, pool_times, strict=True))
-    pool_speedup = pairs[len(pairs) // 2]
-    if pool_speedup >= need:
-        return verdict
-    return check.right(JOBLIB, "the results are right; the cores are too busy now to judge the speed: even "
-                               "parlab's own process pool missed the speedup asked for. Run this cell again "
-                               "when the machine is quieter.",
-                       details=f"{verdict.details}\nparlab's process pool, same tasks, alongside: "
-                               f"{format_speedup(pool_speedup)} (the median of {len(pairs)} runs).")
+    reference_s = None
+    if pool_times:
+        # The pool's speedup run by run, each against the serial run just before it (the same
+        # load); the median of those says whether this machine could show a speedup at all just
+        # now. check.speed gets it as the time that speedup means against serial_s.
+        pairs = sorted(s / t for s, t in zip(serial_times, pool_times, strict=True))
+        reference_s = serial_s / pairs[len(pairs) // 2]
+    return check.speed(JOBLIB, serial_s, parallel_s, workers, cores=cores, what="your parallel version",
+                       reference_s=reference_s)
 
 
-# --------------------------------------------------------------------------- exercises 3 and 4
+# --------------------------------------------------------------------------- exercise 3
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def check_half(workers_for_half: object, f_amdahl: float) -> check.Verdict:
-    """Workers that give half of Amdahl's ceiling 1/f, for the learner's f (kept in [0.01, 0.5])."""
-    if check.is_placeholder(workers_for_half):
-        return check.not_answered(HALF, "set workers_for_half to a number of workers, then run this cell again.")
-    k = _number(workers_for_half)
-    if k is None or k <= 0:
-        return check.wrong(HALF, f"workers_for_half must be a positive number, not {workers_for_half!r}.")
-    f = min(max(float(f_amdahl), 0.01), 0.5)
-    half = 0.5 / f
-    got = amdahl_speedup(f, k)
-    details = (f"f = {f:.3f}; the ceiling 1/f = {format_speedup(1 / f)}, half of it {format_speedup(half)}; "
-               f"Amdahl's speedup on {k:g} worker{'s' if k != 1 else ''}: {format_speedup(got)}.")
-    if abs(got - half) <= 0.05 * half or (k >= 2 and k == math.ceil(k) and amdahl_speedup(f, k - 1) < half <= got):
-        return check.right(HALF, "on that many workers Amdahl's law gives half of the ceiling.", details=details)
-    if abs(k - half) <= 0.05 * half:
-        hint = "That is half of the ceiling, a speedup; the question asks how many workers reach it."
-    elif abs(k - 1 / f) <= 0.05 / f:
-        hint = "On 1/f workers the speedup is already past half of the ceiling: solve S(k) = 1 / (2 f) for k."
-    else:
-        hint = "Set Amdahl's speedup 1 / (f + (1 - f) / k) equal to half the ceiling and solve for k."
-    more = "more" if got < half else "fewer"
-    return check.wrong(HALF, f"not quite: half of the ceiling needs {more} workers than that.", hint=hint,
-                       details=details)
+LIMIT_S = 0.3      # each wait's time limit in the check
+FAST_S = 0.1       # the waits that finish in time
+SLOW_S = 2.0       # the waits that do not
 
 
-def check_laws(fixed: object, scaled_256: object, *, fraction: float = 0.02, workers: int = 256) -> check.Verdict:
-    """Amdahl's speedup (fixed size) and Gustafson's (scaled) for a 2 % serial fraction on 256 cores."""
-    if check.is_placeholder(fixed) or check.is_placeholder(scaled_256):
-        return check.not_answered(FIXED, "set both fixed and scaled_256, then run this cell again.")
-    a, g = _number(fixed), _number(scaled_256)
-    if a is None or g is None:
-        return check.wrong(FIXED, "fixed and scaled_256 must both be numbers (speedups).")
-    want_a, want_g = amdahl_speedup(fraction, workers), gustafson_speedup(fraction, workers)
-    details = (f"yours: fixed {format_speedup(a)}, scaled {format_speedup(g)}; the laws give fixed "
-               f"{format_speedup(want_a)} (under the ceiling {format_speedup(1 / fraction)}) and scaled "
-               f"{format_speedup(want_g)}.")
+def limit_delays(fast: int = 20, slow: int = 2) -> list[float]:
+    """The delays exercise 3's check hands over: ``fast`` short waits with ``slow`` long ones among them."""
+    delays = [FAST_S] * fast
+    for i in range(slow):
+        delays.insert((i + 1) * len(delays) // (slow + 1), SLOW_S)
+    return delays
 
-    def close(x: float, y: float) -> bool:
-        return abs(x - y) <= 0.01 * y
 
-    if close(a, want_a) and close(g, want_g):
-        return check.right(FIXED, "the fixed problem stays under Amdahl's ceiling; the growing one passes it.",
+def _one_after_another(delays: Sequence[float], limit: float) -> float:
+    return sum(min(d, limit) for d in delays)
+
+
+def check_within(fetch_all_within: Callable[..., Any], *, delays: Sequence[float] | None = None,
+                 limit: float = LIMIT_S, timeout_s: float = 20.0) -> check.Verdict:
+    """The learner's ``async def fetch_all_within(delays, limit)``: i*i per wait, None past the limit, at once.
+
+    The coroutine runs in a thread with its own event loop (``l06_tools.run_async``). Right
+    when the results are right and the run took less than half of what the limited waits
+    take one after another: a loop that awaits each in turn is named.
+    """
+    from parlab.lessons.l06_tools import run_async
+
+    if check.is_placeholder(fetch_all_within):
+        return check.not_answered(LIMIT, "fill in fetch_all_within with asyncio.wait_for and asyncio.gather, "
+                                         "then run this cell again.")
+    if not inspect.iscoroutinefunction(fetch_all_within):
+        return check.wrong(LIMIT, "fetch_all_within must be a coroutine function: write it with async def.",
+                           hint="async def fetch_all_within(delays, limit): ... with await inside.")
+    delays = list(delays) if delays is not None else limit_delays()
+    expected = [i * i if d < limit else None for i, d in enumerate(delays)]
+    outcome = check.call(run_async, fetch_all_within, delays, limit, timeout=timeout_s, timeout_s=timeout_s + 1)
+    failed = check.failure(LIMIT, outcome, "fetch_all_within(delays, limit)")
+    if failed:
+        return failed
+    got = outcome.value
+    details = (f"{len(delays)} waits, {sum(d >= limit for d in delays)} of them longer than the limit of "
+               f"{format_seconds(limit)}; yours took {format_seconds(outcome.seconds)}.")
+    if isinstance(got, list) and any(isinstance(v, BaseException) for v in got):
+        return check.wrong(LIMIT, "the list holds exceptions where a wait ran past the limit.",
+                           hint="Catch TimeoutError inside the coroutine for one wait and return None there.",
                            details=details)
-    if close(a, want_g) and close(g, want_a):
-        return check.wrong(FIXED, "the two are swapped.", hint="Amdahl's law is for the fixed size, "
-                           "Gustafson's for the problem that grows with the cores.", details=details)
-    if close(a, 1 / fraction):
-        return check.wrong(FIXED, "fixed is Amdahl's ceiling 1/f, the limit for endless workers, not the "
-                           "speedup on 256.", hint="Use amdahl_speedup(0.02, 256).", details=details)
-    which = [name for name, ok in (("fixed", close(a, want_a)), ("scaled_256", close(g, want_g))) if not ok]
-    return check.wrong(FIXED, f"{' and '.join(which)} {'is' if len(which) == 1 else 'are'} not what the law gives.",
-                       hint="Both functions take (serial_fraction, workers): amdahl_speedup(0.02, 256) and "
-                            "gustafson_speedup(0.02, 256).", details=details)
+    differs = check.same_results(LIMIT, list(got) if isinstance(got, tuple) else got, expected,
+                                 "fetch_all_within(delays, limit)")
+    if differs:
+        if isinstance(got, list) and None not in got and len(got) == len(expected):
+            return check.wrong(LIMIT, "every wait ran to its end: the slow ones should give None after "
+                                      "the limit.", hint="Wrap each fetch in asyncio.wait_for(..., timeout=limit).",
+                               details=details)
+        return differs
+    serial = _one_after_another(delays, limit)
+    if outcome.seconds >= serial / 2:
+        return check.wrong(LIMIT, f"the results are right, but the waits ran one after another: "
+                                  f"{format_seconds(outcome.seconds)}, where waiting for all at once takes "
+                                  f"about {format_seconds(min(limit, max(delays)))}.",
+                           hint="Create every coroutine first and await them together with asyncio.gather.",
+                           details=details)
+    return check.right(LIMIT, "every wait ran at once, and the slow ones gave None at the limit.",
+                       details=details)
