@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parlab import system
-from parlab.run import WorkerPool
+from parlab.run import WorkerPool, available_backends
 from parlab.workloads import count_primes, prime_windows
 
 __all__ = [
@@ -90,6 +90,13 @@ def _pool(backend: str, workers: int, func: Callable[[int, int], int], chunked: 
             size = max(1, math.ceil(len(tasks) / workers)) if chunked else 1
             return pool.map(func, tasks, star=True, chunksize=size, timeout=RUN_TIMEOUT_S).results
         yield run
+
+
+def _interpreters_unavailable() -> str | None:
+    """Subinterpreters (lesson 02, section 8) need Python 3.14's InterpreterPoolExecutor."""
+    if "interpreters" in available_backends():
+        return None
+    return f"subinterpreters need Python 3.14 (InterpreterPoolExecutor); this is {system.python_build()['version']}"
 
 
 # --------------------------------------------------------------------------- the compiled kernel (lesson 03)
@@ -181,6 +188,8 @@ STRATEGIES: dict[str, Backend] = {b.name: b for b in (
             lambda k: _pool("threads", k, count_primes)),
     Backend("processes", "processes, pure Python", "python",
             lambda k: _pool("processes", k, count_primes)),
+    Backend("interpreters", "subinterpreters, pure Python", "python",
+            lambda k: _pool("interpreters", k, count_primes), _interpreters_unavailable),
     Backend("kernel-threads", "threads, compiled kernel", "kernel", _kernel_threads, _kernel_unavailable),
     Backend("children", "child scripts", "python", _children, _children_unavailable, launches=True),
     Backend("mpi", "MPI ranks", "python", _mpi, _mpi_unavailable, launches=True),
