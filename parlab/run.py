@@ -77,6 +77,7 @@ __all__ = [
 STARTUP_TIMEOUT_S = _worker.STARTUP_TIMEOUT_S
 # How long closing a pool waits for subinterpreter workers to finish a task and end: a
 # running task cannot be interrupted, so this bounds the wait and the rest is reported.
+QUEUE_POLL_S = 0.002  # how often the parent looks into an interpreters queue while workers start
 INTERPRETER_CLOSE_S = 5.0  # after a normal run (its tasks are done); 1 s after a fault or Ctrl-C
 # What a run's timeline records: one span per task (two clock reads and a record per task,
 # sent back), or one per chunk (values only, as a bare executor's map: for many tiny tasks).
@@ -397,11 +398,19 @@ class _QueueReady:
         self._queue = queue
 
     def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
-        try:
-            self._queue.get(timeout=timeout if block else 0)
-        except _interpreters().QueueEmpty:
-            return False
-        return True
+        # Polled here: Queue.get(timeout=...) truncates the timeout to whole seconds (0.05 -> 0),
+        # and a loop around it would spin and take a core from the starting workers.
+        empty = _interpreters().QueueEmpty
+        deadline = time.monotonic() + (timeout if block and timeout is not None else 0.0)
+        while True:
+            try:
+                self._queue.get_nowait()
+            except empty:
+                if not block or time.monotonic() >= deadline:
+                    return False
+                time.sleep(QUEUE_POLL_S)
+            else:
+                return True
 
     def release(self) -> None:
         self._queue.put_nowait(None)
