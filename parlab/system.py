@@ -98,8 +98,12 @@ def python_build() -> dict[str, str | bool]:
 
 
 def available_start_methods() -> list[str]:
-    """Process start methods this platform supports, the default first (lesson 02)."""
-    return multiprocessing.get_all_start_methods()
+    """Process start methods this platform supports, the default first (lesson 02).
+
+    The standard library's three only: importing joblib registers loky's own methods with
+    multiprocessing on some versions (seen on Python 3.14), which no lesson teaches.
+    """
+    return [m for m in multiprocessing.get_all_start_methods() if m in ("fork", "spawn", "forkserver")]
 
 
 def default_start_method() -> str:

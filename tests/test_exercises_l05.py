@@ -306,7 +306,7 @@ def test_a_serial_loop_on_rank_0_is_wrong(mpiexec):
 
 def test_map_without_list_names_the_iterator(mpiexec):
     verdict = exb.check_pool(fill(POOL, "pool.map(fib, tasks)"), timeout_s=30)
-    assert verdict.status == "error" and "not JSON serializable" in verdict.headline
+    assert verdict.status == "error" and "not JSON serializable" in verdict.headline + verdict.details
     assert "wrap it in list(...)" in verdict.hint and "program.py" in verdict.details
 
 
