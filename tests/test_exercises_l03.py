@@ -9,6 +9,10 @@ machine into "right" by timing parlab's own threads in the same rounds.
 from __future__ import annotations
 
 import ctypes
+import json
+import subprocess
+import sys
+import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -243,13 +247,24 @@ def test_hashing_on_one_core_expects_no_speedup(monkeypatch):
     assert ex.check_hashing(False, nbytes=500_000).right
 
 
-def test_nogil_module_that_turns_the_gil_back_on_is_wrong(compiler, monkeypatch):
-    """On a free-threaded build, importing a module without freethreading_compatible turns the GIL on."""
-    states = iter([False, True])  # off before the import, on after it
-    monkeypatch.setattr(ex.system, "gil_enabled", lambda: next(states))
-    verdict = ex.check_nogil_kernel(SOLUTION.replace(", freethreading_compatible=True", ""))
-    assert verdict.status == "wrong" and "turned the GIL back on" in verdict.headline
-    assert "freethreading_compatible=True" in verdict.hint and "restart" in verdict.hint.lower()
+def test_nogil_module_that_turns_the_gil_back_on_is_wrong(compiler):
+    """On a free-threaded build, importing a module without freethreading_compatible turns the GIL on.
+
+    In a child Python: on a real free-threaded build the import turns the GIL on for the rest
+    of the process, which would change what later tests measure.
+    """
+    program = textwrap.dedent(f"""
+        import json
+        from parlab.lessons import l03_exercises as ex
+        states = iter([False, True])  # off before the import, on after it
+        ex.system.gil_enabled = lambda: next(states)
+        verdict = ex.check_nogil_kernel({SOLUTION.replace(", freethreading_compatible=True", "")!r})
+        print(json.dumps([verdict.status, verdict.headline, verdict.hint]))
+    """)
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300, check=True)
+    status, headline, hint = json.loads(done.stdout.strip().splitlines()[-1])
+    assert status == "wrong" and "turned the GIL back on" in headline
+    assert "freethreading_compatible=True" in hint and "restart" in hint.lower()
 
 
 # --------------------------------------------------------------------------- exercise 4: ctypes loaders
