@@ -147,7 +147,12 @@ def check_driver(driver: object) -> check.Verdict:
             active[0] += 1
             active[1] = max(active[1], active[0])
         try:
-            time.sleep(0.002)  # long enough for calls in flight at once to overlap here
+            # Wait (a little) for a second call to arrive: a driver that submits every chunk before
+            # it waits always gets two in flight, however busy the machine; one that waits on each
+            # chunk never does, and pays 0.25 s a call for it.
+            deadline = time.monotonic() + 0.25
+            while active[1] < 2 and time.monotonic() < deadline:
+                time.sleep(0.002)
             return kernel(lo, hi)
         finally:
             with lock:
