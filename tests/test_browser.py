@@ -169,26 +169,34 @@ def exercise_panels(notebook, stem: str, indices: list[int]) -> list[str]:
     return lines
 
 
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
 def exercise_view_problems(notebook, stored: dict, *, ran: bool) -> list[str]:
     """What a learner must not see of the solutions, and, after Run all, each exercise unanswered.
 
     A solution shows neither its source nor an answer: of its output only the checker's
-    headline may be visible (no number in it), or "Writing NAME" from ``%%writefile``. After
-    Run all with every placeholder untouched, each exercise's own cells say "not answered yet".
+    headline may be visible, with no number that the exercise's own prompt and cells do not
+    already show (the answer's numbers sit folded in <details>), or "Writing NAME" from
+    ``%%writefile``. After Run all with every placeholder untouched, each exercise's own cells
+    say "not answered yet".
     """
     from test_exercises import exercises_by_index
 
     views = notebook.cell_views()
+    cells = stored["cells"]
     problems = []
-    for number, (learner, solutions) in enumerate(exercises_by_index(stored["cells"]), start=1):
+    for number, (learner, solutions, prompts) in enumerate(exercises_by_index(cells), start=1):
+        given = {n for i in learner + prompts for n in NUMBER.findall("".join(cells[i]["source"]))}
         for i in solutions:
             seen = views[i]
             if seen["sourceShown"]:
                 problems.append(f"exercise {number}: the solution's source (cell {i}) is visible")
             text = re.sub(r"Exercise \d+|(?:Over)?[Ww]riting \S+", "", seen["outputText"])
-            if re.search(r"\d", text):
-                shown = seen["outputText"][:120]
-                problems.append(f"exercise {number}: the solution's output (cell {i}) shows {shown!r}")
+            new = sorted(set(NUMBER.findall(text)) - given)
+            if new:
+                shown = seen["outputText"][:160]
+                problems.append(f"exercise {number}: the solution's output (cell {i}) shows {new} in {shown!r}")
         if ran and not any("not answered yet" in views[i]["outputText"] for i in learner):
             problems.append(f"exercise {number}: after Run all the learner's cells do not say 'not answered yet'")
     return problems
@@ -321,7 +329,8 @@ def test_the_exercise_view_check_sees_an_answer_in_plain_view_and_passes_a_folde
         problems = exercise_view_problems(notebook, notebook_json, ran=True)
         # JupyterLab shows a collapsed output again once its cell runs: the printed answer shows,
         # the verdict's numbers stay folded in <details>.
-        assert problems == ["exercise 2: the solution's output (cell 5) shows 'the answer is 9.91\\n'"], problems
+        assert problems == ["exercise 2: the solution's output (cell 5) shows ['9.91'] in 'the answer is 9.91\\n'"], \
+            problems
         views = notebook.cell_views()
         assert "not answered yet" in views[1]["outputText"] and "right" in views[2]["outputText"]
         assert "1.97" not in views[2]["outputText"]

@@ -53,9 +53,9 @@ def exercises(nb: Path) -> list[list[dict]]:
     return found
 
 
-def exercises_by_index(cells: list[dict]) -> list[tuple[list[int], list[int]]]:
-    """For each exercise, the indices of its learner code cells and of its solution cells."""
-    found: list[tuple[list[int], list[int]]] = []
+def exercises_by_index(cells: list[dict]) -> list[tuple[list[int], list[int], list[int]]]:
+    """For each exercise, the indices of its learner code cells, its solution cells and its markdown cells."""
+    found: list[tuple[list[int], list[int], list[int]]] = []
     in_exercises = False
     for i, cell in enumerate(cells):
         text = _text(cell) if cell["cell_type"] == "markdown" else ""
@@ -64,9 +64,10 @@ def exercises_by_index(cells: list[dict]) -> list[tuple[list[int], list[int]]]:
         elif in_exercises and re.search(r"^##\s+(?!#)", text, re.MULTILINE) and not EXERCISE.search(text):
             break
         if in_exercises and EXERCISE.search(text):
-            found.append(([], []))
-        if found and cell["cell_type"] == "code":
-            found[-1][1 if _is_solution(cell) else 0].append(i)
+            found.append(([], [], []))
+        if found:
+            kind = 2 if cell["cell_type"] == "markdown" else 1 if _is_solution(cell) else 0
+            found[-1][kind].append(i)
     return found
 
 

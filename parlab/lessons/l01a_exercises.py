@@ -237,9 +237,9 @@ def check_hash_threads(fn: object, *, buffers: Sequence[bytes] | None = None, wo
     verdict = _with_details(verdict, f"(the best of {repeats} interleaved runs on each side)")
     load = busy_load(cores)
     if verdict.status == "wrong" and load is not None:
-        return check.not_checked(EX2, f"the results are right and your threads ran, but this machine is too "
-                                      f"busy to check the speed (load {load:.1f} on {cores} usable cores): run "
-                                      "it again when it is quieter.", details=verdict.details)
+        return check.not_checked(EX2, "the results are right and your threads ran, but this machine is too "
+                                      "busy to check the speed: run it again when it is quieter.",
+                                 details=f"load {load:.1f} on {cores} usable cores\n{verdict.details}")
     return verdict
 
 

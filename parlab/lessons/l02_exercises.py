@@ -306,8 +306,8 @@ def check_chunksize(chunksize: object, workers: int | None = None, *, tolerance:
     details += f"\nserial loop:    {format_seconds(curve.serial.median)}"
     ratio = times[chunksize] / fastest
     if ratio <= tolerance:
-        return check.right(EXERCISE_3, f"chunksize {chunksize} ran within {tolerance:g} times the fastest here.",
-                           details=details)
+        return check.right(EXERCISE_3, f"your chunksize ran within {tolerance:g} times the fastest here.",
+                           details=f"chunksize {chunksize} ran within {tolerance:g} times the fastest.\n{details}")
     return check.wrong(EXERCISE_3, f"chunksize {chunksize} took {ratio:.1f} times as long as the fastest here.",
                        hint=("Too small a chunk pays the sending overhead once per task; too large leaves "
                              "workers idle. Pool.map's rule is tasks ÷ (4 × workers)."),
