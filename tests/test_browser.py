@@ -74,7 +74,9 @@ class _Browsing:
                 self.lab.stop()  # the server and its kernels go, whatever happened to the browser
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an asyncio loop running in this thread while the
+# browser is open, and later tests call asyncio.run(); the server and its kernels go with it.
+@pytest.fixture(scope="module")
 def _browsing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Browsing]:
     browsing = _Browsing(tmp_path_factory.mktemp("jupyterlab"))
     yield browsing
@@ -169,7 +171,7 @@ def exercise_panels(notebook, stem: str, indices: list[int]) -> list[str]:
     return lines
 
 
-NUMBER = re.compile(r"\d+(?:\.\d+)?")
+NUMBER = re.compile(r"\d+(?:[.,]\d+)+|\d{2,}")  # decimals and numbers of two digits or more
 
 
 def exercise_view_problems(notebook, stored: dict, *, ran: bool) -> list[str]:

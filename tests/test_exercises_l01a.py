@@ -296,7 +296,7 @@ def test_thread_watch_sees_the_learners_threads_only():
     assert threading.getprofile() is None
 
 
-def _slow(exercise, serial_s, parallel_s, workers, *, cores=None, what=""):
+def _slow(exercise, serial_s, parallel_s, workers, *, cores=None, what="", reference_s=None):
     return ex.check.wrong(exercise, f"the results are right, but {what} ran only 1.00× as fast")
 
 

@@ -99,6 +99,16 @@ if __name__ == "__main__":
 
 PINGPONG_SOLUTION = ("comm.Recv(pong, source=1)", "comm.Recv(buffer, source=0)", "comm.Send(buffer, dest=0)")
 
+_BEFORE: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _processes_before():
+    """The processes alive before each test: the leftover checks look only at newer ones."""
+    _BEFORE.clear()
+    _BEFORE.update(procs.descendants(os.getpid()))
+
+
 
 def fill(template: str, *answers: str) -> str:
     for answer in answers:
@@ -107,8 +117,8 @@ def fill(template: str, *answers: str) -> str:
 
 
 def no_process_left() -> None:
-    # multiprocessing's forkserver and resource tracker, started by earlier tests, live on: not ours
-    ours = [p for p in procs.descendants(os.getpid()) if not procs.stdlib_helper(p)]
+    # Only what this test started: earlier tests' servers and multiprocessing's helpers live on.
+    ours = [p for p in procs.descendants(os.getpid()) if p not in _BEFORE and not procs.stdlib_helper(p)]
     assert procs.wait_gone(ours, 10) == []
 
 

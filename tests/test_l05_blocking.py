@@ -15,6 +15,16 @@ from parlab.scripts.mpi_exchange import AT_TAG
 
 LARGE = 1 << 17  # 1 MiB of float64: past MPICH's eager limit
 
+_BEFORE: set[int] = set()
+
+
+@pytest.fixture(autouse=True)
+def _processes_before():
+    """The processes alive before each test: the leftover checks look only at newer ones."""
+    _BEFORE.clear()
+    _BEFORE.update(procs.descendants(os.getpid()))
+
+
 
 def exchange(finished: bool, right: tuple[bool, ...] = (True, True), waiting: dict[int, str] | None = None,
              count: int = 128) -> lb.Exchange:
@@ -123,8 +133,8 @@ def test_a_large_send_then_recv_deadlocks_is_stopped_and_leaves_no_process(mpiex
     assert time.perf_counter() - start < 15  # the timeout plus the group's grace period
     assert not large.finished and large.waiting == {0: "Send", 1: "Send"}
     assert "deadlock: both ranks wait in Send" in lb.describe_exchange(large)
-    # multiprocessing's forkserver and resource tracker, started by earlier tests, live on: not ours
-    ours = [p for p in procs.descendants(os.getpid()) if not procs.stdlib_helper(p)]
+    # Only what this test started: earlier tests' servers and multiprocessing's helpers live on.
+    ours = [p for p in procs.descendants(os.getpid()) if p not in _BEFORE and not procs.stdlib_helper(p)]
     assert procs.wait_gone(ours, 10) == []
 
 

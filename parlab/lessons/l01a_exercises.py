@@ -169,6 +169,12 @@ def _serial_hashes(buffers: Sequence[bytes]) -> list[str]:
     return [hashlib.sha256(b).hexdigest() for b in buffers]
 
 
+def _known_good_hashes(buffers: Sequence[bytes], workers: int) -> list[str]:
+    """The exercise's answer on a thread pool: timed beside the learner's to tell a busy machine apart."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda b: hashlib.sha256(b).hexdigest(), buffers, timeout=60))
+
+
 def _run_watched(fn: Callable[..., Any], args: tuple[Any, ...], timeout_s: float) -> tuple[check.Outcome, ThreadWatch]:
     with ThreadWatch() as watch:
         outcome = check.call(fn, *args, timeout_s=timeout_s)
@@ -222,18 +228,22 @@ def check_hash_threads(fn: object, *, buffers: Sequence[bytes] | None = None, wo
     failed = _correct_and_threaded(EX2, fn, (data, workers), expected, what, timeout_s, workers)
     if failed is not None:
         return failed
-    serial, parallel = [], []
-    for _ in range(repeats):  # interleaved, so that a burst of load hits both sides
+    serial, parallel, reference = [], [], []
+    for _ in range(repeats):  # interleaved, so that a burst of load hits every side
         t0 = time.perf_counter()
         _serial_hashes(data)
         serial.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        _known_good_hashes(data, workers)
+        reference.append(time.perf_counter() - t0)
         outcome = check.call(fn, data, workers, timeout_s=timeout_s)
         failed = check.failure(EX2, outcome, what) or check.same_results(EX2, outcome.value, expected, what)
         if failed is not None:
             return failed
         parallel.append(outcome.seconds)
     # The best of each side: on a shared machine a burst of load slows a run, never speeds it up.
-    verdict = check.speed(EX2, min(serial), min(parallel), workers, cores=cores, what="hash_with_threads")
+    verdict = check.speed(EX2, min(serial), min(parallel), workers, cores=cores, what="hash_with_threads",
+                          reference_s=min(reference))
     verdict = _with_details(verdict, f"(the best of {repeats} interleaved runs on each side)")
     load = busy_load(cores)
     if verdict.status == "wrong" and load is not None:
