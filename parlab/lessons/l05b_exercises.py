@@ -115,7 +115,8 @@ def check_pool(source: object, timeout_s: float = CHECK_TIMEOUT_S) -> check.Verd
     run = run_program(POOL, source, POOL_RANKS, timeout_s, futures=True)
     if isinstance(run, check.Verdict):
         said = run.headline + "\n" + run.details  # 3.14 words the headline differently; the traceback has it
-        if run.status == "error" and ("generator" in said or "not JSON serializable" in said):
+        if run.status == "error" and any(w in said for w in ("generator", "not JSON serializable",
+                                                               "when serializing")):
             return check.Verdict(POOL, "error", run.headline, details=run.details,
                                  hint="pool.map returns an iterator of results: wrap it in list(...).")
         return run
