@@ -8,6 +8,7 @@ only), and exercise 3's waits are long enough (200 ms) that overlapping them is 
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
@@ -278,7 +279,8 @@ def test_fetch_all_rejects_futures_for_results():
 
 def test_fetch_all_rejects_waiting_for_each_before_sending_the_next():
     verdict = ex.check_fetch_all(fetch_one_at_a_time, trips=8, workers=8, delay_s=0.1)
-    assert verdict.status == "wrong" and "started 1 thread(s); it was asked for 8" in verdict.headline
+    # The pool starts a thread per submit while none is idle: 1 here, 2 on a free-threaded build.
+    assert verdict.status == "wrong" and re.search(r"started [12] thread\(s\); it was asked for 8", verdict.headline)
     assert "before you wait for any result" in verdict.hint
 
 
