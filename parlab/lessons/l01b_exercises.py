@@ -321,5 +321,6 @@ async def check_gather(fetch_all: object, *, count: int = 40, limit: int = 8, de
                            hint="`for i in ...: await one(i)` waits for each reply before sending the next. "
                                 "Make all the coroutines first and await asyncio.gather(*coroutines).",
                            details=details)
-    return check.right(EX3, f"all {count} replies, in order, with at most {limit} in flight and the waits "
-                            "overlapping.", details=details)
+    return check.right(EX3, "every reply came back, in order, within your limit in flight and with the "
+                            "waits overlapping.",
+                       details=f"{count} replies, at most {limit} in flight; {details}")
