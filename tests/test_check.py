@@ -216,3 +216,10 @@ def test_a_busy_machine_is_not_checked_rather_than_passing_a_serial_version():
     assert v.status == "wrong"
     with pytest.raises(ValueError, match="positive seconds"):
         check.speed(EX, 1.0, 0.5, 2, cores=2, reference_s=0.0)
+
+
+def test_as_fast_as_the_known_good_version_is_right_and_a_serial_one_is_not():
+    # The known-good version reached 1.36×, the learner's 1.30×: the same code, within noise.
+    v = check.speed(EX, 1.0, 1 / 1.30, 2, cores=2, reference_s=1 / 1.36)
+    assert v.right and "as fast as a known-good parallel version" in v.headline
+    assert check.speed(EX, 1.0, 0.98, 2, cores=2, reference_s=1 / 1.36).status == "wrong"

@@ -175,7 +175,7 @@ def check_joblib(primes_parallel: Callable[[list[tuple[int, int]], int], Any], *
                            hint="Pass the function itself: ex.check_joblib(primes_parallel).")
     cores = cores or system.usable_cores()
     workers = joblib_workers(cores)
-    tasks = workload_tasks(max(24, 8 * workers))
+    tasks = workload_tasks(max(48, 16 * workers))  # about 0.3 s serial: joblib's hand-off no longer decides
     expected = python_serial(tasks)
     # The first call starts the workers (loky keeps them for the next calls): it checks the
     # results and is the warm-up.
