@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -177,8 +178,21 @@ def test_joblib_solution_is_right():
     assert "only correctness was checked" in done.stdout
 
 
-def test_joblib_serial_version_is_not_parallel():
-    v = ex.check_joblib(serial_parallel, cores=2, busy_check=False)
+def test_joblib_serial_version_is_not_parallel(monkeypatch):
+    # A clock that gives the serial loop 0.2 s, and an answer that takes as long (a sleep that
+    # load can only lengthen): the ratio stays near 1x however busy the machine is.
+    monkeypatch.setattr(ex, "time_call", lambda fn, **kw: Timing((0.2,)))
+    results = {}
+
+    def as_slow_as_serial(tasks, workers):
+        key = tuple(tasks)
+        if key not in results:
+            results[key] = serial_parallel(tasks, workers)  # the first call: results and warm-up
+        else:
+            time.sleep(0.2)
+        return results[key]
+
+    v = ex.check_joblib(as_slow_as_serial, cores=2, busy_check=False)
     assert v.status == "wrong" and "the results are right, but your parallel version ran only" in v.headline
     assert "needed at least 1.33×" in v.details
 
