@@ -12,6 +12,7 @@ import re
 import pytest
 
 from parlab.lessons import l00_start as start
+from parlab.lessons import l06_guide as guide
 from parlab.lessons import l06_strategy as strategy
 from parlab.lessons.conclude import point_at_cores
 from parlab.measure import build_sweep
@@ -179,25 +180,25 @@ def test_estimate_left_out_says_so():
 def test_launch_free_speedup_above_the_ideal_is_called_an_upper_bound():
     # 0.383 s per run, 0.190 s of it the launch: 0.78 / 0.193 s = 4.04× on 2 cores.
     sweep = _sweep(2, {1: 0.7, 2: 0.78 / 0.383}, backend="children", serial=0.78, startup=0.19)
-    text = strategy.describe_launch(sweep, 2, "children")
+    text = guide.describe_launch(sweep, 2, "children")
     assert "above the ideal 2.00×" in text and "upper bound" in text and "launch overlaps the work" in text
 
 
 def test_launch_free_speedup_below_the_ideal_is_not_called_an_upper_bound():
     sweep = _sweep(16, {1: 0.9, 16: 10.0}, backend="mpi", startup=0.005)
-    text = strategy.describe_launch(sweep, 16, "ranks")
+    text = guide.describe_launch(sweep, 16, "ranks")
     assert "10.00× on 16 ranks" in text and "upper bound" not in text and "much longer" not in text
 
 
 def test_a_launch_longer_than_the_run_is_not_subtracted():
     sweep = _sweep(2, {1: 0.5, 2: 0.8}, backend="mpi", startup=2.0)
-    text = strategy.describe_launch(sweep, 2, "ranks")
+    text = guide.describe_launch(sweep, 2, "ranks")
     assert "cannot be told apart" in text and "without the launch" not in text
 
 
 def test_one_core_launch_uses_the_singular():
     sweep = _sweep(1, {1: 0.66}, backend="children", startup=0.1)
-    text = strategy.describe_launch(sweep, 1, "children")
+    text = guide.describe_launch(sweep, 1, "children")
     assert "0.66× on 1 child: slower than one" in text
 
 
@@ -224,7 +225,7 @@ def _guide_sweeps(cores: int, thr: float, proc: float, *, gil: bool = True, nois
 
 def _guide(sweeps: dict[str, Sweep], io: float = 7.8, c: float = 1.8, cores: int = 2) -> str:
     skipped = {"kernel-threads": "no compiler here"}
-    return "\n".join(strategy.decision_guide(sweeps, skipped, io=(0.4, 0.4 / io, io), c_threads=(0.2, 0.2 / c, c)))
+    return "\n".join(guide.decision_guide(sweeps, skipped, io=(0.4, 0.4 / io, io), c_threads=(0.2, 0.2 / c, c)))
 
 
 def test_gil_bound_threads_are_worded_with_their_number():

@@ -13,7 +13,7 @@ import pytest
 from parlab.lessons import l02_pools as pools
 from parlab.lessons import l03_kernels as kernels_lesson
 from parlab.measure import amdahl_speedup, build_sweep
-from parlab.results import Metadata, RunResult, TaskSpan, Timing
+from parlab.results import Metadata, Timing
 
 CORES = [1, 2, 16, 64]
 
@@ -145,28 +145,6 @@ def test_no_estimate_where_the_sweep_has_none():
 
 
 # --------------------------------------------------------------------------- lesson 02: exercises and curves
-
-def _run(busy: dict[int, float]) -> RunResult:
-    spans = [TaskSpan(i, worker, 0.0, seconds) for i, (worker, seconds) in enumerate(busy.items())]
-    return RunResult([0] * len(spans), spans, max(busy.values()), "processes", len(busy), "fork")
-
-
-def _point(cores, k, s, busy):
-    timing = Timing((1.0 / s,) * 3)
-    return build_sweep("p", "processes", "fork", 8, Timing((1.0,) * 3), [(k, timing, 0.0, _run(busy))],
-                       metadata=meta(cores)).points[0]
-
-
-def test_exercise_1_names_uneven_tasks_only_when_the_workers_were_uneven():
-    uneven = text(pools.describe_primes_run(_point(2, 2, 1.47, {0: 0.4, 1: 0.6}), 2, prediction=2.0))
-    assert "74% of the ideal 2.00×" in uneven and "uneven" in uneven and "over the measurement by 0.53" in uneven
-    even = text(pools.describe_primes_run(_point(2, 2, 1.47, {0: 0.5, 1: 0.51}), 2))
-    assert "equally long" in even and "uneven" not in even and "no prediction" in even
-    near = text(pools.describe_primes_run(_point(16, 16, 15.0, dict.fromkeys(range(16), 0.5)), 16, prediction=16))
-    assert "near the ideal" in near and "uneven" not in near and "equally" not in near
-    one = text(pools.describe_primes_run(_point(1, 1, 0.98, {0: 1.0}), 1))
-    assert "about the same as one" in one and "ideal" not in one
-
 
 def test_pickling_sentences_follow_the_numbers():
     fixed = text(pools.describe_pickling([pools.PayloadPoint(1_000, 1e-5, 1.5e-4),

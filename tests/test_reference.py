@@ -9,6 +9,7 @@ import pytest
 
 from parlab import system
 from parlab.lessons import l06_backends as backends
+from parlab.lessons import l06_guide as guide
 from parlab.lessons import l06_reference as reference
 from parlab.lessons import l06_strategy as strategy
 from parlab.measure import amdahl_speedup, gustafson_speedup
@@ -204,7 +205,7 @@ def test_decision_guide_gives_a_measured_reason_for_each_case():
     sweeps, _ = reference.measure_backends(["threads", "processes"], [1, 2], tasks=SMALL,
                                            repeats=1, warmup=0)
     skipped = {"kernel-threads": "no compiler here", "mpi": "no mpiexec here"}
-    lines = strategy.decision_guide(sweeps, skipped, io=(0.4, 0.05, 8.0), c_threads=(0.2, 0.1, 2.0))
+    lines = guide.decision_guide(sweeps, skipped, io=(0.4, 0.05, 8.0), c_threads=(0.2, 0.1, 2.0))
     text = "\n".join(lines)
     for case in ("I/O-bound", "CPU-bound pure Python", "C code that releases the GIL", "More than one machine"):
         assert case in text
@@ -246,7 +247,7 @@ def test_a_new_backend_appears_as_a_row_everywhere(monkeypatch):
     assert "interpreters (here)" in [t.get_text() for t in ax.get_legend().get_texts()]
     import matplotlib.pyplot as plt
     plt.close(ax.figure)
-    text = "\n".join(strategy.decision_guide(sweeps, {}, io=(0.4, 0.05, 8.0), c_threads=(0.2, 0.1, 2.0)))
+    text = "\n".join(guide.decision_guide(sweeps, {}, io=(0.4, 0.05, 8.0), c_threads=(0.2, 0.1, 2.0)))
     assert "subinterpreters (interpreters), also in your table:" in text
 
     from parlab.lessons import l06a_exercises as ex

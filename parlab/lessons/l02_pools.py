@@ -23,7 +23,6 @@ from parlab.lessons.conclude import (
     SAME_LOW,
     describe_speedup,
     ideal_speedup,
-    regime,
     spread_warning,
 )
 from parlab.measure import check_same, startup_timing, time_call
@@ -32,7 +31,7 @@ from parlab.run import WorkerPool
 from parlab.workloads import make_buffer, payload_size
 
 __all__ = ["ChunkCurve", "PayloadPoint", "chunksize_curve", "describe_chunksize", "describe_estimate",
-           "describe_pickling", "describe_primes_run", "describe_sweep", "pickling_curve", "plot_chunksize",
+           "describe_pickling", "describe_sweep", "pickling_curve", "plot_chunksize",
            "plot_pickling", "startup_costs"]
 
 
@@ -254,35 +253,6 @@ def describe_estimate(sweep: Sweep) -> list[str]:
                      f"at {format_speedup(1 / f)} (1 / {f:.2f}).")
     else:
         lines.append(f"No ceiling projected: {why}.")
-    return lines
-
-
-def describe_primes_run(point: SweepPoint, cores: int, prediction: float | None = None) -> list[str]:
-    """Exercise 1: the measured speedup, the prediction beside it, and how evenly the workers were busy (lesson 02)."""
-    lines = [f"measured: {_one_point(point, cores, False, 'processes')}"]
-    if prediction is None:
-        lines.append("(no prediction written: set my_prediction to a number and run both cells again)")
-    else:
-        lines.append(f"your prediction: {format_speedup(float(prediction))} "
-                     f"({'over' if prediction > point.speedup else 'under'} the measurement by "
-                     f"{abs(prediction - point.speedup):.2f})")
-    kind = regime(point.speedup, point.workers, cores)
-    spans = point.run.timeline if point.run is not None else ()
-    busy: dict[int, float] = {}
-    for span in spans:
-        busy[span.worker] = busy.get(span.worker, 0.0) + span.end - span.start
-    if kind in ("near-ideal", "superlinear") or point.workers == 1 or len(busy) < 2:
-        return lines
-    low, high = min(busy.values()), max(busy.values())
-    if len(busy) < point.workers:
-        lines.append(f"Only {len(busy)} of the {point.workers} processes ran a task.")
-    elif high > SAME_HIGH * low:
-        lines.append(f"The processes computed for {format_seconds(low)} to {format_seconds(high)}: the tasks were "
-                     "uneven (bigger numbers take longer to test), so some processes sat idle at the end.")
-    else:
-        lines.append(f"The processes computed for about equally long ({format_seconds(low)} to "
-                     f"{format_seconds(high)}): the gap to the ideal is time outside the tasks (sending them, "
-                     "waiting for results, other programs).")
     return lines
 
 

@@ -1,8 +1,7 @@
 """Choosing a strategy: Amdahl and Gustafson with sliders, scaled speedups, the backends' plot (lesson 06).
 
 The panel computes laws, it measures nothing: the learner's points come from the sweeps
-measured earlier in the lesson. The decision guide lives in ``l06_guide`` (re-exported here:
-``decision_guide``, ``describe_launch``, ``at_cores``), the higher-level tools in ``l06_tools``.
+measured earlier in the lesson. The decision guide lives in ``l06_guide``, the higher-level tools in ``l06_tools``.
 
 Two serial fractions appear, and they are not the same number: Amdahl's ``f`` is the serial
 share of ONE worker's run (estimated from the fixed-size points, Karp-Flatt), Gustafson's
@@ -23,7 +22,6 @@ from matplotlib.axes import Axes
 from parlab import system
 from parlab.lessons.conclude import SAME_HIGH, describe_speedup
 from parlab.lessons.l06_backends import Task, python_serial, workload_tasks
-from parlab.lessons.l06_guide import at_cores, decision_guide, describe_launch
 from parlab.lessons.l06_guide import worker_word as _what
 from parlab.lessons.l06_reference import Reference, check_comparable
 from parlab.measure import amdahl_speedup, check_same, gustafson_speedup, time_call
@@ -35,12 +33,9 @@ from parlab.workloads import count_primes, hash_buffer, io_wait, make_buffer
 
 __all__ = [
     "DEFAULT_FRACTION",
-    "at_cores",
     "compare_rows",
-    "decision_guide",
     "describe_choice",
     "describe_fractions",
-    "describe_launch",
     "fit_gustafson",
     "gustafson_share",
     "hashlib_speedup",
