@@ -180,6 +180,84 @@ def test_speed_refuses_non_positive_times():
         check.speed(EX, 0.0, 1.0, 2, cores=2)
 
 
+class FakeClock:
+    """A clock that moves only when a timed side says how long it took: timings without load."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.log = []
+
+    def __call__(self):
+        return self.now
+
+    def side(self, name, *seconds):
+        """A side whose runs take ``seconds`` in turn (the last one repeats)."""
+        runs = iter(seconds)
+        last = [seconds[-1]]
+
+        def run():
+            last[0] = next(runs, last[0])
+            self.now += last[0]
+            self.log.append(name)
+        return run
+
+
+def test_timed_speed_interleaves_turning_rounds_and_keeps_the_fastest_run():
+    clock = FakeClock()
+    serial, par, ref = clock.side("s", 3.0, 1.0), clock.side("p", 0.9), clock.side("r", 0.5)
+    v = check.timed_speed(EX, serial, par, 2, reference=ref, cores=2, rounds=3, clock=clock)
+    # The slow first serial run (a burst of load) does not decide: 1.0 / 0.9 s is 1.11x.
+    assert clock.log == ["s", "p", "r", "p", "r", "s", "r", "s", "p"]
+    assert v.status == "wrong" and "ran only 1.11× as fast" in v.headline
+    assert "the fastest of 3 interleaved rounds on each side" in v.details
+
+
+def test_timed_speed_stops_after_two_rounds_once_right():
+    clock = FakeClock()
+    v = check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", 0.5), 2, reference=clock.side("r", 0.5),
+                          cores=2, rounds=5, clock=clock)
+    assert v.right and len(clock.log) == 6 and "the fastest of 2 interleaved rounds" in v.details
+
+
+def test_timed_speed_on_a_busy_machine_is_not_checked_never_right():
+    clock = FakeClock()
+    v = check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", 1.0), 2, reference=clock.side("r", 0.95),
+                          cores=2, clock=clock)
+    assert v.status == "not checked" and "too busy" in v.headline
+    clock = FakeClock()
+    v = check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", 1.0), 2, cores=2, clock=clock)
+    assert v.status == "wrong"  # with nothing known-good beside it, a serial answer is simply slow
+
+
+def test_timed_speed_with_a_reference_of_its_own_baseline():
+    # The known-good kernel is twice as slow as the learner's, and 2x faster on two threads.
+    def judge(parallel_s):
+        clock = FakeClock()
+        return check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", parallel_s), 2, cores=2, clock=clock,
+                                 reference=(clock.side("rs", 2.0), clock.side("rp", 1.0)))
+    assert judge(0.5).right
+    slow = judge(1.0)
+    assert slow.status == "wrong" and "ran only 1.00× as fast" in slow.headline
+    assert judge(0.53).right  # 1.89x: within 10 % of the known-good 2.00x
+
+
+def test_timed_speed_on_one_core_times_one_round_and_checks_correctness_only():
+    clock = FakeClock()
+    v = check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", 1.0), 4, reference=clock.side("r", 1.0),
+                          cores=1, clock=clock)
+    assert v.right and "only correctness was checked" in v.headline and clock.log == ["s", "p"]
+
+
+def test_timed_speed_returns_a_failed_run_as_it_is():
+    clock = FakeClock()
+    failed = check.wrong(EX, "run 2 gave other results.")
+    answers = iter([None, failed])
+    v = check.timed_speed(EX, clock.side("s", 1.0), lambda: next(answers), 2, cores=2, clock=clock)
+    assert v is failed
+    with pytest.raises(ValueError, match="rounds"):
+        check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", 1.0), 2, rounds=0)
+
+
 def test_prediction_compares_in_words():
     assert check.prediction(EX, ..., 1.0, tolerance=0.3).status == "not answered"
     v = check.prediction(EX, 1.0, 0.97, tolerance=0.3)

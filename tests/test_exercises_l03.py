@@ -9,6 +9,7 @@ machine into "right" by timing parlab's own threads in the same rounds.
 from __future__ import annotations
 
 import ctypes
+import functools
 import json
 import subprocess
 import sys
@@ -65,9 +66,10 @@ def test_nogil_wrong_type_is_wrong():
 
 def test_nogil_solution_is_right(compiler):
     verdict = ex.check_nogil_kernel(SOLUTION)
-    assert verdict.right, str(verdict)
-    assert "releases the GIL" in verdict.headline
-    assert "primes in" in verdict.details
+    # Right, or on a busy machine "not checked": parlab's own threads missed the mark too.
+    assert verdict.status in ("right", "not checked"), str(verdict)
+    assert "releases the GIL" in verdict.headline or "known-good" in verdict.details
+    assert "primes in" in verdict.details and "interleaved rounds" in verdict.details
 
 
 @pytest.mark.skipif(not system.gil_enabled(), reason="a free-threaded build reads the source instead")
@@ -175,8 +177,19 @@ def test_driver_placeholder_is_not_answered():
 
 def test_driver_solution_is_right():
     verdict = ex.check_driver(solution_driver)
-    assert verdict.right, str(verdict)
-    assert "at once" in verdict.details
+    assert verdict.status in ("right", "not checked"), str(verdict)  # not checked: a busy machine
+    assert "at once" in verdict.details and "interleaved rounds" in verdict.details
+
+
+def test_driver_on_a_busy_machine_is_not_checked(monkeypatch):
+    # Every run takes as long on this clock, parlab's own threads too: no speedup could show.
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(ex.check, "timed_speed",
+                        functools.partial(ex.check.timed_speed, clock=lambda: float(next(ticks))))
+    monkeypatch.setattr(ex.system, "usable_cores", lambda: 2)
+    verdict = ex.check_driver(solution_driver)
+    assert verdict.status == "not checked" and "too busy" in verdict.headline
+    assert "at once" in verdict.details and "known-good" in verdict.details
 
 
 def test_driver_waiting_on_each_chunk_is_wrong():

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -17,7 +17,6 @@ import pytest
 from parlab.lessons import l06a_exercises as ex
 from parlab.lessons import l06b_exercises as exb
 from parlab.measure import amdahl_speedup, gustafson_speedup
-from parlab.results import Timing
 from parlab.workloads import count_primes
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -178,29 +177,25 @@ def test_joblib_solution_is_right():
     assert "only correctness was checked" in done.stdout
 
 
+def _ticking(monkeypatch):
+    """Every run takes one tick on the speed check's clock, however long it really took."""
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(ex.check, "timed_speed",
+                        functools.partial(ex.check.timed_speed, clock=lambda: float(next(ticks))))
+
+
 def test_joblib_serial_version_is_not_parallel(monkeypatch):
-    # A clock that gives the serial loop 0.2 s, and an answer that takes as long (a sleep that
-    # load can only lengthen): the ratio stays near 1x however busy the machine is.
-    monkeypatch.setattr(ex, "time_call", lambda fn, **kw: Timing((0.2,)))
-    results = {}
-
-    def as_slow_as_serial(tasks, workers):
-        key = tuple(tasks)
-        if key not in results:
-            results[key] = serial_parallel(tasks, workers)  # the first call: results and warm-up
-        else:
-            time.sleep(0.2)
-        return results[key]
-
-    v = ex.check_joblib(as_slow_as_serial, cores=2, busy_check=False)
+    # As long as the serial loop on the clock, and nothing known-good beside it: slow, and said so.
+    _ticking(monkeypatch)
+    v = ex.check_joblib(serial_parallel, cores=2, busy_check=False)
     assert v.status == "wrong" and "the results are right, but your parallel version ran only" in v.headline
     assert "needed at least 1.33×" in v.details
 
 
 def test_joblib_on_busy_cores_is_not_checked(monkeypatch):
-    # The serial loop and parlab's pool are timed by the clock below, equal: the cores are
-    # "busy", so an answer that misses the speedup is neither blamed nor passed as right.
-    monkeypatch.setattr(ex, "time_call", lambda fn, **kw: (fn(), Timing((0.05,) * 3))[1])
+    # The known-good version took as long as the serial loop too: the cores are "busy", so an
+    # answer that misses the speedup is neither blamed nor passed as right.
+    _ticking(monkeypatch)
     v = ex.check_joblib(serial_parallel, cores=2, reference=serial_parallel)
     assert v.status == "not checked" and "too busy to judge the speed" in v.headline
     assert "the known-good version reached 1.00× (needed at least 1.33×)" in v.details

@@ -15,7 +15,8 @@ Each lesson's ``lNN_exercises`` module builds its checkers from these parts:
   says when the kernel must be restarted.
 - :func:`same_results`, :func:`speed`, :func:`prediction`, :func:`choice`: the comparisons.
   A speed check asks for a speedup that depends on the usable cores; on one core it checks
-  correctness only and says so.
+  correctness only and says so. :func:`timed_speed` times the runs it judges, the same way in
+  every lesson, beside a known-good version that tells a busy machine from a slow answer.
 """
 
 from __future__ import annotations
@@ -411,6 +412,59 @@ def speed(exercise: str, serial_s: float, parallel_s: float, workers: int, *, co
                        "any, and make sure the work can run in parallel on this backend (pure-Python "
                        "work in threads waits for the GIL)."),
                  details=f"{numbers} (needed at least {format_speedup(need)}).")
+
+
+def timed_speed(exercise: str, serial: Callable[[], object], parallel: Callable[[], object], workers: int, *,
+                reference: Callable[[], object] | tuple[Callable[[], object], Callable[[], object]] | None = None,
+                cores: int | None = None, what: str = "your parallel version", rounds: int = 3,
+                clock: Callable[[], float] = time.perf_counter) -> Verdict:
+    """Time ``serial()``, ``parallel()`` and a known-good ``reference`` in interleaved rounds, then :func:`speed`.
+
+    The one way every lesson times a speed exercise on a shared, noisy machine:
+
+    - each round runs every side once, in an order that turns from round to round, so a burst
+      of other work slows one run of each side, not one side;
+    - the fastest run of each side counts: load slows a run down, never speeds it up;
+    - ``reference`` is a known-good parallel version of the same work, timed in the same
+      rounds: one callable (its speedup is taken against ``serial``), or a pair
+      ``(its_serial, its_parallel)`` when it has a baseline of its own (a different kernel).
+      When even it misses the mark, the verdict is "not checked", never "right";
+    - once the learner's version is right after two rounds, the rest are skipped; on one core
+      (or one worker) there is no speedup to judge, and one round gives the numbers shown.
+
+    ``parallel`` runs the learner's code: where one run can fail, it returns a
+    :class:`Verdict` (from :func:`failure` or :func:`same_results`), which is returned as it is.
+    ``clock`` is for tests.
+    """
+    rounds = check_whole("rounds", rounds, 1)
+    need = needed_speedup(workers, cores)
+    if need is None:  # one core or one worker: no speedup to judge, one round for the numbers shown
+        rounds, reference = 1, None
+    sides: list[Callable[[], object]] = [serial, parallel]
+    if reference is not None:
+        sides += list(reference) if isinstance(reference, tuple) else [reference]
+    times: list[list[float]] = [[] for _ in sides]
+    done = 0
+    for done in range(1, rounds + 1):
+        turn = (done - 1) % len(sides)
+        for i in list(range(turn, len(sides))) + list(range(turn)):
+            start = clock()
+            got = sides[i]()
+            times[i].append(clock() - start)
+            if isinstance(got, Verdict):
+                return got
+        if done >= 2 and need is not None and min(times[0]) / min(times[1]) >= need:
+            break
+    serial_s, parallel_s = min(times[0]), min(times[1])
+    reference_s = None
+    if isinstance(reference, tuple):  # the same speedup, as the time it would mean against serial_s
+        reference_s = serial_s * min(times[3]) / min(times[2])
+    elif reference is not None:
+        reference_s = min(times[2])
+    verdict = speed(exercise, serial_s, parallel_s, workers, cores=cores, what=what, reference_s=reference_s)
+    rounds_said = f"(the fastest of {done} interleaved rounds on each side)"
+    details = f"{verdict.details.rstrip()}\n{rounds_said}" if verdict.details else rounds_said
+    return Verdict(verdict.exercise, verdict.status, verdict.headline, details=details, hint=verdict.hint)
 
 
 def prediction(exercise: str, predicted: float, measured: float, *, tolerance: float, unit: str = "×") -> Verdict:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import os
 import socketserver
 import statistics
 import sys
@@ -39,7 +38,7 @@ from parlab.lessons.l01_words import _python_on_threads
 from parlab.results import Metadata, format_seconds, format_speedup
 from parlab.workloads import count_primes, make_buffer
 
-__all__ = ["EX1", "EX2", "EX3", "PREDICTION_WORKERS", "ThreadWatch", "busy_load", "check_fetch_all",
+__all__ = ["EX1", "EX2", "EX3", "PREDICTION_WORKERS", "ThreadWatch", "check_fetch_all",
            "check_hash_threads", "check_prediction", "hash_buffers", "measure_primes_speedup",
            "prime_ranges"]
 
@@ -228,42 +227,14 @@ def check_hash_threads(fn: object, *, buffers: Sequence[bytes] | None = None, wo
     failed = _correct_and_threaded(EX2, fn, (data, workers), expected, what, timeout_s, workers)
     if failed is not None:
         return failed
-    serial, parallel, reference = [], [], []
-    for _ in range(repeats):  # interleaved, so that a burst of load hits every side
-        t0 = time.perf_counter()
-        _serial_hashes(data)
-        serial.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        _known_good_hashes(data, workers)
-        reference.append(time.perf_counter() - t0)
+
+    def learners() -> check.Verdict | None:
         outcome = check.call(fn, data, workers, timeout_s=timeout_s)
-        failed = check.failure(EX2, outcome, what) or check.same_results(EX2, outcome.value, expected, what)
-        if failed is not None:
-            return failed
-        parallel.append(outcome.seconds)
-    # The best of each side: on a shared machine a burst of load slows a run, never speeds it up.
-    verdict = check.speed(EX2, min(serial), min(parallel), workers, cores=cores, what="hash_with_threads",
-                          reference_s=min(reference))
-    verdict = _with_details(verdict, f"(the best of {repeats} interleaved runs on each side)")
-    load = busy_load(cores)
-    if verdict.status == "wrong" and load is not None:
-        return check.not_checked(EX2, "the results are right and your threads ran, but this machine is too "
-                                      "busy to check the speed: run it again when it is quieter.",
-                                 details=f"load {load:.1f} on {cores} usable cores\n{verdict.details}")
-    return verdict
+        return check.failure(EX2, outcome, what) or check.same_results(EX2, outcome.value, expected, what)
 
-
-def busy_load(cores: int) -> float | None:
-    """The 1-minute load average when other programs keep more than twice the cores busy, else None (lesson 01a).
-
-    Then two threads cannot get two cores to themselves, whatever the code: a speed check
-    would judge the machine, not the learner. None where the system has no load average.
-    """
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # Windows has none
-        return None
-    return load if load > 2 * cores + 1 else None
+    return check.timed_speed(EX2, lambda: _serial_hashes(data), learners, workers,
+                             reference=lambda: _known_good_hashes(data, workers), cores=cores,
+                             what="hash_with_threads", rounds=repeats)
 
 
 # --------------------------------------------------------------------------- exercise 3

@@ -28,7 +28,6 @@ from typing import Any, ClassVar, Self
 from parlab import system
 from parlab.lessons import check, l02_tasks
 from parlab.lessons.l02_pools import chunksize_curve
-from parlab.measure import time_call
 from parlab.results import format_seconds
 from parlab.workloads import fib
 
@@ -146,7 +145,6 @@ def check_pool(module: object, workers: int | None = None, *, timeout_s: float =
     if [loaded.sum_of_squares(n) for n in tasks[:1]] != expected[:1]:
         return check.wrong(EXERCISE_1, "sum_of_squares no longer gives the sum of i * i for i below n.",
                            hint="Leave the given task function as it was; write only run_with_pool.")
-    serial = time_call(lambda: [loaded.sum_of_squares(n) for n in tasks], repeats=1, warmup=0)
     with _ChildWatch() as watch:
         outcome = check.call(fn, tasks, workers, timeout_s=timeout_s)
     found = check.failure(EXERCISE_1, outcome, "run_with_pool")
@@ -168,31 +166,23 @@ def check_pool(module: object, workers: int | None = None, *, timeout_s: float =
         return check.wrong(EXERCISE_1, "the results are right, but no worker process was started: "
                                        "run_with_pool computed them in the notebook's own process.",
                            hint="Hand the tasks to a Pool: pool.map_async(sum_of_squares, tasks).get(timeout=...).")
-    serial_s, parallel_s = serial.median, outcome.seconds
-    verdict = check.speed(EXERCISE_1, serial_s, parallel_s, workers, cores=cores, what="run_with_pool")
-    reference_s = float("inf")
-    for attempt in (2, 3):
-        if verdict.status in ("right", "not checked"):
-            break
-        # A noisy machine slows one run more than another: the fastest of a few runs each decides, and a
-        # known-good pool timed in the same rounds tells a busy machine from a version that is not parallel.
-        serial_s = min(serial_s, time_call(lambda: [loaded.sum_of_squares(n) for n in tasks],
-                                           repeats=1, warmup=0).median)
+
+    def learners() -> check.Verdict | None:
         again = check.call(fn, tasks, workers, timeout_s=timeout_s)
-        if again.ok:
-            parallel_s = min(parallel_s, again.seconds)
-        reference_s = min(reference_s, _reference_seconds(tasks, workers, timeout_s))
-        verdict = check.speed(EXERCISE_1, serial_s, parallel_s, workers, cores=cores,
-                              what=f"run_with_pool (the fastest of {attempt} runs)", reference_s=reference_s)
-    return verdict
+        got = list(again.value) if isinstance(again.value, tuple) else again.value
+        return (check.failure(EXERCISE_1, again, "run_with_pool")
+                or check.same_results(EXERCISE_1, got, expected, "run_with_pool's result"))
+
+    # Timed beside a known-good spawn pool: it tells a busy machine from a version that is not parallel.
+    return check.timed_speed(EXERCISE_1, lambda: [loaded.sum_of_squares(n) for n in tasks], learners, workers,
+                             reference=lambda: _known_good_pool(tasks, workers, timeout_s), cores=cores,
+                             what="run_with_pool")
 
 
-def _reference_seconds(tasks: list[int], workers: int, timeout_s: float) -> float:
-    """Seconds a known-good spawn pool takes over ``tasks``, start-up included, as the learner's does."""
-    start = time.perf_counter()
+def _known_good_pool(tasks: list[int], workers: int, timeout_s: float) -> list[int]:
+    """``tasks`` on a known-good spawn pool, start-up included, as the learner's pool starts."""
     with multiprocessing.get_context("spawn").Pool(processes=workers) as pool:
-        pool.map_async(l02_tasks.sum_of_squares, tasks).get(timeout=timeout_s)
-    return time.perf_counter() - start
+        return list(pool.map_async(l02_tasks.sum_of_squares, tasks).get(timeout=timeout_s))
 
 
 class _Recorded(shared_memory.SharedMemory):

@@ -11,6 +11,7 @@ free-threaded build, where there is no GIL to hold, the learner's source is read
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import hashlib
 import threading
 import time
@@ -33,7 +34,6 @@ from parlab.lessons.l03_probe import (
     paired,
     reference_driver,
     span_for,
-    speed_or_noise,
     workers_for,
 )
 from parlab.results import format_seconds, format_speedup
@@ -104,13 +104,13 @@ def check_nogil_kernel(source: object, name: str = "count_primes") -> check.Verd
                                    "free-threaded build runs it in parallel anyway; with a GIL it would hold it.",
                                hint="Put the whole loop inside `with nogil:` (indented under it).", details=probe)
     workers, stop = workers_for(cores), START + numbers
-    slow, numbers_line = speed_or_noise(ex, lambda: fn(START, stop), lambda: reference_driver(fn, START, stop, workers),
-                                workers, cores, what=f"{workers} threads over your kernel",
-                                reference=(lambda: count_primes_cython_nogil(START, stop),
-                                           lambda: reference_driver(count_primes_cython_nogil, START, stop, workers)))
-    details = f"{name}: right results ({expected} primes in [{START}, {stop})).\n{probe}.\n{numbers_line}"
-    if slow is not None:
-        return check.wrong(ex, slow.headline, hint=slow.hint, details=details)
+    timed = check.timed_speed(ex, lambda: fn(START, stop), lambda: reference_driver(fn, START, stop, workers),
+                              workers, cores=cores, what=f"{workers} threads over your kernel",
+                              reference=(lambda: count_primes_cython_nogil(START, stop),
+                                         lambda: reference_driver(count_primes_cython_nogil, START, stop, workers)))
+    details = f"{name}: right results ({expected} primes in [{START}, {stop})).\n{probe}.\n{timed.details}"
+    if not timed.right:  # too slow, or a machine too busy to judge
+        return dataclasses.replace(timed, details=details)
     return check.right(ex, "your kernel counts right and releases the GIL: threads over it can run side by side"
                            + (" (1 usable core: correctness only)." if cores < 2 else "."), details=details)
 
@@ -183,14 +183,14 @@ def check_driver(driver: object) -> check.Verdict:
                                "flight at once.",
                            hint="Submit every chunk to the pool before you wait for any result "
                                 "(a list of futures first, then .result()).", details=detail)
-    slow, numbers_line = speed_or_noise(ex, lambda: kernel(start, stop), lambda: driver(kernel, start, stop, workers),
-                                workers, cores, what="count_in_threads",
-                                reference=(lambda: kernel(start, stop),
-                                           lambda: reference_driver(kernel, start, stop, workers)))
-    if slow is not None:
-        return check.wrong(ex, slow.headline, hint=slow.hint, details=detail + "\n" + numbers_line)
+    timed = check.timed_speed(ex, lambda: kernel(start, stop), lambda: driver(kernel, start, stop, workers), workers,
+                              cores=cores, what="count_in_threads",
+                              reference=(lambda: kernel(start, stop),
+                                         lambda: reference_driver(kernel, start, stop, workers)))
+    if not timed.right:
+        return dataclasses.replace(timed, details=detail + "\n" + timed.details)
     return check.right(ex, "count_in_threads splits the range over threads, runs the chunks at once and adds "
-                           "them up right.", details=detail + "\n" + numbers_line)
+                           "them up right.", details=detail + "\n" + timed.details)
 
 
 # --------------------------------------------------------------------------- exercise 3

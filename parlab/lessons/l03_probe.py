@@ -1,9 +1,9 @@
-"""Lesson 03's measuring tools for its exercise checkers: a GIL probe and noise-aware speed checks.
+"""Lesson 03's measuring tools for its exercise checkers: a GIL probe, paired timings, a reference driver.
 
 Whether a call released the GIL is decided by :func:`gil_held_share`, which does not time
 two noisy runs against each other: a Python thread runs a tight loop beside the call and
-notes its longest pause. Speed is checked with ``check.speed`` over interleaved rounds that
-also time parlab's own threads, so a busy machine is told apart from a slow answer.
+notes its longest pause. Speed is judged by ``check.timed_speed``, with parlab's own threads
+over its GIL-free kernel (:func:`reference_driver`) as the known-good version beside the answer.
 """
 
 from __future__ import annotations
@@ -16,11 +16,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from parlab.lessons import check
-from parlab.results import format_speedup
-
 __all__ = ["HELD_SHARE", "START", "gil_held_share", "loop_inside_nogil", "paired", "reference_driver",
-           "span_for", "speed_or_noise", "workers_for"]
+           "span_for", "workers_for"]
 
 HELD_SHARE = 0.5  # a Python thread stood still for this share of the call or more: the GIL was held
 START = 10**7
@@ -125,37 +122,5 @@ def span_for(fn: Callable[[int, int], int], seconds: float) -> int:
         if took >= seconds / 4 or numbers >= 4_000_000:
             return max(2_000, int(numbers * seconds / max(took, 1e-6)))
         numbers *= 4
-
-
-def speed_or_noise(exercise: str, serial: Callable[[], Any], parallel: Callable[[], Any], workers: int, cores: int,
-           *, what: str, reference: tuple[Callable[[], Any], Callable[[], Any]],
-           pairs: int = 3) -> tuple[check.Verdict | None, str]:
-    """check.speed over interleaved timings; (None, numbers) when it passes or when only noise held it back.
-
-    Each round times the serial run, the learner's threads and ``reference`` (parlab's own
-    serial run and threads over its GIL-free kernel) back to back, so a busy moment hits
-    them all. Speed
-    is held against the learner only when the reference reached the needed speedup and the
-    learner's threads fell clearly short of both.
-    """
-    need = check.needed_speedup(workers, cores)
-    for attempt in range(2):  # a burst of noise gets a second measurement before it counts against anyone
-        times: list[list[float]] = [[], [], [], []]
-        for i in range(pairs):
-            order = list(zip((serial, parallel, *reference), times, strict=True))
-            for fn, into in order[i % 4:] + order[:i % 4]:
-                into.append(_timed(fn)[1])
-        serial_s, parallel_s, ref_serial_s, ref_parallel_s = (statistics.median(t) for t in times)
-        verdict = check.speed(exercise, serial_s, parallel_s, workers, cores=cores, what=what)
-        ref = ref_serial_s / ref_parallel_s
-        numbers = f"{verdict.details}\nparlab's own threads, timed in the same rounds: {format_speedup(ref)}."
-        if verdict.right or need is None:
-            return None, numbers
-        if ref < need or serial_s / parallel_s >= 0.8 * ref:
-            return None, numbers + (" Speed was not held against you: parlab's own threads did no better on "
-                                    "this busy machine.")
-        if attempt == 0:
-            time.sleep(0.05)
-    return verdict, numbers
 
 

@@ -12,14 +12,12 @@ from __future__ import annotations
 import importlib.util
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
 from functools import partial
 from typing import Any
 
 from parlab import system
 from parlab.lessons import check
 from parlab.lessons.l06_backends import python_serial, workload_tasks
-from parlab.measure import time_call
 from parlab.results import format_seconds
 from parlab.run import WorkerPool
 from parlab.workloads import count_primes
@@ -159,11 +157,11 @@ def joblib_workers(cores: int | None = None) -> int:
 def check_joblib(primes_parallel: Callable[[list[tuple[int, int]], int], Any], *, cores: int | None = None,
                  repeats: int = 3, busy_check: bool = True,
                  reference: Callable[[list[tuple[int, int]], int], Any] | None = None) -> check.Verdict:
-    """The learner's ``primes_parallel(tasks, workers)``: serial results, and a speedup (``check.speed``).
+    """The learner's ``primes_parallel(tasks, workers)``: serial results, and a speedup (``check.timed_speed``).
 
     With ``busy_check``, a known-good version runs the same tasks alongside: ``reference``, or
     the exercise's own solution with joblib when joblib is installed (the same overheads as a
-    right answer), else parlab's process pool. When even it misses the speedup asked for,
+    right answer), else parlab's process pool, started for each run. When even it misses the speedup asked for,
     other programs hold the cores, and the verdict is "not checked" (the results are right,
     the speed could not be judged now), never "right".
     """
@@ -190,37 +188,24 @@ def check_joblib(primes_parallel: Callable[[list[tuple[int, int]], int], Any], *
                                  "primes_parallel(tasks, workers)")
     if differs:
         return differs
-    if busy_check and reference is None and importlib.util.find_spec("joblib") is not None:
-        reference = _joblib_solution
-    if busy_check and reference is not None:
-        reference(tasks, workers)  # its warm-up
-    # Serial and parallel runs take turns, and each keeps its fastest: a burst of other work
-    # on a shared machine then slows one run, not the verdict.
-    serial_times, parallel_times, pool_times = [], [], []
-    use_pool = busy_check and reference is None
-    with WorkerPool("processes", workers, warn=False) if use_pool else nullcontext() as pool:
-        for _ in range(repeats):
-            serial_times.append(time_call(lambda: python_serial(tasks), repeats=1, warmup=0).median)
-            again = check.call(primes_parallel, list(tasks), workers, timeout_s=60)
-            failed = check.failure(JOBLIB, again, "primes_parallel(tasks, workers), called again")
-            if failed:
-                return failed
-            parallel_times.append(again.seconds)
-            if pool is not None:
-                pool_times.append(time_call(lambda: pool.map(count_primes, tasks, star=True, timeout=60),
-                                            repeats=1, warmup=0).median)
-            elif busy_check and reference is not None:
-                pool_times.append(time_call(partial(reference, tasks, workers), repeats=1, warmup=0).median)
-    serial_s, parallel_s = min(serial_times), min(parallel_times)
-    reference_s = None
-    if pool_times:
-        # The pool's speedup run by run, each against the serial run just before it (the same
-        # load); the median of those says whether this machine could show a speedup at all just
-        # now. check.speed gets it as the time that speedup means against serial_s.
-        pairs = sorted(s / t for s, t in zip(serial_times, pool_times, strict=True))
-        reference_s = serial_s / pairs[len(pairs) // 2]
-    return check.speed(JOBLIB, serial_s, parallel_s, workers, cores=cores, what="your parallel version",
-                       reference_s=reference_s)
+    if busy_check and reference is None:
+        reference = _joblib_solution if importlib.util.find_spec("joblib") is not None else _parlab_pool
+    if reference is not None:
+        reference(tasks, workers)  # its warm-up: loky (and parlab's pool) keep their workers for the next calls
+
+    def learners() -> check.Verdict | None:
+        again = check.call(primes_parallel, list(tasks), workers, timeout_s=60)
+        return check.failure(JOBLIB, again, "primes_parallel(tasks, workers), called again")
+
+    return check.timed_speed(JOBLIB, lambda: python_serial(tasks), learners, workers,
+                             reference=None if reference is None else partial(reference, tasks, workers),
+                             cores=cores, what="your parallel version", rounds=repeats)
+
+
+def _parlab_pool(tasks: list[tuple[int, int]], workers: int) -> list[int]:
+    """The known-good version where joblib is not installed: parlab's process pool."""
+    with WorkerPool("processes", workers, warn=False) as pool:
+        return pool.map(count_primes, tasks, star=True, timeout=60).results
 
 
 # --------------------------------------------------------------------------- exercise 3
