@@ -162,6 +162,21 @@ def test_prediction_without_a_gil():
     assert "no GIL in this build" in wrong.details
 
 
+def test_a_missed_prediction_on_a_busy_machine_is_not_checked():
+    # Predicted 2x without a GIL, measured 0.88x: were the threads slow, or were the cores taken?
+    meta = _meta(True, False, cores=2)
+    busy = ex.check_prediction(2.0, measured=0.88, overlap=1.05, meta=meta)
+    assert busy.status == "not checked" and "too busy to measure threads" in busy.headline
+    assert "even hashlib" in busy.headline and "1.05×" in busy.headline and "measured 0.88×" in busy.details
+    quiet = ex.check_prediction(2.0, measured=0.88, overlap=1.9, meta=meta)
+    assert quiet.status == "wrong"  # hashlib's threads ran side by side: the measurement stands
+    assert ex.check_prediction(2.0, measured=0.88, overlap=1.05, meta=_meta(True, False, cores=1)).status == "wrong"
+
+
+def test_threads_overlap_is_measured_on_hashlib():
+    assert ex.measure_threads_overlap(2, pairs=1) > 0  # it raises if the threads' digests differ
+
+
 def test_prediction_must_be_a_number():
     verdict = ex.check_prediction("two", measured=1.0, meta=_meta(False, True))
     assert verdict.status == "wrong" and "must be a number, not str" in verdict.headline
