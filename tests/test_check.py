@@ -183,9 +183,10 @@ def test_speed_refuses_non_positive_times():
 class FakeClock:
     """A clock that moves only when a timed side says how long it took: timings without load."""
 
-    def __init__(self):
+    def __init__(self, monkeypatch):
         self.now = 0.0
         self.log = []
+        monkeypatch.setattr(check, "CLOCK", self)  # the checker's one clock
 
     def __call__(self):
         return self.now
@@ -202,38 +203,38 @@ class FakeClock:
         return run
 
 
-def test_timed_speed_interleaves_turning_rounds_and_keeps_the_fastest_run():
-    clock = FakeClock()
+def test_timed_speed_interleaves_turning_rounds_and_keeps_the_fastest_run(monkeypatch):
+    clock = FakeClock(monkeypatch)
     serial, par, ref = clock.side("s", 3.0, 1.0), clock.side("p", 0.9), clock.side("r", 0.5)
-    v = check.timed_speed(EX, serial, par, 2, reference=ref, cores=2, rounds=3, clock=clock)
+    v = check.timed_speed(EX, serial, par, 2, reference=ref, cores=2, rounds=3)
     # The slow first serial run (a burst of load) does not decide: 1.0 / 0.9 s is 1.11x.
     assert clock.log == ["s", "p", "r", "p", "r", "s", "r", "s", "p"]
     assert v.status == "wrong" and "ran only 1.11× as fast" in v.headline
     assert "the fastest of 3 interleaved rounds on each side" in v.details
 
 
-def test_timed_speed_stops_after_two_rounds_once_right():
-    clock = FakeClock()
+def test_timed_speed_stops_after_two_rounds_once_right(monkeypatch):
+    clock = FakeClock(monkeypatch)
     v = check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", 0.5), 2, reference=clock.side("r", 0.5),
-                          cores=2, rounds=5, clock=clock)
+                          cores=2, rounds=5)
     assert v.right and len(clock.log) == 6 and "the fastest of 2 interleaved rounds" in v.details
 
 
-def test_timed_speed_on_a_busy_machine_is_not_checked_never_right():
-    clock = FakeClock()
+def test_timed_speed_on_a_busy_machine_is_not_checked_never_right(monkeypatch):
+    clock = FakeClock(monkeypatch)
     v = check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", 1.0), 2, reference=clock.side("r", 0.95),
-                          cores=2, clock=clock)
+                          cores=2)
     assert v.status == "not checked" and "too busy" in v.headline
-    clock = FakeClock()
-    v = check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", 1.0), 2, cores=2, clock=clock)
+    clock = FakeClock(monkeypatch)
+    v = check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", 1.0), 2, cores=2)
     assert v.status == "wrong"  # with nothing known-good beside it, a serial answer is simply slow
 
 
-def test_timed_speed_with_a_reference_of_its_own_baseline():
+def test_timed_speed_with_a_reference_of_its_own_baseline(monkeypatch):
     # The known-good kernel is twice as slow as the learner's, and 2x faster on two threads.
     def judge(parallel_s):
-        clock = FakeClock()
-        return check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", parallel_s), 2, cores=2, clock=clock,
+        clock = FakeClock(monkeypatch)
+        return check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", parallel_s), 2, cores=2,
                                  reference=(clock.side("rs", 2.0), clock.side("rp", 1.0)))
     assert judge(0.5).right
     slow = judge(1.0)
@@ -241,18 +242,36 @@ def test_timed_speed_with_a_reference_of_its_own_baseline():
     assert judge(0.53).right  # 1.89x: within 10 % of the known-good 2.00x
 
 
-def test_timed_speed_on_one_core_times_one_round_and_checks_correctness_only():
-    clock = FakeClock()
+def test_timed_speed_on_one_core_times_one_round_and_checks_correctness_only(monkeypatch):
+    clock = FakeClock(monkeypatch)
     v = check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", 1.0), 4, reference=clock.side("r", 1.0),
-                          cores=1, clock=clock)
+                          cores=1)
     assert v.right and "only correctness was checked" in v.headline and clock.log == ["s", "p"]
 
 
-def test_timed_speed_returns_a_failed_run_as_it_is():
-    clock = FakeClock()
+def test_timed_speed_counts_the_seconds_a_call_measured_not_the_bookkeeping_around_it(monkeypatch):
+    clock = FakeClock(monkeypatch)
+    bookkeeping = clock.side("p", 3.0)  # looking for the learner's pools, before and after the call
+
+    def learner():
+        bookkeeping()
+        return check.Outcome(value=[1], seconds=0.5)
+
+    v = check.timed_speed(EX, clock.side("s", 1.0), learner, 2, cores=2)
+    assert v.right and "your parallel version 0.500 s" in v.details
+
+
+def test_call_times_the_learners_code_on_the_checkers_clock(monkeypatch):
+    clock = FakeClock(monkeypatch)
+    outcome = check.call(clock.side("learner", 0.25))
+    assert outcome.ok and outcome.seconds == 0.25
+
+
+def test_timed_speed_returns_a_failed_run_as_it_is(monkeypatch):
+    clock = FakeClock(monkeypatch)
     failed = check.wrong(EX, "run 2 gave other results.")
     answers = iter([None, failed])
-    v = check.timed_speed(EX, clock.side("s", 1.0), lambda: next(answers), 2, cores=2, clock=clock)
+    v = check.timed_speed(EX, clock.side("s", 1.0), lambda: next(answers), 2, cores=2)
     assert v is failed
     with pytest.raises(ValueError, match="rounds"):
         check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", 1.0), 2, rounds=0)

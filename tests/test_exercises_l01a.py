@@ -7,7 +7,6 @@ only), and exercise 3's waits are long enough (200 ms) that overlapping them is 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 import threading
@@ -318,8 +317,7 @@ def test_a_speed_check_on_a_busy_machine_says_it_could_not_judge(monkeypatch):
     # Every run takes the same time on this clock, the known-good threads' too: the machine
     # could show no speedup just now, so a right answer is "not checked", not "wrong".
     ticks = iter(range(10**6))
-    busy = functools.partial(ex.check.timed_speed, clock=lambda: float(next(ticks)))
-    monkeypatch.setattr(ex.check, "timed_speed", busy)
+    monkeypatch.setattr(ex.check, "CLOCK", lambda: float(next(ticks)))
     verdict = ex.check_hash_threads(hash_with_threads, buffers=BUFFERS, workers=2, cores=2, repeats=2)
     assert verdict.status == "not checked"
     assert "too busy to judge the speed" in verdict.headline and "known-good" in verdict.details

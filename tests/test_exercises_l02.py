@@ -7,7 +7,6 @@ The speed check is left out of the "right" cases (``cores=1``): this machine is 
 
 from __future__ import annotations
 
-import functools
 import itertools
 import multiprocessing
 import sys
@@ -291,8 +290,7 @@ def test_pool_on_a_busy_machine_is_not_checked_and_a_serial_version_still_fails(
     # Every run takes as long on this clock, the known-good pool's too: the machine could show
     # no speedup just now, so a right pool is "not checked", neither blamed nor passed.
     ticks = itertools.count()
-    monkeypatch.setattr(ex.check, "timed_speed",
-                        functools.partial(ex.check.timed_speed, clock=lambda: float(next(ticks))))
+    monkeypatch.setattr(ex.check, "CLOCK", lambda: float(next(ticks)))
     name = learner(POOL_HEAD + '''
 def run_with_pool(tasks, workers):
     with multiprocessing.get_context("spawn").Pool(processes=workers) as pool:

@@ -45,6 +45,9 @@ from parlab.results import format_seconds, format_speedup
 from parlab.system import usable_cores
 
 STATUSES = ("right", "wrong", "not answered", "error", "timeout", "not checked")
+# The clock that times the learner's code in call() and every side in timed_speed(): one clock,
+# so that a test can replace it (a clock that ticks once per run: every run equally long).
+CLOCK: Callable[[], float] = time.perf_counter
 RESTART = ("If the kernel stays busy or the notebook slows down, restart it "
            "(Kernel → Restart Kernel) and run the cells above this one again.")
 
@@ -242,10 +245,10 @@ def call(fn: Callable[..., Any], *args: Any, timeout_s: float = 10.0, **kwargs: 
             box["error"] = error
 
     thread = threading.Thread(target=target, name="parlab-check", daemon=True)
-    start = time.perf_counter()
+    start = CLOCK()
     thread.start()
     thread.join(timeout_s)
-    seconds = time.perf_counter() - start
+    seconds = CLOCK() - start
     if thread.is_alive():
         started = {p.pid for p in multiprocessing.active_children() if p.pid is not None and p.pid not in before}
         _stop_pools(pools_before)
@@ -416,8 +419,7 @@ def speed(exercise: str, serial_s: float, parallel_s: float, workers: int, *, co
 
 def timed_speed(exercise: str, serial: Callable[[], object], parallel: Callable[[], object], workers: int, *,
                 reference: Callable[[], object] | tuple[Callable[[], object], Callable[[], object]] | None = None,
-                cores: int | None = None, what: str = "your parallel version", rounds: int = 3,
-                clock: Callable[[], float] = time.perf_counter) -> Verdict:
+                cores: int | None = None, what: str = "your parallel version", rounds: int = 3) -> Verdict:
     """Time ``serial()``, ``parallel()`` and a known-good ``reference`` in interleaved rounds, then :func:`speed`.
 
     The one way every lesson times a speed exercise on a shared, noisy machine:
@@ -432,9 +434,10 @@ def timed_speed(exercise: str, serial: Callable[[], object], parallel: Callable[
     - once the learner's version is right after two rounds, the rest are skipped; on one core
       (or one worker) there is no speedup to judge, and one round gives the numbers shown.
 
-    ``parallel`` runs the learner's code: where one run can fail, it returns a
-    :class:`Verdict` (from :func:`failure` or :func:`same_results`), which is returned as it is.
-    ``clock`` is for tests.
+    ``parallel`` runs the learner's code: it may return the :class:`Outcome` of :func:`call`,
+    whose own seconds then count (the checker's bookkeeping around the call does not), or,
+    where a run failed, a :class:`Verdict` (from :func:`failure` or :func:`same_results`),
+    which is returned as it is.
     """
     rounds = check_whole("rounds", rounds, 1)
     need = needed_speedup(workers, cores)
@@ -448,11 +451,12 @@ def timed_speed(exercise: str, serial: Callable[[], object], parallel: Callable[
     for done in range(1, rounds + 1):
         turn = (done - 1) % len(sides)
         for i in list(range(turn, len(sides))) + list(range(turn)):
-            start = clock()
+            start = CLOCK()
             got = sides[i]()
-            times[i].append(clock() - start)
+            took = CLOCK() - start
             if isinstance(got, Verdict):
                 return got
+            times[i].append(got.seconds if isinstance(got, Outcome) else took)
         if done >= 2 and need is not None and min(times[0]) / min(times[1]) >= need:
             break
     serial_s, parallel_s = min(times[0]), min(times[1])

@@ -242,9 +242,9 @@ def check_hash_threads(fn: object, *, buffers: Sequence[bytes] | None = None, wo
     if failed is not None:
         return failed
 
-    def learners() -> check.Verdict | None:
+    def learners() -> check.Verdict | check.Outcome:
         outcome = check.call(fn, data, workers, timeout_s=timeout_s)
-        return check.failure(EX2, outcome, what) or check.same_results(EX2, outcome.value, expected, what)
+        return check.failure(EX2, outcome, what) or check.same_results(EX2, outcome.value, expected, what) or outcome
 
     return check.timed_speed(EX2, lambda: _serial_hashes(data), learners, workers,
                              reference=lambda: _known_good_hashes(data, workers), cores=cores,

@@ -193,9 +193,9 @@ def check_joblib(primes_parallel: Callable[[list[tuple[int, int]], int], Any], *
     if reference is not None:
         reference(tasks, workers)  # its warm-up: loky (and parlab's pool) keep their workers for the next calls
 
-    def learners() -> check.Verdict | None:
+    def learners() -> check.Verdict | check.Outcome:
         again = check.call(primes_parallel, list(tasks), workers, timeout_s=60)
-        return check.failure(JOBLIB, again, "primes_parallel(tasks, workers), called again")
+        return check.failure(JOBLIB, again, "primes_parallel(tasks, workers), called again") or again
 
     return check.timed_speed(JOBLIB, lambda: python_serial(tasks), learners, workers,
                              reference=None if reference is None else partial(reference, tasks, workers),
