@@ -267,6 +267,22 @@ def test_call_times_the_learners_code_on_the_checkers_clock(monkeypatch):
     assert outcome.ok and outcome.seconds == 0.25
 
 
+def test_waiting_tasks_are_asked_for_a_speedup_by_workers_not_cores():
+    v = check.speed(EX, 0.32, 0.109, 8, cores=2, waiting=True)
+    assert v.status == "wrong" and "(needed at least 3.33×)" in v.details
+    assert "with 8 workers on 2 usable cores (waiting tasks need no core): 2.94×" in v.details
+    assert check.speed(EX, 0.32, 0.05, 8, cores=1, waiting=True).right  # waits overlap on one core too
+
+
+def test_rerun_gives_the_outcome_or_what_went_wrong():
+    assert check.rerun(EX, lambda n: list(range(n)), 3, expected=[0, 1, 2], what="yours").ok
+    assert check.rerun(EX, lambda n: (i for i in range(n)), 3, expected=[0, 1, 2], what="yours").ok
+    other = check.rerun(EX, lambda n: [0] * n, 3, expected=[0, 1, 2], what="yours")
+    assert isinstance(other, check.Verdict) and "yours differs from the serial result at position 1" in other.headline
+    broken = check.rerun(EX, lambda n: 1 / 0, 3, expected=[0, 1, 2], what="yours")
+    assert isinstance(broken, check.Verdict) and broken.status == "error"
+
+
 def test_timed_speed_returns_a_failed_run_as_it_is(monkeypatch):
     clock = FakeClock(monkeypatch)
     failed = check.wrong(EX, "run 2 gave other results.")

@@ -260,6 +260,20 @@ def call(fn: Callable[..., Any], *args: Any, timeout_s: float = 10.0, **kwargs: 
     return Outcome(value=box.get("value"), seconds=seconds, timeout_s=timeout_s)
 
 
+def rerun(exercise: str, fn: Callable[..., Any], *args: Any, expected: object, what: str,
+          timeout_s: float = 10.0) -> Verdict | Outcome:
+    """One more :func:`call` of code that was already found right, for :func:`timed_speed`.
+
+    Its :class:`Outcome`, or the verdict when this run failed or gave other results (a tuple
+    or a generator counts as the list it holds).
+    """
+    outcome = call(fn, *args, timeout_s=timeout_s)
+    got = outcome.value
+    if outcome.ok and not isinstance(got, list | str | bytes | dict) and hasattr(got, "__iter__"):
+        got = list(got)
+    return failure(exercise, outcome, what) or same_results(exercise, got, expected, what) or outcome
+
+
 def run_script(argv: Sequence[str], *, timeout_s: float = 30.0, cwd: str | os.PathLike[str] | None = None,
                env: Mapping[str, str] | None = None, input: str | None = None) -> Outcome:
     """Run a program from an argument list in its own process group; kill the group on timeout.
@@ -372,13 +386,15 @@ def needed_speedup(workers: int, cores: int | None = None) -> float | None:
 
 
 def speed(exercise: str, serial_s: float, parallel_s: float, workers: int, *, cores: int | None = None,
-          what: str = "your parallel version", reference_s: float | None = None) -> Verdict:
+          what: str = "your parallel version", reference_s: float | None = None, waiting: bool = False) -> Verdict:
     """Right when ``serial_s / parallel_s`` reaches :func:`needed_speedup`; on one core, correctness only.
 
     Call it once the results are known to be right. ``reference_s``: the time a known-good
     parallel version (parlab's own) took in the same rounds. When the learner's version misses
     the mark and the reference misses it too, the machine is too busy to judge speed now: the
     verdict is "not checked", not "wrong" (and not "right": a serial version would pass too).
+    ``waiting``: the tasks wait (I/O) rather than compute; a waiting task needs no core, so the
+    speedup asked for follows the workers, not the cores.
     """
     if not (serial_s > 0 and parallel_s > 0) or (reference_s is not None and not reference_s > 0):
         raise ValueError("serial_s, parallel_s and reference_s must be positive seconds, not "
@@ -387,10 +403,11 @@ def speed(exercise: str, serial_s: float, parallel_s: float, workers: int, *, co
     cores = usable_cores() if cores is None else check_whole("cores", cores, 1)
     ratio = serial_s / parallel_s
     numbers = (f"serial {format_seconds(serial_s)}, {what} {format_seconds(parallel_s)} "
-               f"with {workers} workers on {cores} usable cores: {format_speedup(ratio)}")
-    need = needed_speedup(workers, cores)
+               f"with {workers} workers on {cores} usable cores"
+               f"{' (waiting tasks need no core)' if waiting else ''}: {format_speedup(ratio)}")
+    need = needed_speedup(workers, workers if waiting else cores)
     if need is None:
-        one = "1 usable core" if cores < 2 else f"{workers} worker"
+        one = "1 worker" if workers < 2 else "1 usable core"
         return right(exercise, f"the results are right; with {one} no speedup is possible, "
                                "so only correctness was checked.", details=numbers)
     if ratio >= need:
@@ -419,7 +436,8 @@ def speed(exercise: str, serial_s: float, parallel_s: float, workers: int, *, co
 
 def timed_speed(exercise: str, serial: Callable[[], object], parallel: Callable[[], object], workers: int, *,
                 reference: Callable[[], object] | tuple[Callable[[], object], Callable[[], object]] | None = None,
-                cores: int | None = None, what: str = "your parallel version", rounds: int = 3) -> Verdict:
+                cores: int | None = None, what: str = "your parallel version", rounds: int = 3,
+                waiting: bool = False) -> Verdict:
     """Time ``serial()``, ``parallel()`` and a known-good ``reference`` in interleaved rounds, then :func:`speed`.
 
     The one way every lesson times a speed exercise on a shared, noisy machine:
@@ -432,7 +450,8 @@ def timed_speed(exercise: str, serial: Callable[[], object], parallel: Callable[
       ``(its_serial, its_parallel)`` when it has a baseline of its own (a different kernel).
       When even it misses the mark, the verdict is "not checked", never "right";
     - once the learner's version is right after two rounds, the rest are skipped; on one core
-      (or one worker) there is no speedup to judge, and one round gives the numbers shown.
+      (or one worker) there is no speedup to judge, and one round gives the numbers shown;
+    - ``waiting``: see :func:`speed`.
 
     ``parallel`` runs the learner's code: it may return the :class:`Outcome` of :func:`call`,
     whose own seconds then count (the checker's bookkeeping around the call does not), or,
@@ -440,7 +459,7 @@ def timed_speed(exercise: str, serial: Callable[[], object], parallel: Callable[
     which is returned as it is.
     """
     rounds = check_whole("rounds", rounds, 1)
-    need = needed_speedup(workers, cores)
+    need = needed_speedup(workers, workers if waiting else cores)
     if need is None:  # one core or one worker: no speedup to judge, one round for the numbers shown
         rounds, reference = 1, None
     sides: list[Callable[[], object]] = [serial, parallel]
@@ -465,7 +484,8 @@ def timed_speed(exercise: str, serial: Callable[[], object], parallel: Callable[
         reference_s = serial_s * min(times[3]) / min(times[2])
     elif reference is not None:
         reference_s = min(times[2])
-    verdict = speed(exercise, serial_s, parallel_s, workers, cores=cores, what=what, reference_s=reference_s)
+    verdict = speed(exercise, serial_s, parallel_s, workers, cores=cores, what=what, reference_s=reference_s,
+                    waiting=waiting)
     rounds_said = f"(the fastest of {done} interleaved rounds on each side)"
     details = f"{verdict.details.rstrip()}\n{rounds_said}" if verdict.details else rounds_said
     return Verdict(verdict.exercise, verdict.status, verdict.headline, details=details, hint=verdict.hint)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import gc
 import importlib
 import multiprocessing
@@ -167,12 +168,8 @@ def check_pool(module: object, workers: int | None = None, *, timeout_s: float =
                                        "run_with_pool computed them in the notebook's own process.",
                            hint="Hand the tasks to a Pool: pool.map_async(sum_of_squares, tasks).get(timeout=...).")
 
-    def learners() -> check.Verdict | check.Outcome:
-        again = check.call(fn, tasks, workers, timeout_s=timeout_s)
-        got = list(again.value) if isinstance(again.value, tuple) else again.value
-        return (check.failure(EXERCISE_1, again, "run_with_pool")
-                or check.same_results(EXERCISE_1, got, expected, "run_with_pool's result") or again)
-
+    learners = functools.partial(check.rerun, EXERCISE_1, fn, tasks, workers, expected=expected,
+                                 what="run_with_pool's result", timeout_s=timeout_s)
     # Timed beside a known-good spawn pool: it tells a busy machine from a version that is not parallel.
     return check.timed_speed(EXERCISE_1, lambda: [loaded.sum_of_squares(n) for n in tasks], learners, workers,
                              reference=lambda: _known_good_pool(tasks, workers, timeout_s), cores=cores,

@@ -31,11 +31,11 @@ from parlab.lessons.l03_probe import (
     START,
     gil_held_share,
     loop_inside_nogil,
-    paired,
     reference_driver,
     span_for,
     workers_for,
 )
+from parlab.measure import paired_speedup
 from parlab.results import format_seconds, format_speedup
 from parlab.workloads import hash_buffer, make_buffer
 
@@ -224,9 +224,9 @@ def check_hashing(prediction: object, *, nbytes: int = 4_000_000) -> check.Verdi
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(hash_buffer, tasks, [rounds] * len(tasks)))
 
-    if threads() != serial():
-        raise AssertionError("threads hashed differently from the serial loop")  # parlab's bug, not the learner's
-    serial_s, parallel_s = paired(serial, threads, pairs=3)
+    # Medians of interleaved pairs, each pair's digests compared (a difference is parlab's bug, not the learner's).
+    measured = paired_speedup(serial, threads, workers=workers, pairs=3, warmup=1)
+    serial_s, parallel_s = measured.serial_median, measured.parallel_median
     speedup = serial_s / parallel_s
     gil = system.gil_enabled()
     long_buffer = buffer * max(1, 32_000_000 // len(buffer))  # one call long enough (~0.1 s) for the probe

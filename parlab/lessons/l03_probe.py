@@ -1,4 +1,4 @@
-"""Lesson 03's measuring tools for its exercise checkers: a GIL probe, paired timings, a reference driver.
+"""Lesson 03's measuring tools for its exercise checkers: a GIL probe and a reference driver.
 
 Whether a call released the GIL is decided by :func:`gil_held_share`, which does not time
 two noisy runs against each other: a Python thread runs a tight loop beside the call and
@@ -9,14 +9,13 @@ over its GIL-free kernel (:func:`reference_driver`) as the known-good version be
 from __future__ import annotations
 
 import re
-import statistics
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["HELD_SHARE", "START", "gil_held_share", "loop_inside_nogil", "paired", "reference_driver",
+__all__ = ["HELD_SHARE", "START", "gil_held_share", "loop_inside_nogil", "reference_driver",
            "span_for", "workers_for"]
 
 HELD_SHARE = 0.5  # a Python thread stood still for this share of the call or more: the GIL was held
@@ -93,15 +92,6 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     t0 = time.perf_counter()
     value = fn()
     return value, time.perf_counter() - t0
-
-
-def paired(serial: Callable[[], Any], parallel: Callable[[], Any], pairs: int = 3) -> tuple[float, float]:
-    """Median serial and parallel seconds over alternating pairs (noise hits a pair, not one side)."""
-    s_times, p_times = [], []
-    for _ in range(pairs):
-        s_times.append(_timed(serial)[1])
-        p_times.append(_timed(parallel)[1])
-    return statistics.median(s_times), statistics.median(p_times)
 
 
 def reference_driver(count: Callable[[int, int], int], start: int, stop: int, workers: int) -> int:

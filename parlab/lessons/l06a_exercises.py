@@ -193,10 +193,8 @@ def check_joblib(primes_parallel: Callable[[list[tuple[int, int]], int], Any], *
     if reference is not None:
         reference(tasks, workers)  # its warm-up: loky (and parlab's pool) keep their workers for the next calls
 
-    def learners() -> check.Verdict | check.Outcome:
-        again = check.call(primes_parallel, list(tasks), workers, timeout_s=60)
-        return check.failure(JOBLIB, again, "primes_parallel(tasks, workers), called again") or again
-
+    learners = partial(check.rerun, JOBLIB, primes_parallel, list(tasks), workers, expected=expected,
+                       what="primes_parallel(tasks, workers), called again", timeout_s=60)
     return check.timed_speed(JOBLIB, lambda: python_serial(tasks), learners, workers,
                              reference=None if reference is None else partial(reference, tasks, workers),
                              cores=cores, what="your parallel version", rounds=repeats)
