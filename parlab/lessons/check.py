@@ -413,9 +413,12 @@ def speed(exercise: str, serial_s: float, parallel_s: float, workers: int, *, co
     if ratio >= need:
         return right(exercise, "the results are right and the work ran in parallel.",
                      details=f"{numbers} (needed at least {format_speedup(need)}).")
-    if reference_s is not None and serial_s / reference_s >= need and ratio >= 0.9 * serial_s / reference_s:
-        # As fast as a known-good parallel version timed in the same rounds (within 10 %): noise
-        # kept both near the mark; a serial version stays near 1× and fails.
+    if (reference_s is not None and serial_s / reference_s >= need
+            and ratio >= max(0.8 * serial_s / reference_s, 1 + (need - 1) / 2)):
+        # Nearly as fast as a known-good parallel version timed in the same rounds (within 20 %,
+        # and at least half the gain asked for): noise kept both near the mark, as spawning a
+        # pool does (02 on 3.13t: 1.24× beside a known-good 1.38×); a serial version stays
+        # near 1× and fails.
         return right(exercise, "the results are right and the work ran in parallel, as fast as a known-good "
                                "parallel version here.",
                      details=f"{numbers}; the known-good version reached {format_speedup(serial_s / reference_s)}.")
