@@ -37,7 +37,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from parlab._checks import check_timeout, check_whole
@@ -491,7 +491,7 @@ def timed_speed(exercise: str, serial: Callable[[], object], parallel: Callable[
                     waiting=waiting)
     rounds_said = f"(the fastest of {done} interleaved rounds on each side)"
     details = f"{verdict.details.rstrip()}\n{rounds_said}" if verdict.details else rounds_said
-    return Verdict(verdict.exercise, verdict.status, verdict.headline, details=details, hint=verdict.hint)
+    return replace(verdict, details=details)
 
 
 def prediction(exercise: str, predicted: float, measured: float, *, tolerance: float, unit: str = "×") -> Verdict:
