@@ -1,4 +1,4 @@
-"""Tasks that fail on purpose, for the fault tests (tests/test_faults.py) and the lessons' demos.
+"""Tasks that fail on purpose, for the fault tests (tests/faults/test_faults.py) and the lessons' demos.
 
 They live in an importable module because spawn and forkserver workers look task functions
 up by module name. None of them is useful work.

@@ -16,7 +16,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from parlab._checks import POOL_TIMEOUT_S, check_pool, check_timeout
+from parlab._checks import (
+    POOL_TIMEOUT_S,
+    check_backend,
+    check_picklable,
+    check_pool,
+    check_start_method,
+    check_timeout,
+)
 from parlab.results import (
     MIN_CEILING_POINTS,
     Metadata,
@@ -27,7 +34,7 @@ from parlab.results import (
     SweepPoint,
     Timing,
 )
-from parlab.run import WorkerPool, check_backend, check_picklable, check_start_method
+from parlab.run import WorkerPool
 
 __all__ = [
     "MIN_CEILING_POINTS",
@@ -37,6 +44,7 @@ __all__ = [
     "check_same",
     "estimate_serial_fraction",
     "gustafson_speedup",
+    "ideal_speedup",
     "overlap_fraction",
     "paired_speedup",
     "speedup_sweep",
@@ -82,7 +90,18 @@ def check_same(expected: Any, got: Any, what: str, *, same: Same | None = None) 
                              f"got {_SHORT.repr(got)}, expected {_SHORT.repr(expected)}")
 
 
-# --------------------------------------------------------------------------- Amdahl and Gustafson
+# --------------------------------------------------------------------------- the ideal, Amdahl and Gustafson
+
+def ideal_speedup(workers: float, cores: int, *, waiting: bool = False) -> float:
+    """The best speedup ``workers`` can give on ``cores``: k for waiting tasks, min(k, cores) for CPU work.
+
+    CPU-bound work cannot go faster than one core per worker, so its ideal is flat past the
+    cores; a task that waits (I/O, a server) needs no core, so its ideal stays k (lessons 00-07).
+    """
+    if not (workers > 0 and cores >= 1):
+        raise ValueError(f"workers and cores must be > 0 and >= 1, got {workers!r} and {cores!r}")
+    return float(workers if waiting else min(workers, cores))
+
 
 def amdahl_speedup(serial_fraction: float, workers: float) -> float:
     """Amdahl's law: the speedup on ``workers`` when a fraction of the work stays serial (lessons 02, 06)."""

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
-from parlab.measure import amdahl_speedup
+from parlab.measure import amdahl_speedup, ideal_speedup
 from parlab.results import RunResult, Sweep
 from parlab.system import usable_cores
 
@@ -41,11 +41,6 @@ def _ideal_label(waiting: bool, cores: int, efficiency: bool = False) -> str:
     if efficiency:  # short: the efficiency legend shares a narrow plot
         return f"ideal: 100 % up to the {cap}, then cores / workers"
     return f"ideal: one core per worker, up to the {cap}"
-
-
-def _ideal_speedup(k: float, cores: int, waiting: bool) -> float:
-    # CPU-bound work cannot go faster than one core per worker: flat past the cores.
-    return k if waiting else min(k, cores)
 
 
 def _ideal_xs(top: int, cores: int) -> list[float]:
@@ -84,7 +79,7 @@ def plot_speedup(sweeps: Sweep | Sequence[Sweep], ax: Axes | None = None, *, fit
     top = max(max(s.workers) for s in items)
     xs = _ideal_xs(top, cores)
     for waiting, style in zip(_kinds(items), ("--", ":"), strict=False):
-        ax.plot(xs, [_ideal_speedup(k, cores, waiting) for k in xs], color="0.45", linestyle=style,
+        ax.plot(xs, [ideal_speedup(k, cores, waiting=waiting) for k in xs], color="0.45", linestyle=style,
                 label=_ideal_label(waiting, cores))
     _shade_oversubscribed(ax, cores, top)
     for sweep in items:
@@ -132,7 +127,7 @@ def plot_efficiency(sweeps: Sweep | Sequence[Sweep], ax: Axes | None = None,
     top = max(max(s.workers) for s in items)
     grid = _ideal_xs(top, cores)
     for waiting, style in zip(_kinds(items), ("--", ":"), strict=False):
-        ax.plot(grid, [100 * _ideal_speedup(k, cores, waiting) / k for k in grid], color="0.45",
+        ax.plot(grid, [100 * ideal_speedup(k, cores, waiting=waiting) / k for k in grid], color="0.45",
                 linestyle=style, label=_ideal_label(waiting, cores, efficiency=True))
     _shade_oversubscribed(ax, cores, top)
     highest = 100.0

@@ -1,11 +1,13 @@
 """Results as immutable data: timings, sweeps, runs, the machine they came from; JSON with a schema.
 
-Nothing here measures or computes a law (``measure`` does); these classes hold numbers,
-summarise them in the one format the lessons print (the test suite's sanitize file matches
-it), and write and read them as JSON. Every JSON document is an object with ``"schema"``
-(the version below) and ``"kind"`` (what it holds); nested objects carry neither, the
-document's version covers them. ``from_json`` refuses another kind, and another version
-except schema 1 documents of a kind that schema 2 left unchanged (see below).
+Nothing here measures or computes a law (``measure`` does); these classes hold numbers and
+flags, and write and read them as JSON; their ``summary()`` hands the numbers to
+``parlab.wording``, which holds the words and the one format the lessons print
+(``format_seconds`` and ``format_speedup`` are re-exported here, where the lessons import them).
+Every JSON document is an object with ``"schema"`` (the version below) and ``"kind"`` (what it
+holds); nested objects carry neither, the document's version covers them. ``from_json``
+refuses another kind, and another version except schema 1 documents of a kind that schema 2
+left unchanged (see below).
 
 Schema history (``SCHEMA_VERSION``):
 
@@ -36,6 +38,14 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from parlab import system
+from parlab.wording import (
+    estimate_lines,
+    format_seconds,
+    format_speedup,
+    sweep_lines,
+    timing_warnings,
+    why_no_ceiling,
+)
 
 __all__ = [
     "MIN_CEILING_POINTS",
@@ -67,16 +77,6 @@ _STDEV_WARN = 0.10    # stdev >= 10 % of the mean
 _OUTLIER_WARN = 0.50  # a value >= 50 % away from the median
 
 
-def format_seconds(seconds: float) -> str:
-    """A duration in the one format the lessons print (and the sanitize file matches) (lessons 00-06)."""
-    return f"{seconds:.3f} s"
-
-
-def format_speedup(speedup: float) -> str:
-    """A speedup in the one format the lessons print (and the sanitize file matches) (lessons 00-06)."""
-    return f"{speedup:.2f}×"
-
-
 def open_document(data: str | bytes | Mapping[str, Any], kind: str) -> dict[str, Any]:
     """A JSON document (text or an already parsed object) checked for this schema and ``kind`` (lessons 00-06)."""
     obj = json.loads(data) if isinstance(data, (str, bytes)) else data
@@ -92,12 +92,6 @@ def open_document(data: str | bytes | Mapping[str, Any], kind: str) -> dict[str,
     if got != kind:
         raise ValueError(f"expected a parlab {kind!r} document, got kind {got!r}")
     return dict(obj)
-
-
-def _counts(values: Sequence[int]) -> str:
-    """1, 2 and 3: worker counts in a sentence."""
-    words = [str(v) for v in values]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 class _Document:
@@ -194,17 +188,22 @@ class Timing(_Document):
         return q[0], q[2]
 
     @property
+    def stdev_share(self) -> float | None:
+        """stdev / mean when it is 10 % or more (pyperf's rule of thumb for a spread worth a warning), else None."""
+        if len(self.values) > 1 and self.stdev >= _STDEV_WARN * self.mean:
+            return self.stdev / self.mean
+        return None
+
+    @property
+    def outliers(self) -> int:
+        """How many values lie 50 % or more away from the median."""
+        med = self.median
+        return sum(abs(v - med) >= _OUTLIER_WARN * med for v in self.values)
+
+    @property
     def warnings(self) -> list[str]:
         """Why these numbers may not be trustworthy (empty when the spread is small)."""
-        found = []
-        if len(self.values) > 1 and self.stdev >= _STDEV_WARN * self.mean:
-            found.append(f"unstable: stdev is {self.stdev / self.mean:.0%} of the mean; "
-                         "close other programs or add repeats")
-        med = self.median
-        outliers = [v for v in self.values if abs(v - med) >= _OUTLIER_WARN * med]
-        if outliers:
-            found.append(f"{len(outliers)} outlier(s) at least 50% away from the median")
-        return found
+        return timing_warnings(self.stdev_share, self.outliers)
 
     def summary(self) -> str:
         """One line: median ± MAD and the number of values."""
@@ -239,42 +238,16 @@ class SerialFractionEstimate(_Document):
         return 1.0 / self.serial_fraction
 
     def why_no_ceiling(self, cores: int | None = None) -> str | None:
-        """Why no ceiling is projected from this estimate, as a clause; None when one is (lessons 00-06).
-
-        With ``cores``, a machine too small to ever give enough points is named as the reason.
-        """
-        if self.ceiling is not None:
-            return None
-        n = self.points_used
-        if n >= MIN_CEILING_POINTS:
-            return "the estimate is 0: no share of the run stayed serial"
-        why = (f"it takes {MIN_CEILING_POINTS} points with 2 or more workers within the cores "
-               f"({MIN_CEILING_POINTS + 1} or more usable cores) to tell a serial part from overhead and "
-               f"noise, and this estimate has {n}")
-        if cores is not None and cores - 1 < MIN_CEILING_POINTS:
-            why += f" (a machine with {cores} usable core{'s' if cores != 1 else ''} can give only {max(cores - 1, 0)})"
-        return why
+        """Why no ceiling is projected from this estimate, as a clause; None when one is (lessons 00-06)."""
+        return why_no_ceiling(self.points_used, self.ceiling is not None, MIN_CEILING_POINTS, cores)
 
     def summary(self, cores: int | None = None) -> str:
         """The estimate, its range and point count, and the ceiling or why none is projected (lessons 00-06).
 
-        ``cores`` (the usable cores the points lie within) makes the sentences say so. The
-        numbers' format is the one ``tests/sanitize.cfg`` masks.
+        ``cores`` (the usable cores the points lie within) makes the sentences say so.
         """
-        n = self.points_used
-        points = f"{n} point{'s' if n != 1 else ''}"
-        spread = f"{self.low:.3f}" if n == 1 else f"{self.low:.3f}–{self.high:.3f}"
-        within = f" within the {cores} usable cores" if cores is not None else ""
-        lines = [(f"serial-fraction estimate {self.serial_fraction:.3f} (per point {spread}) "
-                  f"from {points}{within}"),
-                 "  (Karp–Flatt: the share of the run that did not speed up, serial code and overhead alike)"]
-        why = self.why_no_ceiling(cores)
-        if why is None:
-            lines.append(f"  projected ceiling: {format_speedup(1.0 / self.serial_fraction)} however many cores "
-                         "(Amdahl's law, 1 / estimate, if all of that share is serial code)")
-        else:
-            lines.append(f"  no ceiling projected: {why}")
-        return "\n".join(lines)
+        return estimate_lines(self.serial_fraction, self.low, self.high, self.points_used,
+                              self.why_no_ceiling(cores), cores)
 
 
 @dataclass(frozen=True)
@@ -395,33 +368,17 @@ class Sweep(_Document):
         ``work`` names what ``tasks`` counts and ``baseline`` what the speedups divide when it is
         not the serial run, e.g. "intervals, one block per rank" and "1 rank" for lesson 05.
         """
-        one, many = nouns
-        width = max(7, len(many))
-
-        def count(k: int) -> str:
-            return f"{k} {one if k == 1 else many}"
-
         against = ", serial " if baseline is None else f"; {baseline}: "
-        lines = [f"{self.label}: {self.tasks:,} {work}{against}{self.serial.summary()}",
-                 f"{many:>{width}}      time    speedup  efficiency  start-up"]
-        for p in self.points:
-            mark = f"  (more {many} than cores)" if p.oversubscribed else ""
-            lines.append(f"{p.workers:>{width}}  {format_seconds(p.timing.median):>8}  "
-                         f"{format_speedup(p.speedup):>9}  {p.efficiency:>10.0%}  "
-                         f"{format_seconds(p.startup_s):>8}{mark}")
-        if self.estimate is not None:
-            cores = self.metadata.usable_cores
-            lines.append(self.estimate.summary(cores))
-            within = [p for p in self.points if 1 < p.workers <= cores]
-            if slower := [p.workers for p in within if p.speedup < 1]:
-                lines.append(f"  slower than serial on {_counts(slower)} {many} (the estimate is capped at 1): "
-                             "a serial part alone never makes a run slower; overhead does")
-            if superlinear := [p.workers for p in within if p.speedup > p.workers]:
-                lines.append(f"  superlinear on {_counts(superlinear)} {many} (more than one core's worth each): "
-                             "the estimate is floored at 0")
-        for p in self.points:
-            lines.extend(f"warning ({count(p.workers)}): {w}" for w in p.timing.warnings)
-        return "\n".join(lines)
+        cores = self.metadata.usable_cores
+        within = [p for p in self.points if 1 < p.workers <= cores]
+        return sweep_lines(
+            f"{self.label}: {self.tasks:,} {work}{against}{self.serial.summary()}",
+            [(p.workers, p.timing.median, p.speedup, p.efficiency, p.startup_s, p.oversubscribed)
+             for p in self.points],
+            nouns=nouns, estimate=None if self.estimate is None else self.estimate.summary(cores),
+            slower=[p.workers for p in within if p.speedup < 1],
+            superlinear=[p.workers for p in within if p.speedup > p.workers],
+            warnings=[(p.workers, w) for p in self.points for w in p.timing.warnings])
 
     def __str__(self) -> str:
         return self.summary()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
-import importlib
 import multiprocessing
 import os
 import signal
@@ -22,9 +21,9 @@ import time
 import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
-from parlab import _worker
+from parlab import _handshake, _worker
 from parlab._checks import (
     BACKENDS,
     MAX_TASKS,
@@ -33,19 +32,13 @@ from parlab._checks import (
     START_METHODS,
     NotEnoughMemory,
     available_backends,
-    check_backend,
     check_call,
     check_choice,
-    check_memory,
-    check_picklable,
     check_pool,
     check_sendable,
     check_size,
-    check_start_method,
     check_tasks,
     check_timeout,
-    check_workers,
-    max_workers_allowed,
 )
 from parlab.results import RunResult, TaskSpan
 from parlab.system import usable_cores
@@ -64,20 +57,12 @@ __all__ = [
     "WorkerDied",
     "WorkerPool",
     "available_backends",
-    "check_backend",
-    "check_memory",
-    "check_picklable",
-    "check_size",
-    "check_start_method",
-    "check_workers",
-    "max_workers_allowed",
     "run_tasks",
 ]
 
 STARTUP_TIMEOUT_S = _worker.STARTUP_TIMEOUT_S
 # How long closing a pool waits for subinterpreter workers to finish a task and end: a
 # running task cannot be interrupted, so this bounds the wait and the rest is reported.
-QUEUE_POLL_S = 0.002  # how often the parent looks into an interpreters queue while workers start
 INTERPRETER_CLOSE_S = 5.0  # after a normal run (its tasks are done); 1 s after a fault or Ctrl-C
 # What a run's timeline records: one span per task (two clock reads and a record per task,
 # sent back), or one per chunk (values only, as a bare executor's map: for many tiny tasks).
@@ -160,16 +145,16 @@ class WorkerPool:
 
     def _start_workers(self) -> None:
         k = self.workers
-        ready: _Ready
-        go: _Go
+        ready: _handshake.Ready
+        go: _handshake.Go
         if self.backend == "threads":
             ready, go = threading.Semaphore(0), threading.Event()
             self._executor = cf.ThreadPoolExecutor(k, initializer=_worker.init_thread_worker,
                                                    initargs=(ready, go))
         elif self.backend == "interpreters":
             # threading primitives cannot cross into another interpreter: queues can.
-            ready_queue, go_queue = _interpreter_queue(), _interpreter_queue()
-            ready, go = _QueueReady(ready_queue), _QueueGo(go_queue, k)
+            ready_queue, go_queue = _handshake.interpreter_queue(), _handshake.interpreter_queue()
+            ready, go = _handshake.QueueReady(ready_queue), _handshake.QueueGo(go_queue, k)
             self._executor = cf.InterpreterPoolExecutor(  # type: ignore[attr-defined,unused-ignore]
                 k, initializer=_worker.init_interpreter_worker, initargs=(ready_queue, go_queue))
         else:
@@ -253,7 +238,7 @@ class WorkerPool:
         if self.backend == "threads":
             cancel = threading.Event()
         elif self.backend == "interpreters":
-            cancel = _interpreter_queue()
+            cancel = _handshake.interpreter_queue()
         try:
             futures = [self._executor.submit(work, func, chunk, star, cancel) for chunk in chunks]
             done, pending = cf.wait(futures, timeout=timeout, return_when=cf.FIRST_EXCEPTION)
@@ -364,70 +349,6 @@ class WorkerPool:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close(kill=exc_info[0] is not None)
-
-
-class _Ready(Protocol):
-    """The start-up count: a threading.Semaphore for threads, a multiprocessing one for processes."""
-
-    def acquire(self, block: bool = ..., /, timeout: float | None = ...) -> bool: ...
-
-    def release(self) -> None: ...
-
-
-class _Go(Protocol):
-    """The start signal: a threading.Event for threads, a multiprocessing one for processes."""
-
-    def set(self) -> None: ...
-
-    def wait(self, timeout: float | None = ..., /) -> bool: ...
-
-
-def _interpreters() -> Any:
-    # concurrent.interpreters is new in Python 3.14 (check_backend refuses the backend before it).
-    return importlib.import_module("concurrent.interpreters")
-
-
-def _interpreter_queue() -> Any:
-    return _interpreters().create_queue()
-
-
-class _QueueReady:
-    """The start-up count over an interpreters queue: each worker puts one item (see _Ready)."""
-
-    def __init__(self, queue: Any) -> None:
-        self._queue = queue
-
-    def acquire(self, block: bool = True, timeout: float | None = None) -> bool:
-        # Polled here: Queue.get(timeout=...) truncates the timeout to whole seconds (0.05 -> 0),
-        # and a loop around it would spin and take a core from the starting workers.
-        empty = _interpreters().QueueEmpty
-        deadline = time.monotonic() + (timeout if block and timeout is not None else 0.0)
-        while True:
-            try:
-                self._queue.get_nowait()
-            except empty:
-                if not block or time.monotonic() >= deadline:
-                    return False
-                time.sleep(QUEUE_POLL_S)
-            else:
-                return True
-
-    def release(self) -> None:
-        self._queue.put_nowait(None)
-
-
-class _QueueGo:
-    """The start signal over an interpreters queue: ``set`` puts one item per worker (see _Go)."""
-
-    def __init__(self, queue: Any, workers: int) -> None:
-        self._queue, self._workers = queue, workers
-
-    def set(self) -> None:
-        for _ in range(self._workers):
-            self._queue.put_nowait(None)
-
-    def wait(self, timeout: float | None = None) -> bool:
-        raise NotImplementedError("workers wait on the queue itself (_worker.init_interpreter_worker)")
 
 
 def _exception_of(future: cf.Future[Any]) -> BaseException:

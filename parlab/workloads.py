@@ -11,7 +11,9 @@ import hashlib
 import random
 import time
 
-__all__ = ["count_primes", "fib", "hash_buffer", "io_wait", "make_buffer", "monte_carlo_pi", "prime_windows"]
+__all__ = [
+    "count_primes", "fib", "fib_tasks", "hash_buffer", "io_wait", "make_buffer", "monte_carlo_pi", "prime_windows",
+]
 
 
 def fib(n: int) -> int:
@@ -19,6 +21,13 @@ def fib(n: int) -> int:
     if n < 2:
         return n
     return fib(n - 1) + fib(n - 2)
+
+
+def fib_tasks(n: int, count: int = 12) -> list[int]:
+    """``count`` copies of the fib size ``n``: 12 splits evenly over 1, 2, 3, 4 and 6 workers (lessons 01a, 02)."""
+    if not 1 <= n <= 35 or count < 1:
+        raise ValueError(f"n must be 1..35 and count >= 1, got n={n!r}, count={count!r}")
+    return [n] * count
 
 
 def count_primes(start: int, stop: int) -> int:
@@ -107,7 +116,7 @@ def request_reply(port: int, key: str, message: str, timeout: float = 30.0) -> s
     """Send one request to a loopback server and wait for its reply: real socket I/O (lesson 01).
 
     The thread blocks in ``recv`` with the GIL released, as it would waiting on a remote
-    server. The server (``parlab.lessons.l01_gil.SlowServer``) answers only requests that carry its key.
+    server. The server (``parlab.slowserver.SlowServer``) answers only requests that carry its key.
     """
     import socket
 

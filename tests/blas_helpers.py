@@ -1,6 +1,6 @@
 """Which BLAS/OpenMP libraries a process worker has loaded, and with how many threads.
 
-Imported by tests/test_blas_threads.py (workers find it by name: spawn and forkserver get
+Imported by tests/core/test_blas_threads.py (workers find it by name: spawn and forkserver get
 the parent's sys.path), and run as a script by the same test:
 
     python tests/blas_helpers.py

@@ -1,15 +1,53 @@
-"""Shared test fixtures: components that must exist in CI, and no processes left behind."""
+"""Shared test fixtures: markers by folder, components that must exist in CI, and no processes left behind.
+
+Markers say what a test needs, so that a loop can leave it out (README, "Running the tests"):
+the folder gives most of them (``browser/`` -> browser, ``faults/`` -> faults, a lesson notebook
+-> notebook and slow); a test that asks for the ``mpiexec`` fixture is marked mpi; the rest
+are marked in their files (redis, compiled, gil, slow).
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from procs import HAVE_PROC, cmdline, descendants, stdlib_helper
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TESTS = Path(__file__).resolve().parent
+FOLDER_MARKS = {"browser": ("browser", "slow"), "faults": ("faults",), "hosts": ("hosts", "slow")}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = Path(str(item.fspath)).resolve()
+        if path.suffix == ".ipynb":
+            marks: tuple[str, ...] = ("notebook", "slow")
+        elif path.is_relative_to(TESTS):
+            marks = FOLDER_MARKS.get(path.relative_to(TESTS).parts[0], ())
+        else:
+            marks = ()
+        if "mpiexec" in getattr(item, "fixturenames", ()):
+            marks += ("mpi",)
+        for mark in marks:
+            item.add_marker(mark)
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    # SIGTERM (a CI timeout, `kill`) becomes a KeyboardInterrupt: pytest then ends the session as
+    # it does on Ctrl-C, tearing down every fixture, so no JupyterLab, kernel, server or worker
+    # outlives it.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+    raise KeyboardInterrupt("SIGTERM")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
 
 
 @pytest.fixture

@@ -1,10 +1,8 @@
 """The package's floor plan, read from the modules' own import statements (function-level ones too).
 
-Rules (parlab/README.md draws the map):
-- nothing outside ``parlab.lessons`` imports a lesson module, except the bench groups;
-- ``plot`` and ``widgets`` draw results: they never import ``run``;
-- ``kernels`` and ``coord`` are leaves of the library: never ``measure``, ``plot`` or ``widgets``;
-- no import cycle.
+Every "never" of parlab/README.md is one entry of ``RULES`` below, and all of them are
+enforced; the README's room table is also read as an allow-list (each room imports exactly
+the rooms its row names, checked both ways, so the map cannot go stale). No import cycle.
 
 ``python tests/test_architecture.py [ROOT]`` prints the figures (modules, arrows, floors,
 lines per module) for a checkout, so that two versions can be compared.
@@ -13,7 +11,10 @@ lines per module) for a checkout, so that two versions can be compared.
 from __future__ import annotations
 
 import ast
+import re
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,30 +84,115 @@ def floors(graph: dict[str, set[str]]) -> dict[str, int]:
     return memo
 
 
+def _in(name: str, *packages: str) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
 def _is_lesson(name: str) -> bool:
-    return name == "parlab.lessons" or name.startswith("parlab.lessons.")
+    return _in(name, "parlab.lessons")
 
 
-def _in(name: str, package: str) -> bool:
-    return name == package or name.startswith(package + ".")
+def _lesson_package(name: str) -> str | None:
+    """``parlab.lessons.l04.children`` -> ``l04``; None for the shared lesson modules (check, words)."""
+    parts = name.split(".")
+    return parts[2] if len(parts) > 2 and re.fullmatch(r"l\d\d", parts[2]) else None
 
 
-def test_nothing_but_lessons_and_the_bench_imports_a_lesson_module() -> None:
-    wrong = sorted(f"{a} -> {b}" for a, deps in imports().items() for b in deps
-                   if _is_lesson(b) and not _is_lesson(a) and not _in(a, "parlab.benches"))
+SHARED_LESSON_MODULES = ("parlab.lessons.check", "parlab.lessons.words")  # and the package itself
+LIGHT = ("parlab._worker", "parlab._clicks", "parlab._faults", "parlab.system", "parlab.slowserver")
+STARTS_WORK = ("parlab.run", "parlab.launch", "parlab.mpi", "parlab.coord", "parlab.jobs", "parlab.kernels")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One "never" of the map: ``broken(a, b)`` is True for an arrow a -> b that breaks it."""
+
+    says: str
+    broken: Callable[[str, str], bool]
+
+
+RULES = [
+    Rule("nothing outside lessons/ imports a lesson module, except the bench",
+         lambda a, b: _is_lesson(b) and not _is_lesson(a) and not _in(a, "parlab.bench", "parlab.benches")),
+    Rule("no lesson imports another lesson's package",
+         lambda a, b: None not in (_lesson_package(a), _lesson_package(b))
+         and _lesson_package(a) != _lesson_package(b)),
+    Rule("the shared lesson modules (check, words) import no lesson package",
+         lambda a, b: (a == "parlab.lessons" or _in(a, *SHARED_LESSON_MODULES)) and _lesson_package(b) is not None),
+    Rule("the pool worker's side, click stamps, fault tasks, system and the slow server import nothing of parlab",
+         lambda a, b: _in(a, *LIGHT) and b != "parlab"),
+    Rule("_checks starts no work", lambda a, b: _in(a, "parlab._checks") and _in(b, *STARTS_WORK)),
+    Rule("results hold data: never measure or run", lambda a, b: _in(a, "parlab.results")
+         and _in(b, "parlab.measure", "parlab.run")),
+    Rule("workloads never time, print or plot", lambda a, b: _in(a, "parlab.workloads")
+         and _in(b, "parlab.measure", "parlab.plot", "parlab.widgets", "parlab.run", "parlab.results")),
+    Rule("run holds no statistics and no plots", lambda a, b: _in(a, "parlab.run")
+         and _in(b, "parlab.measure", "parlab.plot", "parlab.widgets")),
+    Rule("measure prints and plots nothing", lambda a, b: _in(a, "parlab.measure")
+         and _in(b, "parlab.plot", "parlab.widgets")),
+    Rule("plot and widgets draw results: they never import run",
+         lambda a, b: _in(a, "parlab.plot", "parlab.widgets") and _in(b, "parlab.run")),
+    Rule("kernels and coord are leaves: never measure, plot, widgets or run",
+         lambda a, b: _in(a, "parlab.kernels", "parlab.coord")
+         and _in(b, "parlab.measure", "parlab.plot", "parlab.widgets", "parlab.run")),
+    Rule("launch, coord, jobs, mpi and scripts hold no lesson logic and no plots",
+         lambda a, b: _in(a, "parlab.launch", "parlab.coord", "parlab.jobs", "parlab.mpi", "parlab.scripts")
+         and _in(b, "parlab.plot", "parlab.widgets", "parlab.measure")),
+]
+
+
+def broken_rules(graph: dict[str, set[str]]) -> list[str]:
+    """Every arrow that breaks a rule, as "rule: a -> b"."""
+    return sorted(f"{rule.says}: {a} -> {b}" for a, deps in graph.items() for b in deps
+                  for rule in RULES if rule.broken(a, b))
+
+
+def test_every_rule_of_the_map_holds() -> None:
+    assert broken_rules(imports()) == []
+
+
+def test_each_rule_catches_the_arrow_it_forbids() -> None:
+    # A rule that cannot fail protects nothing: each one is shown an arrow it must refuse.
+    forbidden = {
+        RULES[0].says: ("parlab.plot", "parlab.lessons.l04.children"),
+        RULES[1].says: ("parlab.lessons.l06.backends", "parlab.lessons.l04.children"),
+        RULES[2].says: ("parlab.lessons.words", "parlab.lessons.l01.words"),
+        RULES[3].says: ("parlab._worker", "parlab.run"),
+        RULES[4].says: ("parlab._checks", "parlab.launch"),
+        RULES[5].says: ("parlab.results", "parlab.measure"),
+        RULES[6].says: ("parlab.workloads", "parlab.measure"),
+        RULES[7].says: ("parlab.run", "parlab.measure"),
+        RULES[8].says: ("parlab.measure", "parlab.plot"),
+        RULES[9].says: ("parlab.widgets", "parlab.run"),
+        RULES[10].says: ("parlab.kernels", "parlab.run"),
+        RULES[11].says: ("parlab.jobs", "parlab.plot"),
+    }
+    assert set(forbidden) == {rule.says for rule in RULES}
+    for rule in RULES:
+        a, b = forbidden[rule.says]
+        assert broken_rules({a: {b}}) == [f"{rule.says}: {a} -> {b}"]
+    assert broken_rules({"parlab.lessons.l04.exercises": {"parlab.lessons.l04.children", "parlab.lessons.check",
+                                                          "parlab.lessons.words", "parlab.coord"}}) == []
+
+
+def test_no_parlab_module_but_the_mpi_programs_imports_mpi4py_mpi() -> None:
+    # MPI never starts inside the Jupyter kernel: only the programs that mpiexec runs may import it.
+    wrong = sorted(name for name, path in modules().items() if not _in(name, "parlab.scripts")
+                   and re.search(r"^\s*(from mpi4py import MPI|import mpi4py\.MPI|from mpi4py\.MPI import)",
+                                 path.read_text(), re.MULTILINE))
     assert wrong == []
 
 
-def test_plot_and_widgets_never_import_run() -> None:
-    graph = imports()
-    assert {m for m in graph["parlab.plot"] | graph["parlab.widgets"] if _in(m, "parlab.run")} == set()
+def test_lesson_modules_live_in_their_lesson_package() -> None:
+    loose = sorted(n for n in modules() if _is_lesson(n) and _lesson_package(n) is None
+                   and n != "parlab.lessons" and not _in(n, *SHARED_LESSON_MODULES))
+    assert loose == [], "a lesson module belongs in parlab/lessons/lNN/ (or is one of check, words)"
+    assert len(list((ROOT / "parlab" / "lessons").glob("*.py"))) <= 5
 
 
-def test_kernels_and_coord_stay_below_measure_plot_and_widgets() -> None:
-    above = ("parlab.measure", "parlab.plot", "parlab.widgets", "parlab.run")
-    wrong = sorted(f"{a} -> {b}" for a, deps in imports().items() for b in deps
-                   if (_in(a, "parlab.kernels") or _in(a, "parlab.coord")) and b in above)
-    assert wrong == []
+def test_no_parlab_module_is_over_450_lines() -> None:
+    long = {n: len(p.read_text().splitlines()) for n, p in modules().items()}
+    assert {n: k for n, k in long.items() if k > 450} == {}
 
 
 def test_no_import_cycle() -> None:
@@ -120,16 +206,43 @@ def test_the_rules_catch_a_wrong_arrow(tmp_path: Path) -> None:
     (tmp_path / "parlab" / "lessons").mkdir(parents=True)
     (tmp_path / "parlab" / "__init__.py").write_text("")
     (tmp_path / "parlab" / "lessons" / "__init__.py").write_text("")
-    (tmp_path / "parlab" / "lessons" / "l09_x.py").write_text("from parlab import plot\n")
-    (tmp_path / "parlab" / "plot.py").write_text("def f():\n    from parlab.lessons import l09_x\n")
+    (tmp_path / "parlab" / "lessons" / "l09.py").write_text("from parlab import plot\n")
+    (tmp_path / "parlab" / "plot.py").write_text("def f():\n    from parlab.lessons import l09\n")
     graph = imports(tmp_path)
-    assert graph["parlab.plot"] == {"parlab.lessons.l09_x"}
+    assert graph["parlab.plot"] == {"parlab.lessons.l09"}
     try:
         floors(graph)
     except ValueError as exc:
         assert "import cycle" in str(exc)
     else:
         raise AssertionError("a cycle went unseen")
+
+
+def readme_rooms(root: Path = ROOT) -> dict[str, set[str]]:
+    """The room table of parlab/README.md: {room: the parlab rooms its row says it imports}."""
+    table: dict[str, set[str]] = {}
+    for line in (root / "parlab" / "README.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or not re.fullmatch(r"\d+", cells[0]):
+            continue
+        allowed = set() if cells[3] in ("—", "any core room") else {
+            "parlab." + n.strip("` /") for n in cells[3].split(",")}
+        for room in re.findall(r"`([\w/]+)`", cells[1]):
+            table["parlab." + room.strip("/").replace("/", ".")] = allowed
+    return table
+
+
+def test_the_readme_table_is_the_import_graph_both_ways() -> None:
+    table = readme_rooms()
+    folded = rooms(imports())
+    # every room is in the table, and each row lists exactly what the room imports (no more, no less)
+    assert sorted(set(folded) - set(table) - {"parlab"}) == []
+    diffs = {room: {"imports but the row omits": sorted(folded[room] - allowed - {"parlab"}),
+                    "the row lists but it never imports": sorted(allowed - folded[room])}
+             for room, allowed in table.items()
+             if room in folded and room not in ("parlab.lessons", "parlab.bench")
+             and (folded[room] - allowed - {"parlab"} or allowed - folded[room])}
+    assert diffs == {}
 
 
 def rooms(graph: dict[str, set[str]]) -> dict[str, set[str]]:

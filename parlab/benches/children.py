@@ -14,7 +14,7 @@ from typing import Any
 from parlab import coord
 from parlab.bench import speedup_entry
 from parlab.coord.localredis import LocalRedis
-from parlab.lessons import l04_children as jobs
+from parlab.lessons.l04 import children as jobs
 
 __all__ = ["entries"]
 

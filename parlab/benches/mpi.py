@@ -14,7 +14,7 @@ from typing import Any
 
 from parlab import system
 from parlab.bench import speedup_figures
-from parlab.lessons.l05_mpi import integral_agrees, median_startup_s, reference_pingpong, run_integral
+from parlab.lessons.l05.mpi import integral_agrees, median_startup_s, reference_pingpong, run_integral
 from parlab.measure import paired_speedup
 from parlab.mpi import INSTALL_HINT, MPIRun, run_mpi
 

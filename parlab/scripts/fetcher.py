@@ -1,7 +1,7 @@
 """usage: python -m parlab.scripts.fetcher --job JOB --name NAME --port PORT [--timeout S]
 
 A child of lesson 04 that waits rather than computes, as most real jobs do: it sends requests
-to a slow loopback server (``parlab.lessons.l01_gil.SlowServer``; its key comes in the
+to a slow loopback server (``parlab.slowserver.SlowServer``; its key comes in the
 environment variable PARLAB_SLOW_KEY) and stores each reply. It talks to the board with the
 Redis commands (``coord.kv_from_env``: Redis itself, or the embedded server's same calls):
 

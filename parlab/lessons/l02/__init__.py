@@ -1,0 +1,4 @@
+"""Lesson 02 · Threads vs processes: its helpers, panels, conclusions and exercise checkers.
+
+Kept empty: process workers import modules of this package by name, so importing it must stay light.
+"""

@@ -1,0 +1,4 @@
+"""Lessons 05a and 05b · MPI: its helpers, panels, conclusions and exercise checkers.
+
+Kept empty: process workers import modules of this package by name, so importing it must stay light.
+"""

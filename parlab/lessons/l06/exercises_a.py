@@ -1,0 +1,273 @@
+"""Lesson 06a's exercise checkers: choose from your own table, the joblib version, waits with a time limit.
+
+Each checker takes exactly what the learner wrote (a function, a number) and returns a
+``check.Verdict``. What the answer should be is computed from the learner's own measured
+table or from the laws, never typed in, so a checker agrees with any machine: 1 to 64 cores,
+the GIL on or off, a compiled kernel or none. Lesson 06b's checkers (the laws) are in
+``l06b_exercises``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from typing import Any
+
+from parlab import system
+from parlab.lessons import check
+from parlab.lessons.l06.backends import python_serial, workload_tasks
+from parlab.results import format_seconds
+from parlab.run import WorkerPool
+from parlab.workloads import count_primes
+
+__all__ = [
+    "CHOOSE",
+    "JOBLIB",
+    "LIMIT",
+    "check_choose",
+    "check_joblib",
+    "check_within",
+    "fastest",
+    "joblib_workers",
+    "sample_tables",
+]
+
+CHOOSE = "Exercise 1: choose from your own table"
+JOBLIB = "Exercise 2: the joblib version"
+LIMIT = "Exercise 3: many waits, each with a time limit"
+
+NOISE = 0.10  # a pick whose best time is within 10 % of the fastest is as good on a noisy machine
+Row = Mapping[str, Any]
+
+
+# --------------------------------------------------------------------------- exercise 1
+
+def fastest(table: Sequence[Row]) -> dict[str, tuple[int, float]]:
+    """{backend: (workers, seconds)} of each backend's fastest row, fastest backend first (lesson 06)."""
+    best: dict[str, tuple[int, float]] = {}
+    for r in table:
+        name, k, t = str(r["backend"]), int(r["workers"]), float(r["median_s"])
+        if name not in best or t < best[name][1]:
+            best[name] = (k, t)
+    return dict(sorted(best.items(), key=lambda kv: kv[1][1]))
+
+
+def _row(backend: str, workers: int, seconds: float, speedup: float) -> dict[str, Any]:
+    return {"backend": backend, "workers": workers, "median_s": seconds, "speedup": speedup,
+            "efficiency": speedup / workers, "startup_s": 0.0}
+
+
+def sample_tables() -> dict[str, list[dict[str, Any]]]:
+    """Tables of other machines the checker also hands to ``choose``: the answer must follow the table (lesson 06)."""
+    return {
+        # A compiled kernel: the fastest by far, though its speedup (against the kernel in one
+        # thread) is smaller than the processes' (against pure Python).
+        "a 4-core machine with a compiled kernel": [
+            _row("serial", 1, 0.80, 1.0), _row("threads", 4, 0.82, 0.98), _row("processes", 4, 0.22, 3.6),
+            _row("kernel-threads", 1, 0.04, 1.0), _row("kernel-threads", 4, 0.016, 2.5)],
+        # One usable core: nothing parallel beats the serial loop.
+        "a 1-core laptop": [
+            _row("serial", 1, 0.70, 1.0), _row("threads", 1, 0.74, 0.95), _row("processes", 1, 0.78, 0.90),
+            _row("children", 1, 1.10, 0.64)],
+        # A free-threaded build without a compiler: threads run Python on every core.
+        "an 8-core free-threaded build": [
+            _row("serial", 1, 0.90, 1.0), _row("threads", 8, 0.13, 6.9), _row("processes", 8, 0.16, 5.6),
+            _row("mpi", 8, 0.45, 2.0)],
+    }
+
+
+def _verdict_on(table: Sequence[Row], picked: object) -> tuple[bool, str]:
+    """(good enough, the sentence that explains it) for one table and the learner's pick."""
+    best = fastest(table)
+    (top, (k, t)), = list(best.items())[:1]
+    said = f"the fastest row is {top} on {k} worker{'s' if k != 1 else ''}, {format_seconds(t)}"
+    if not isinstance(picked, str) or picked not in best:
+        return False, f"choose returned {picked!r}, not a backend of the table ({', '.join(best)}); {said}"
+    if picked == top:
+        return True, f"{picked}: {said}"
+    pk, pt = best[picked]
+    if pt <= (1 + NOISE) * t:
+        return True, (f"{picked} ({format_seconds(pt)} on {pk}): within {NOISE:.0%} of {top}, as fast "
+                      f"on a noisy machine; {said}")
+    return False, (f"{picked}: its best row took {format_seconds(pt)} on {pk}, {pt / t:.1f} times as long; "
+                   f"{said}")
+
+
+def check_choose(choose: Callable[[Sequence[Row]], str], table: Sequence[Row], *,
+                 timeout_s: float = 10.0) -> check.Verdict:
+    """Run the learner's ``choose`` on their own table and on ``sample_tables()``; compare with the fastest rows."""
+    if check.is_placeholder(choose):
+        return check.not_answered(CHOOSE, "write choose(table) so that it returns a backend's name, "
+                                          "then run this cell again.")
+    if not callable(choose):
+        return check.wrong(CHOOSE, f"choose must be a function, not {type(choose).__name__}.",
+                           hint="Write def choose(table): ... and return a backend's name such as 'processes'.")
+    if not table:
+        raise ValueError("check_choose needs the measured table: reference.reference_rows(sweeps)")
+    tables: dict[str, Sequence[Row]] = {"your own table": list(table), **sample_tables()}
+    lines, bad = [], []
+    for where, rows in tables.items():
+        outcome = check.call(choose, [dict(r) for r in rows], timeout_s=timeout_s)
+        failed = check.failure(CHOOSE, outcome, f"choose on {where}")
+        if failed:
+            return failed
+        ok, why = _verdict_on(rows, outcome.value)
+        lines.append(f"{where}: {'✓' if ok else '✗'} {why}")
+        if not ok:
+            bad.append(where)
+    details = "\n".join(lines)
+    if not bad:
+        return check.right(CHOOSE, "on your table and on three others, choose picked the backend that "
+                                   "finished soonest.", details=details)
+    picked_by_speedup = _by_speedup(tables[bad[0]]) == _pick(choose, tables[bad[0]], timeout_s)
+    hint = ("The speedup column divides by different baselines: the compiled kernel's by the kernel in "
+            "one thread, the others' by the pure-Python loop. Compare what each run took (median_s)."
+            if picked_by_speedup else
+            "Return the backend of the row that took the least time (median_s); 'serial' when nothing "
+            "parallel beat it.")
+    return check.wrong(CHOOSE, f"choose did not pick the fastest backend on {', '.join(bad)}.", hint=hint,
+                       details=details)
+
+
+def _by_speedup(rows: Sequence[Row]) -> str:
+    return str(max(rows, key=lambda r: float(r["speedup"]))["backend"])
+
+
+def _pick(choose: Callable[[Sequence[Row]], str], rows: Sequence[Row], timeout_s: float) -> object:
+    outcome = check.call(choose, [dict(r) for r in rows], timeout_s=timeout_s)
+    return outcome.value if outcome.ok else None
+
+
+# --------------------------------------------------------------------------- exercise 2
+
+def _joblib_solution(tasks: list[tuple[int, int]], workers: int) -> list[int]:
+    """The exercise's solution: exercise 2's known-good version, timed beside the learner's."""
+    from joblib import Parallel, delayed  # type: ignore[import-untyped]
+
+    return list(Parallel(n_jobs=workers)(delayed(count_primes)(lo, hi) for lo, hi in tasks))
+
+
+def joblib_workers(cores: int | None = None) -> int:
+    """The workers exercise 2 asks for: the usable cores, at most 8, so the check stays short (lesson 06)."""
+    return max(1, min(cores or system.usable_cores(), 8))
+
+
+def check_joblib(primes_parallel: Callable[[list[tuple[int, int]], int], Any], *, cores: int | None = None,
+                 repeats: int = 3, busy_check: bool = True,
+                 reference: Callable[[list[tuple[int, int]], int], Any] | None = None) -> check.Verdict:
+    """The learner's ``primes_parallel(tasks, workers)``: serial results, and a speedup (``check.timed_speed``).
+
+    With ``busy_check``, a known-good version runs the same tasks alongside: ``reference``, or
+    the exercise's own solution with joblib when joblib is installed (the same overheads as a
+    right answer), else parlab's process pool, started for each run. When even it misses the speedup asked for,
+    other programs hold the cores, and the verdict is "not checked" (the results are right,
+    the speed could not be judged now), never "right".
+    """
+    if check.is_placeholder(primes_parallel):
+        return check.not_answered(JOBLIB, "fill in the Parallel(...)(delayed(...)...) line, then run this "
+                                          "cell again.")
+    if not callable(primes_parallel):
+        return check.wrong(JOBLIB, f"this needs your function, not {type(primes_parallel).__name__}.",
+                           hint="Pass the function itself: ex.check_joblib(primes_parallel).")
+    cores = cores or system.usable_cores()
+    workers = joblib_workers(cores)
+    tasks = workload_tasks(max(48, 16 * workers))  # about 0.3 s serial: joblib's hand-off no longer decides
+    expected = python_serial(tasks)
+    # The first call starts the workers (loky keeps them for the next calls): it checks the
+    # results and is the warm-up.
+    first = check.call(primes_parallel, list(tasks), workers, timeout_s=60)
+    failed = check.failure(JOBLIB, first, "primes_parallel(tasks, workers)")
+    if failed:
+        return failed
+    got = first.value
+    if not isinstance(got, list | tuple) and hasattr(got, "__iter__"):
+        got = list(got)  # a generator (return_as="generator") gives the same results
+    differs = check.same_results(JOBLIB, list(got) if isinstance(got, tuple) else got, expected,
+                                 "primes_parallel(tasks, workers)")
+    if differs:
+        return differs
+    if busy_check and reference is None:
+        reference = _joblib_solution if importlib.util.find_spec("joblib") is not None else _parlab_pool
+    if reference is not None:
+        reference(tasks, workers)  # its warm-up: loky (and parlab's pool) keep their workers for the next calls
+
+    learners = partial(check.rerun, JOBLIB, primes_parallel, list(tasks), workers, expected=expected,
+                       what="primes_parallel(tasks, workers), called again", timeout_s=60)
+    return check.timed_speed(JOBLIB, lambda: python_serial(tasks), learners, workers,
+                             reference=None if reference is None else partial(reference, tasks, workers),
+                             cores=cores, what="your parallel version", rounds=repeats)
+
+
+def _parlab_pool(tasks: list[tuple[int, int]], workers: int) -> list[int]:
+    """The known-good version where joblib is not installed: parlab's process pool."""
+    with WorkerPool("processes", workers, warn=False) as pool:
+        return pool.map(count_primes, tasks, star=True, timeout=60).results
+
+
+# --------------------------------------------------------------------------- exercise 3
+
+LIMIT_S = 0.5      # each wait's time limit in the check: far above FAST_S, so a busy machine still makes it
+FAST_S = 0.05      # the waits that finish in time
+SLOW_S = 2.0       # the waits that do not
+
+
+def limit_delays(fast: int = 20, slow: int = 2) -> list[float]:
+    """The delays exercise 3's check hands over: ``fast`` short waits with ``slow`` long ones among them."""
+    delays = [FAST_S] * fast
+    for i in range(slow):
+        delays.insert((i + 1) * len(delays) // (slow + 1), SLOW_S)
+    return delays
+
+
+def _one_after_another(delays: Sequence[float], limit: float) -> float:
+    return sum(min(d, limit) for d in delays)
+
+
+def check_within(fetch_all_within: Callable[..., Any], *, delays: Sequence[float] | None = None,
+                 limit: float = LIMIT_S, timeout_s: float = 20.0) -> check.Verdict:
+    """The learner's ``async def fetch_all_within(delays, limit)``: i*i per wait, None past the limit, at once.
+
+    The coroutine runs in a thread with its own event loop (``l06_tools.run_async``). Right
+    when the results are right and the run took less than half of what the limited waits
+    take one after another: a loop that awaits each in turn is named.
+    """
+    from parlab.lessons.l06.tools import run_async
+
+    if check.is_placeholder(fetch_all_within):
+        return check.not_answered(LIMIT, "fill in fetch_all_within with asyncio.wait_for and asyncio.gather, "
+                                         "then run this cell again.")
+    if not inspect.iscoroutinefunction(fetch_all_within):
+        return check.wrong(LIMIT, "fetch_all_within must be a coroutine function: write it with async def.",
+                           hint="async def fetch_all_within(delays, limit): ... with await inside.")
+    delays = list(delays) if delays is not None else limit_delays()
+    expected = [i * i if d < limit else None for i, d in enumerate(delays)]
+    outcome = check.call(run_async, fetch_all_within, delays, limit, timeout=timeout_s, timeout_s=timeout_s + 1)
+    failed = check.failure(LIMIT, outcome, "fetch_all_within(delays, limit)")
+    if failed:
+        return failed
+    got = outcome.value
+    details = (f"{len(delays)} waits, {sum(d >= limit for d in delays)} of them longer than the limit of "
+               f"{format_seconds(limit)}; yours took {format_seconds(outcome.seconds)}.")
+    if isinstance(got, list) and any(isinstance(v, BaseException) for v in got):
+        return check.wrong(LIMIT, "the list holds exceptions where a wait ran past the limit.",
+                           hint="Catch TimeoutError inside the coroutine for one wait and return None there.",
+                           details=details)
+    differs = check.same_results(LIMIT, list(got) if isinstance(got, tuple) else got, expected,
+                                 "fetch_all_within(delays, limit)")
+    if differs:
+        if isinstance(got, list) and None not in got and len(got) == len(expected):
+            return check.wrong(LIMIT, "every wait ran to its end: the slow ones should give None after "
+                                      "the limit.", hint="Wrap each fetch in asyncio.wait_for(..., timeout=limit).",
+                               details=details)
+        return differs
+    serial = _one_after_another(delays, limit)
+    if outcome.seconds >= serial / 2:
+        return check.wrong(LIMIT, f"the results are right, but the waits ran one after another: "
+                                  f"{format_seconds(outcome.seconds)}, where waiting for all at once takes "
+                                  f"about {format_seconds(min(limit, max(delays)))}.",
+                           hint="Create every coroutine first and await them together with asyncio.gather.",
+                           details=details)
+    return check.right(LIMIT, "every wait ran at once, and the slow ones gave None at the limit.",
+                       details=details)

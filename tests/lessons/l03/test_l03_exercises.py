@@ -1,0 +1,373 @@
+"""Lesson 03's exercise checkers: each accepts the solution, says "not answered" to the placeholder,
+and rejects realistic wrong answers with words the learner can act on.
+
+Compiled sources are cached by hash (l03_compile.cache_dir), so only a first run pays the
+few seconds per build. Speed is never asserted here: the checkers' own verdicts fold a busy
+machine into "right" by timing parlab's own threads in the same rounds.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from parlab import system
+from parlab.kernels import CYTHON
+from parlab.lessons import check
+from parlab.lessons.l03 import exercises as ex
+from parlab.lessons.l03 import probe
+from parlab.lessons.l03.build import cython_ready
+
+# --------------------------------------------------------------------------- exercise 1: the Cython kernel
+
+SOLUTION = '''
+# cython: language_level=3, freethreading_compatible=True
+def count_primes(long long start, long long stop):
+    cdef long long n, d, count = 0
+    with nogil:
+        for n in range(start, stop):
+            if n < 2:
+                continue
+            d = 2
+            while d * d <= n and n % d != 0:
+                d += 1
+            if d * d > n:
+                count += 1
+    return count
+'''
+SCAFFOLD = SOLUTION.replace("with nogil:", "___:").replace("if d * d > n:", "if ___:")
+HOLDS_GIL = SOLUTION.replace("with nogil:", "if True:")           # the loop left outside nogil
+OFF_BY_ONE = SOLUTION.replace("if d * d > n:", "if d * d >= n:")   # counts 4, 9, 25 ... as primes
+PYTHON_INSIDE = SOLUTION.replace("count += 1", "count += len(str(n))")  # a Python call without the GIL
+
+
+@pytest.fixture
+def compiler(require):
+    require(not cython_ready(), "a C compiler with Cython and setuptools", cython_ready() or "")
+
+
+def test_nogil_placeholder_is_not_answered():
+    verdict = ex.check_nogil_kernel(SCAFFOLD)
+    assert verdict.status == "not answered" and "___" in verdict.headline
+
+
+def test_nogil_wrong_type_is_wrong():
+    verdict = ex.check_nogil_kernel(42)
+    assert verdict.status == "wrong" and "string" in verdict.headline
+
+
+def test_nogil_solution_is_right(compiler):
+    verdict = ex.check_nogil_kernel(SOLUTION)
+    # Right, or on a busy machine "not checked": parlab's own threads missed the mark too.
+    assert verdict.status in ("right", "not checked"), str(verdict)
+    assert "releases the GIL" in verdict.headline or "known-good" in verdict.details
+    assert "primes in" in verdict.details and "interleaved rounds" in verdict.details
+
+
+@pytest.mark.skipif(not system.gil_enabled(), reason="a free-threaded build reads the source instead")
+def test_nogil_loop_holding_the_gil_is_wrong(compiler):
+    verdict = ex.check_nogil_kernel(HOLDS_GIL)
+    assert verdict.status == "wrong", str(verdict)
+    assert "holds the GIL" in verdict.headline and "with nogil" in verdict.hint
+
+
+def test_nogil_wrong_result_is_wrong(compiler):
+    verdict = ex.check_nogil_kernel(OFF_BY_ONE)
+    assert verdict.status == "wrong" and "differs from the serial result" in verdict.headline
+
+
+def test_nogil_python_inside_nogil_shows_cythons_message(compiler):
+    verdict = ex.check_nogil_kernel(PYTHON_INSIDE)
+    assert verdict.status == "wrong"
+    assert "Cython could not compile" in verdict.headline
+    assert "not allowed without gil" in verdict.details and "C values only" in verdict.hint
+
+
+def test_nogil_without_the_function_is_wrong(compiler):
+    verdict = ex.check_nogil_kernel(SOLUTION.replace("def count_primes", "def count"))
+    assert verdict.status == "wrong" and "no function count_primes" in verdict.headline
+
+
+def test_nogil_without_a_compiler_is_not_checked_and_does_not_raise(monkeypatch):
+    from parlab.lessons.l03 import build as l03_compile
+
+    monkeypatch.setattr(l03_compile.system, "find_compiler", lambda: None)
+    verdict = ex.check_nogil_kernel(SOLUTION)
+    assert verdict.status == "not checked"
+    assert verdict.title().endswith("not checked")
+    assert "build-essential" in verdict.headline and "xcode-select" in verdict.headline
+    assert verdict.must_be_right() is verdict  # a solution cell lets "Run all" go on
+    assert str(verdict).startswith(f"{ex.EX_NOGIL}: not checked — not compiled")
+
+
+def test_loop_inside_nogil_reads_the_indentation():
+    assert probe.loop_inside_nogil(SOLUTION)
+    assert not probe.loop_inside_nogil(HOLDS_GIL)
+    assert not probe.loop_inside_nogil("with nogil:\n    pass\nfor i in range(3):\n    pass\n")
+
+
+# --------------------------------------------------------------------------- the GIL probe
+
+@pytest.mark.skipif(not system.gil_enabled(), reason="no GIL to hold on a free-threaded build")
+def test_probe_tells_a_held_gil_from_a_released_one(require):
+    require(CYTHON, "parlab's compiled kernels", "install a C compiler, then pip install -e .")
+    from parlab.kernels import count_primes_cython_gil, count_primes_cython_nogil
+
+    span = (10**7, 10**7 + 150_000)
+    held = probe.gil_held_share(lambda: count_primes_cython_gil(*span))
+    released = probe.gil_held_share(lambda: count_primes_cython_nogil(*span))
+    assert held >= probe.HELD_SHARE > released, (held, released)
+
+
+def test_probe_sees_sleep_as_released():
+    assert probe.gil_held_share(lambda: time.sleep(0.1)) < probe.HELD_SHARE
+
+
+# --------------------------------------------------------------------------- exercise 2: the driver
+
+def placeholder_driver(count, start, stop, workers):
+    with ThreadPoolExecutor(max_workers=...) as pool:
+        return sum(f.result() for f in [pool.submit(count, ..., ...)])
+
+
+def solution_driver(count, start, stop, workers):
+    step = -(-(stop - start) // workers)
+    chunks = [(lo, min(lo + step, stop)) for lo in range(start, stop, step)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(count, lo, hi) for lo, hi in chunks]
+        return sum(f.result(timeout=60) for f in futures)
+
+
+def waits_on_each(count, start, stop, workers):
+    """Submits a chunk and waits for it before the next: threads, but one at a time."""
+    step = -(-(stop - start) // workers)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return sum(pool.submit(count, lo, min(lo + step, stop)).result() for lo in range(start, stop, step))
+
+
+def inclusive_ends(count, start, stop, workers):
+    """Thinks of chunks as inclusive: [lo, lo + step - 1) loses the last number of each chunk."""
+    step = -(-(stop - start) // workers)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(count, lo, min(lo + step - 1, stop)) for lo in range(start, stop, step)]
+        return sum(f.result() for f in futures)
+
+
+def one_chunk(count, start, stop, workers):
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return pool.submit(count, start, stop).result()
+
+
+def never_returns(count, start, stop, workers):
+    time.sleep(3600)
+
+
+def test_driver_placeholder_is_not_answered():
+    assert ex.check_driver(placeholder_driver).status == "not answered"
+    assert ex.check_driver(...).status == "not answered"
+
+
+def test_driver_solution_is_right():
+    verdict = ex.check_driver(solution_driver)
+    assert verdict.status in ("right", "not checked"), str(verdict)  # not checked: a busy machine
+    assert "at once" in verdict.details and "interleaved rounds" in verdict.details
+
+
+def test_driver_on_a_busy_machine_is_not_checked(monkeypatch):
+    # Every run takes as long on this clock, parlab's own threads too: no speedup could show.
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(ex.check.sandbox, "CLOCK", lambda: float(next(ticks)))
+    monkeypatch.setattr(ex.system, "usable_cores", lambda: 2)
+    verdict = ex.check_driver(solution_driver)
+    assert verdict.status == "not checked" and "too busy" in verdict.headline
+    assert "at once" in verdict.details and "known-good" in verdict.details
+
+
+def test_driver_waiting_on_each_chunk_is_wrong():
+    verdict = ex.check_driver(waits_on_each)
+    assert verdict.status == "wrong" and "one after another" in verdict.headline
+    assert "before you wait" in verdict.hint
+
+
+def test_driver_losing_numbers_is_wrong_and_names_the_chunks():
+    verdict = ex.check_driver(inclusive_ends)
+    assert verdict.status == "wrong" and "exactly once" in verdict.headline
+    assert "not including" in verdict.hint and "chunks counted" in verdict.details
+
+
+def test_driver_with_a_wrong_sum_is_wrong():
+    def doubled(count, start, stop, workers):
+        return 2 * solution_driver(count, start, stop, workers)
+
+    verdict = ex.check_driver(doubled)
+    assert verdict.status == "wrong" and "differs from the serial result" in verdict.headline
+
+
+def test_driver_with_one_chunk_is_wrong():
+    verdict = ex.check_driver(one_chunk)
+    assert verdict.status == "wrong" and "chunk of its own" in verdict.headline and "one task per chunk" in verdict.hint
+
+
+def test_driver_that_hangs_times_out(monkeypatch):
+    real_call = check.call
+    monkeypatch.setattr(check, "call", lambda fn, *a, timeout_s=10.0, **k: real_call(fn, *a, timeout_s=0.5, **k))
+    verdict = ex.check_driver(never_returns)
+    assert verdict.status == "timeout" and "did not finish" in verdict.headline
+
+
+def test_driver_error_shows_the_learners_traceback():
+    def broken(count, start, stop, workers):
+        return count(start)  # one argument short
+
+    verdict = ex.check_driver(broken)
+    assert verdict.status == "error" and "TypeError" in verdict.headline and "broken" in verdict.details
+
+
+# --------------------------------------------------------------------------- exercise 3: hashlib
+
+def test_hashing_placeholder_is_not_answered():
+    assert ex.check_hashing(...).status == "not answered"
+
+
+def test_hashing_needs_true_or_false():
+    verdict = ex.check_hashing("yes")
+    assert verdict.status == "wrong" and "True or False" in verdict.headline
+
+
+def test_hashing_right_and_wrong_predictions(monkeypatch):
+    truth = system.usable_cores() > 1
+    right = ex.check_hashing(truth, nbytes=1_000_000)
+    assert right.right, str(right)
+    assert "released the GIL" in right.details or "without a GIL" in right.details
+    wrong = ex.check_hashing(not truth, nbytes=1_000_000)
+    assert wrong.status == "wrong" and "does not match" in wrong.headline and wrong.hint
+
+
+def test_hashing_on_one_core_expects_no_speedup(monkeypatch):
+    monkeypatch.setattr(ex.system, "usable_cores", lambda: 1)
+    verdict = ex.check_hashing(True, nbytes=500_000)
+    assert verdict.status == "wrong" and "do not speed up" in verdict.headline
+    assert "free core" in verdict.hint
+    assert ex.check_hashing(False, nbytes=500_000).right
+
+
+def test_nogil_module_that_turns_the_gil_back_on_is_wrong(compiler):
+    """On a free-threaded build, importing a module without freethreading_compatible turns the GIL on.
+
+    In a child Python: on a real free-threaded build the import turns the GIL on for the rest
+    of the process, which would change what later tests measure.
+    """
+    program = textwrap.dedent(f"""
+        import json
+        from parlab.lessons.l03 import exercises as ex
+        states = iter([False, True])  # off before the import, on after it
+        ex.system.gil_enabled = lambda: next(states)
+        verdict = ex.check_nogil_kernel({SOLUTION.replace(", freethreading_compatible=True", "")!r})
+        print(json.dumps([verdict.status, verdict.headline, verdict.hint]))
+    """)
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300, check=True)
+    status, headline, hint = json.loads(done.stdout.strip().splitlines()[-1])
+    assert status == "wrong" and "turned the GIL back on" in headline
+    assert "freethreading_compatible=True" in hint and "restart" in hint.lower()
+
+
+# --------------------------------------------------------------------------- exercise 4: ctypes loaders
+
+@pytest.fixture
+def c_library(require):
+    """Outside CI a missing C library skips; under CI=true it fails (a broken kernel build must show)."""
+    require(ex.CTYPES, "parlab's C library", "install a C compiler, then pip install -e .")
+
+
+needs_library = pytest.mark.usefixtures("c_library")
+
+
+def _library():
+    from parlab.kernels import library_path
+
+    return str(library_path())
+
+
+def placeholder_load(loader):
+    lib = loader(_library())
+    count = lib.parlab_count_primes
+    count.argtypes = [..., ...]
+    count.restype = ...
+    return count
+
+
+def solution_load(loader):
+    lib = loader(_library())
+    count = lib.parlab_count_primes
+    count.argtypes = [ctypes.c_longlong, ctypes.c_longlong]
+    count.restype = ctypes.c_longlong
+    return count
+
+
+def untyped_load(loader):
+    return loader(_library()).parlab_count_primes
+
+
+def int_result_load(loader):
+    count = loader(_library()).parlab_count_primes
+    count.argtypes = [ctypes.c_longlong, ctypes.c_longlong]
+    count.restype = ctypes.c_int
+    return count
+
+
+def always_cdll_load(loader):
+    return solution_load(ctypes.CDLL)
+
+
+def test_ctypes_placeholder_is_not_answered():
+    assert ex.check_ctypes(placeholder_load).status == "not answered"
+    assert ex.check_ctypes(...).status == "not answered"
+
+
+@needs_library
+def test_ctypes_solution_is_right():
+    verdict = ex.check_ctypes(solution_load)
+    assert verdict.right, str(verdict)
+    assert "2**40" in verdict.details
+    if system.gil_enabled():
+        assert "releases the GIL" in verdict.headline
+    else:  # a free-threaded build: nothing to release, and the verdict says so
+        assert "with a GIL, CDLL's would release it" in verdict.headline
+        assert "This build runs without a GIL" in verdict.details
+
+
+@needs_library
+def test_ctypes_without_argtypes_is_wrong():
+    verdict = ex.check_ctypes(untyped_load)
+    assert verdict.status == "wrong" and "argument types are not declared" in verdict.headline
+    assert "c_longlong" in verdict.hint
+
+
+@needs_library
+def test_ctypes_int_result_is_wrong():
+    verdict = ex.check_ctypes(int_result_load)
+    assert verdict.status == "wrong" and "restype is c_int" in verdict.headline
+
+
+@needs_library
+def test_ctypes_ignoring_the_loader_is_wrong():
+    verdict = ex.check_ctypes(always_cdll_load)
+    assert verdict.status == "wrong" and "ignores its argument" in verdict.headline
+
+
+@pytest.mark.skipif(not system.gil_enabled(), reason="no GIL to hold on a free-threaded build")
+@needs_library
+def test_probe_sees_cdll_release_and_pydll_hold():
+    cdll, pydll = solution_load(ctypes.CDLL), solution_load(ctypes.PyDLL)
+    span = (10**7, 10**7 + 150_000)
+    # The clearest of three readings each: a busy moment can cut one reading short, not three.
+    held = max(probe.gil_held_share(lambda: pydll(*span)) for _ in range(3))
+    released = min(probe.gil_held_share(lambda: cdll(*span)) for _ in range(3))
+    assert held >= probe.HELD_SHARE > released
