@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import sysconfig
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ __all__ = [
     "find_mpiexec",
     "free_threaded_build",
     "gil_enabled",
+    "gil_turned_on_by",
     "machine_checks",
     "python_build",
     "usable_cores",
@@ -83,6 +85,45 @@ def gil_enabled() -> bool:
     if probe is not None:
         return bool(probe())
     return True  # every build before 3.13 has a GIL (PyPy too)
+
+
+# What a lesson's kernel imports: a free-threaded build keeps its GIL off only while every one of
+# these declares that it can run without it (numba and dask where they install).
+LESSON_IMPORTS = ("ipykernel", "zmq", "matplotlib.pyplot", "numpy", "ipywidgets", "threadpoolctl", "mpi4py",
+                  "redis", "joblib", "numba", "dask", "distributed", "parlab.kernels", "parlab.widgets")
+
+_GIL_PROBE = """\
+import importlib, importlib.util, sys, sysconfig
+if not sysconfig.get_config_var("Py_GIL_DISABLED"):
+    raise SystemExit(0)  # a build with a GIL: nothing to turn on
+for name in sys.argv[1:]:
+    if importlib.util.find_spec(name.partition(".")[0]) is None:
+        continue
+    importlib.import_module(name)
+    if sys._is_gil_enabled():
+        print(name)
+        break
+"""
+
+
+def gil_turned_on_by(modules: tuple[str, ...] = LESSON_IMPORTS, *, python: str | None = None,
+                     timeout: float = 120.0) -> str | None:
+    """On a free-threaded build: the first of ``modules`` whose import turns the GIL on again (lessons 00, 01a).
+
+    Python does so for an extension that has not declared that it can run without the GIL
+    (and warns). The imports run in a fresh interpreter (``python``, this one by default),
+    in order, with ``PYTHON_GIL`` unset so the build's default holds; a module that is not
+    installed is passed over. None when the GIL stays off, and on a build with a GIL.
+    """
+    exe = python or sys.executable
+    if python is None and not free_threaded_build():
+        return None
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
+    done = subprocess.run([exe, "-c", _GIL_PROBE, *modules], capture_output=True, text=True,
+                          timeout=timeout, env=env, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the GIL probe failed in {exe}: {done.stderr.strip()[-500:]}")
+    return done.stdout.strip() or None
 
 
 def python_build() -> dict[str, str | bool]:
@@ -154,6 +195,18 @@ def _module_available(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
+def _gil_detail(free_threaded: bool, enabled: bool) -> str:
+    if not free_threaded:
+        return "enabled"
+    if not enabled:
+        return "disabled (free-threaded)"
+    if os.environ.get("PYTHON_GIL") == "1":
+        return "enabled by PYTHON_GIL=1 on a free-threaded build"
+    culprit = gil_turned_on_by()
+    why = f"importing {culprit} turned it back on" if culprit else "turned back on by an extension module"
+    return f"enabled on a free-threaded build: {why}; set PYTHON_GIL=0 to keep it off"
+
+
 def machine_checks() -> list[Check]:
     """Every fact lesson 00 checks, each ✓ or ✗ with a hint that fixes it (lesson 00)."""
     cores = usable_cores()
@@ -168,7 +221,7 @@ def machine_checks() -> list[Check]:
               f"{build['implementation']} {build['version']}"
               + (" free-threaded" if build["free_threaded"] else ""),
               "install Python 3.11 or newer"),
-        Check("GIL", True, "enabled" if build["gil_enabled"] else "disabled (free-threaded)"),
+        Check("GIL", True, _gil_detail(bool(build["free_threaded"]), bool(build["gil_enabled"]))),
         Check("start method", True,
               f"{default_start_method()} (available: {', '.join(available_start_methods())})"),
         Check("C compiler", compiler is not None, compiler or "none found",

@@ -183,7 +183,7 @@ def exercise_view_problems(notebook, stored: dict, *, ran: bool) -> list[str]:
     ``%%writefile``. After Run all with every placeholder untouched, each exercise's own cells
     say "not answered yet".
     """
-    from test_exercises import exercises_by_index
+    from notebook_cells import exercises_by_index
 
     views = notebook.cell_views()
     cells = stored["cells"]

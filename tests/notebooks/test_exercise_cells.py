@@ -19,56 +19,10 @@ import re
 from pathlib import Path
 
 import pytest
+from notebook_cells import EXERCISE, NOTEBOOKS, cell_text, exercises, is_solution
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]*-*.ipynb"))
-EXERCISE = re.compile(r"^###\s+Exercise\s+(\d+):", re.MULTILINE)
 WRITING = re.compile(r"^(?:Over)?[Ww]riting \S+\n?$")
-
-
-def _text(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
-
-
-def _is_solution(cell: dict) -> bool:
-    return cell["cell_type"] == "code" and bool(cell.get("metadata", {}).get("jupyter", {}).get("source_hidden"))
-
-
-def exercises(nb: Path) -> list[list[dict]]:
-    """The cells of each exercise: from its '### Exercise N:' heading to the next heading of the section."""
-    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
-    start = next((i for i, c in enumerate(cells)
-                  if c["cell_type"] == "markdown" and re.search(r"^##\s+Exercises\s*$", _text(c), re.MULTILINE)), None)
-    if start is None:
-        return []
-    found: list[list[dict]] = []
-    for cell in cells[start:]:
-        text = _text(cell) if cell["cell_type"] == "markdown" else ""
-        if found and re.search(r"^##\s+(?!#)", text, re.MULTILINE) and not EXERCISE.search(text):
-            break  # the next section (Key points) ends the exercises
-        if EXERCISE.search(text):
-            found.append([])
-        if found:
-            found[-1].append(cell)
-    return found
-
-
-def exercises_by_index(cells: list[dict]) -> list[tuple[list[int], list[int], list[int]]]:
-    """For each exercise, the indices of its learner code cells, its solution cells and its markdown cells."""
-    found: list[tuple[list[int], list[int], list[int]]] = []
-    in_exercises = False
-    for i, cell in enumerate(cells):
-        text = _text(cell) if cell["cell_type"] == "markdown" else ""
-        if re.search(r"^##\s+Exercises\s*$", text, re.MULTILINE):
-            in_exercises = True
-        elif in_exercises and re.search(r"^##\s+(?!#)", text, re.MULTILINE) and not EXERCISE.search(text):
-            break
-        if in_exercises and EXERCISE.search(text):
-            found.append(([], [], []))
-        if found:
-            kind = 2 if cell["cell_type"] == "markdown" else 1 if _is_solution(cell) else 0
-            found[-1][kind].append(i)
-    return found
+_text, _is_solution = cell_text, is_solution
 
 
 def _outputs_text(cell: dict) -> str:

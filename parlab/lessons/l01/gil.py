@@ -160,9 +160,10 @@ def describe_switch_latency(results: Sequence[SwitchLatency], *, gil_enabled: bo
 
 PUBLISHED_OVERHEAD = (
     "For context, the Python documentation puts the free-threaded build's extra cost on "
-    "single-threaded code at about 40% in 3.13 (the free-threading HOWTO, on the pyperformance "
-    "suite) and at roughly 5-10% in 3.14, depending on the platform and C compiler (What's New "
-    "in Python 3.14); code that spends its time in C or waiting loses less.")
+    "single-threaded code at about 40% in 3.13, where free threading was experimental (the "
+    "free-threading HOWTO, on the pyperformance suite), and at roughly 5-10% in 3.14, where it "
+    "is supported (PEP 779), depending on the platform and C compiler (What's New in Python "
+    "3.14); code that spends its time in C or waiting loses less.")
 
 # Run by the other build with the standard library alone (``-I``: no site-packages, no PYTHON*
 # variables): parlab's own fib, its source copied, timed as in this kernel.
@@ -295,8 +296,9 @@ def describe_single_thread_cost(cost: SingleThreadCost) -> str:
     elif ratio >= SAME_LOW:
         verdict = f"about the same time on both builds ({ratio:.2f} times as long here)."
     else:
-        verdict = (f"less time on the free-threaded build this time ({ratio:.2f} times as long): "
-                   "unexpected. Run the cell again.")
+        verdict = (f"less time on the free-threaded build this time ({ratio:.2f} times as long), the "
+                   "opposite of the published figures below. Both are medians of a few runs of one "
+                   "small function; a larger program shows the cost more fairly.")
     return f"{head}: {verdict}\n{PUBLISHED_OVERHEAD}"
 
 # --------------------------------------------------------------------------- the plot of the above

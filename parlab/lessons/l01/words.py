@@ -9,6 +9,8 @@ the private helpers (``_python_on_threads`` ...) serve the other ``l01_*`` modul
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Mapping
 
 from parlab import system
@@ -246,6 +248,22 @@ def describe_small_buffers(sweep: Sweep) -> str:
     return " ".join([line, reason, *_spread(top)])
 
 
+_FREE_THREADING_STATUS = ("Free threading was experimental in 3.13 (3.13t) and is supported from 3.14 "
+                          "(3.14t, PEP 779).")
+
+
+def _who_turned_it_on() -> str:
+    if os.environ.get("PYTHON_GIL") == "1":
+        return "PYTHON_GIL=1 is set. Unset it (or set PYTHON_GIL=0) to run without the GIL."
+    if "gil=1" in " ".join(f"{k}={v}" for k, v in getattr(sys, "_xoptions", {}).items()):
+        return "Python was started with -X gil=1."
+    culprit = system.gil_turned_on_by()
+    if culprit:
+        return (f"importing {culprit} turned it back on (it has not declared that it can run without the "
+                "GIL; Python warned when it was imported). PYTHON_GIL=0 keeps the GIL off anyway, at your risk.")
+    return "an extension module imported in this kernel needs it (Python warned when it was imported)."
+
+
 def build_report(cpu_threads: Sweep | None = None) -> str:
     """Which Python build runs this notebook, whether it has a GIL, and what that means here (lesson 01)."""
     build = system.python_build()
@@ -256,13 +274,13 @@ def build_report(cpu_threads: Sweep | None = None) -> str:
                      "CPU-bound thread results above apply to it.")
     elif system.free_threaded_build() and not system.gil_enabled():
         lines.append("This free-threaded build runs without the GIL: threads run Python code on "
-                     "several cores at once, and CPU-bound threads can speed up like processes.")
+                     "several cores at once, and CPU-bound threads can speed up like processes. "
+                     + _FREE_THREADING_STATUS)
     elif system.free_threaded_build():
-        lines.append("This is a free-threaded build, but the GIL is on again: PYTHON_GIL=1 or "
-                     "-X gil=1 was set, or an extension module that needs the GIL was imported.")
+        lines.append("This is a free-threaded build, but the GIL is on again: " + _who_turned_it_on())
     else:
-        lines.append("This is a standard build with the GIL. A free-threaded build (3.13t or "
-                     "later) runs the same cells without it; there sys._is_gil_enabled() is False.")
+        lines.append("This is a standard build with the GIL. A free-threaded build runs the same cells "
+                     "without it; there sys._is_gil_enabled() is False. " + _FREE_THREADING_STATUS)
     if cpu_threads is not None:
         point = point_at_cores(cpu_threads)
         lines.append(f"Measured above, {cpu_threads.label}: "

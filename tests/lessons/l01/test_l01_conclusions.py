@@ -399,9 +399,22 @@ def test_build_report_says_what_happened_on_the_build(monkeypatch, build):
     b = BUILDS[build]
     monkeypatch.setattr(system, "free_threaded_build", lambda: b["free"])
     monkeypatch.setattr(system, "gil_enabled", lambda: b["gil_on"])
+    monkeypatch.setattr(system, "gil_turned_on_by", lambda *a, **k: "numba")
+    monkeypatch.delenv("PYTHON_GIL", raising=False)
     text = gil.build_report(_sweep({1: 1.0, 2: 0.84, 4: 0.8}, **b))
     assert "Measured above, fib on threads: 0.84× on 2 threads: slower than one" in text
     assert "about" not in text.splitlines()[-1]
+    # the GIL turned back on by an import is named; the builds' status is said wherever free threading comes up
+    assert ("importing numba turned it back on" in text) == (b["free"] and b["gil_on"])
+    if not (b["free"] and b["gil_on"]):
+        assert "experimental in 3.13 (3.13t) and is supported from 3.14 (3.14t, PEP 779)" in text
+
+
+def test_build_report_names_pythongil_when_it_turned_the_gil_on(monkeypatch):
+    monkeypatch.setattr(system, "free_threaded_build", lambda: True)
+    monkeypatch.setattr(system, "gil_enabled", lambda: True)
+    monkeypatch.setenv("PYTHON_GIL", "1")
+    assert "PYTHON_GIL=1 is set" in gil.build_report()
 
 
 # --------------------------------------------------------------------------- one thread, two builds
