@@ -35,6 +35,7 @@ from parlab.results import (
     Timing,
 )
 from parlab.run import WorkerPool
+from parlab.system import CpuMeter
 
 __all__ = [
     "MIN_CEILING_POINTS",
@@ -186,7 +187,7 @@ def worker_counts(top: int, *, even: bool = False) -> list[int]:
 def build_sweep(label: str, backend: str, start_method: str | None, tasks: int, serial: Timing,
                 measured: Sequence[tuple[int, Timing, float, RunResult | None]], *,
                 metadata: Metadata | None = None, workload: str | None = None,
-                waiting: bool = False, estimate: bool = True) -> Sweep:
+                waiting: bool = False, estimate: bool = True, others_cores: float | None = None) -> Sweep:
     """The one way a Sweep is assembled from (workers, timing, start-up s, run or None) (lessons 00-06).
 
     Speedup is the serial median over each median, with the range from the quartiles;
@@ -194,7 +195,8 @@ def build_sweep(label: str, backend: str, start_method: str | None, tasks: int, 
     serial-fraction estimate uses the points with 1 < workers <= cores (oversubscribed ones
     share cores). ``estimate=False`` leaves it out: for work with no serial part to estimate
     (sleeping threads, GIL-bound threads). ``waiting=True`` marks tasks that wait (sleep,
-    sockets): their ideal speedup stays the worker count past the cores.
+    sockets): their ideal speedup stays the worker count past the cores. ``others_cores``: how
+    many cores other programs kept busy meanwhile (``system.CpuMeter``), when it was measured.
     """
     meta = metadata or Metadata.here()
     cores, base = meta.usable_cores, serial.median
@@ -207,7 +209,7 @@ def build_sweep(label: str, backend: str, start_method: str | None, tasks: int, 
     within = [(p.workers, p.speedup) for p in points if 1 < p.workers <= cores]
     found = estimate_serial_fraction(*zip(*within, strict=True)) if estimate and within else None
     return Sweep(label, backend, start_method, tasks, serial, tuple(points), found, meta, workload,
-                 bool(waiting))
+                 bool(waiting), others_cores)
 
 
 def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: str,
@@ -239,33 +241,35 @@ def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: st
         raise ValueError(f"the serial backend runs with workers=1, got {counts}")
     total = 1 + len(counts)
 
-    with WorkerPool._checked("serial", 1, None, warn=False) as serial_pool:
-        expected: list[Any] = []
+    with CpuMeter() as meter:  # other programs' CPU time while this runs: a busy machine is measured
+        with WorkerPool._checked("serial", 1, None, warn=False) as serial_pool:
+            expected: list[Any] = []
 
-        def serial_once() -> None:
-            expected[:] = serial_pool.map(func, items, star=star, timeout=timeout).results
+            def serial_once() -> None:
+                expected[:] = serial_pool.map(func, items, star=star, timeout=timeout).results
 
-        serial = time_call(serial_once, repeats=repeats, warmup=warmup)
-    if progress:
-        progress(1, total)
-
-    measured = []
-    for step, k in enumerate(counts, start=2):
-        with WorkerPool._checked(backend, k, method, warn=False) as pool:
-            runs: list[RunResult] = []
-
-            def parallel_once() -> None:
-                result = pool.map(func, items, chunksize=chunksize, star=star, timeout=timeout)
-                runs.append(result)  # noqa: B023 (time_call below calls it in this iteration only)
-
-            timing = time_call(parallel_once, repeats=repeats, warmup=warmup)
-            for r in runs:
-                check_same(expected, r.results, f"{backend} with {k} workers")
-            measured.append((k, timing, pool.startup_s, runs[-1]))
+            serial = time_call(serial_once, repeats=repeats, warmup=warmup)
         if progress:
-            progress(step, total)
+            progress(1, total)
+
+        measured = []
+        for step, k in enumerate(counts, start=2):
+            with WorkerPool._checked(backend, k, method, warn=False) as pool:
+                runs: list[RunResult] = []
+
+                def parallel_once() -> None:
+                    result = pool.map(func, items, chunksize=chunksize, star=star, timeout=timeout)
+                    runs.append(result)  # noqa: B023 (time_call below calls it in this iteration only)
+
+                timing = time_call(parallel_once, repeats=repeats, warmup=warmup)
+                for r in runs:
+                    check_same(expected, r.results, f"{backend} with {k} workers")
+                measured.append((k, timing, pool.startup_s, runs[-1]))
+            if progress:
+                progress(step, total)
     return build_sweep(label or f"{getattr(func, '__name__', 'task')} on {backend}", backend, method,
-                       len(items), serial, measured, waiting=waiting, estimate=estimate)
+                       len(items), serial, measured, waiting=waiting, estimate=estimate,
+                       others_cores=meter.others_cores)
 
 
 # --------------------------------------------------------------------------- paired timings

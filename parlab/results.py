@@ -23,7 +23,8 @@ Schema history (``SCHEMA_VERSION``):
    it gained ``"waiting"`` (tasks that wait, whose ideal speedup is the worker count past the
    cores). Schema 1 documents of the other kinds (timings, metadata, lesson 06's reference
    sets, ...) read unchanged; a schema 1 sweep or fit is refused: its fit has no range, so
-   measure again.
+   measure again. Later, still schema 2: a sweep's optional ``"others_cores"`` (how many cores
+   other programs kept busy while it ran; absent or null where it was not measured).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from parlab.wording import (
 )
 
 __all__ = [
+    "BUSY_CORES",
     "MIN_CEILING_POINTS",
     "SCHEMA_VERSION",
     "Metadata",
@@ -67,6 +69,10 @@ __all__ = [
 
 SCHEMA_VERSION = 2
 _CHANGED_IN_2 = frozenset({"sweep", "amdahl_fit", "serial_fraction_estimate"})  # see the history above
+
+# Other programs that kept this many cores busy on average while a sweep ran (system.CpuMeter)
+# made it a busy machine: its figures are lower than the machine gives when quiet.
+BUSY_CORES = 0.25
 
 # A ceiling (1 / serial fraction) is projected only from this many parallel points within the
 # cores: one or two points on short runs cannot tell a serial part from overhead or noise.
@@ -346,6 +352,12 @@ class Sweep(_Document):
     metadata: Metadata
     workload: str | None = None
     waiting: bool = False
+    others_cores: float | None = None  # cores other programs kept busy meanwhile (system.CpuMeter)
+
+    @property
+    def busy(self) -> bool:
+        """True when other programs kept at least a quarter of a core busy while this was measured."""
+        return self.others_cores is not None and self.others_cores >= BUSY_CORES
 
     @property
     def workers(self) -> list[int]:
@@ -378,7 +390,8 @@ class Sweep(_Document):
             nouns=nouns, estimate=None if self.estimate is None else self.estimate.summary(cores),
             slower=[p.workers for p in within if p.speedup < 1],
             superlinear=[p.workers for p in within if p.speedup > p.workers],
-            warnings=[(p.workers, w) for p in self.points for w in p.timing.warnings])
+            warnings=[(p.workers, w) for p in self.points for w in p.timing.warnings],
+            busy=(self.others_cores, cores) if self.busy and self.others_cores is not None else None)
 
     def __str__(self) -> str:
         return self.summary()
@@ -388,14 +401,16 @@ class Sweep(_Document):
                 "tasks": self.tasks, "serial": self.serial._fields(),
                 "points": [p._fields() for p in self.points],
                 "estimate": self.estimate._fields() if self.estimate is not None else None,
-                "metadata": self.metadata._fields(), "workload": self.workload, "waiting": self.waiting}
+                "metadata": self.metadata._fields(), "workload": self.workload, "waiting": self.waiting,
+                "others_cores": self.others_cores}
 
     @classmethod
     def _build(cls, obj: Mapping[str, Any]) -> Sweep:
         return cls(obj["label"], obj["backend"], obj["start_method"], obj["tasks"],
                    Timing._build(obj["serial"]), tuple(SweepPoint._build(p) for p in obj["points"]),
                    SerialFractionEstimate._build(obj["estimate"]) if obj["estimate"] is not None else None,
-                   Metadata._build(obj["metadata"]), obj.get("workload"), bool(obj.get("waiting", False)))
+                   Metadata._build(obj["metadata"]), obj.get("workload"), bool(obj.get("waiting", False)),
+                   obj.get("others_cores"))
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,15 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Self
 
 __all__ = [
     "Check",
+    "CpuMeter",
     "available_start_methods",
     "cgroup_cpu_limit",
     "default_start_method",
@@ -235,6 +238,88 @@ def machine_checks() -> list[Check]:
               "ipywidgets importable" if _module_available("ipywidgets") else "not installed",
               "pip install ipywidgets, then reload JupyterLab"),
     ]
+
+
+# --------------------------------------------------------------------------- other programs' CPU time
+
+_TICK_S = 1.0 / (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
+
+
+def _machine_busy_s(stat: str = "/proc/stat") -> float | None:
+    """CPU seconds every core of the machine has spent busy since boot (user, nice, system, irq, steal)."""
+    try:
+        fields = Path(stat).read_text().split("\n", 1)[0].split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    user, nice, system_, _idle, _iowait, irq, softirq, *rest = (int(v) for v in fields[1:])
+    steal = rest[0] if rest else 0
+    return (user + nice + system_ + irq + softirq + steal) * _TICK_S
+
+
+def _tree_cpu_s(root: int) -> float:
+    """CPU seconds used by process ``root`` and every live descendant, with their reaped children's."""
+    total, children = 0.0, {root}
+    by_parent: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue  # it ended meanwhile
+        after = text[text.rindex(")") + 2:].split()  # the name may hold spaces and parentheses
+        stats[int(entry.name)] = after
+        by_parent.setdefault(int(after[1]), []).append(int(entry.name))
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        fields = stats.get(pid)
+        if fields is not None:  # utime, stime, cutime, cstime: fields 14-17 of stat
+            total += sum(int(v) for v in fields[11:15]) * _TICK_S
+        for child in by_parent.get(pid, ()):
+            if child not in children:
+                children.add(child)
+                todo.append(child)
+    return total
+
+
+class CpuMeter:
+    """How many cores other programs kept busy while a measurement ran (Linux; elsewhere None) (lessons 00-07).
+
+    ``with CpuMeter() as meter: ...`` reads the machine's busy CPU time (/proc/stat) and this
+    process tree's own (this process, its workers and children, alive or reaped) before and
+    after; what the machine spent beyond this tree is other programs' work. ``others_cores``
+    is that time over the wall time: 0.9 means other programs kept about 0.9 of a core busy
+    on average. It is a measurement of them, so a lesson can say the machine was busy only
+    when it was, instead of guessing from a missing speedup.
+    """
+
+    def __init__(self) -> None:
+        self.others_cores: float | None = None
+        self._start: tuple[float, float, float] | None = None
+
+    def _read(self) -> tuple[float, float, float] | None:
+        busy = _machine_busy_s()
+        if busy is None:
+            return None
+        return busy, _tree_cpu_s(os.getpid()), time.perf_counter()
+
+    def __enter__(self) -> Self:
+        self._start = self._read()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        end = self._read()
+        if self._start is None or end is None:
+            return
+        wall = end[2] - self._start[2]
+        if wall <= 0:
+            return
+        others = (end[0] - self._start[0]) - (end[1] - self._start[1])
+        self.others_cores = max(0.0, others / wall)
 
 
 # --------------------------------------------------------------------------- memory

@@ -40,7 +40,7 @@ def timing_warnings(stdev_share: float | None, outliers: int) -> list[str]:
     """Why a timing's values may not be trustworthy: ``stdev_share`` (stdev / mean, None when small) and outliers."""
     found = []
     if stdev_share is not None:
-        found.append(f"unstable: stdev is {stdev_share:.0%} of the mean; close other programs or add repeats")
+        found.append(f"unstable: stdev is {stdev_share:.0%} of the mean; more repeats give a steadier median")
     if outliers:
         found.append(f"{outliers} outlier(s) at least 50% away from the median")
     return found
@@ -81,13 +81,14 @@ def estimate_lines(serial_fraction: float, low: float, high: float, points_used:
 
 def sweep_lines(head: str, rows: Sequence[tuple[int, float, float, float, float, bool]], *,
                 nouns: tuple[str, str], estimate: str | None, slower: Sequence[int], superlinear: Sequence[int],
-                warnings: Sequence[tuple[int, str]]) -> str:
+                warnings: Sequence[tuple[int, str]], busy: tuple[float, int] | None = None) -> str:
     """A sweep as a small fixed-format table.
 
     ``rows``: (workers, median s, speedup, efficiency, start-up s, oversubscribed) per point;
     ``estimate``: the estimate's lines, or None; ``slower``/``superlinear``: worker counts within
     the cores that ran slower than serial / faster than one core's worth each; ``warnings``:
-    (workers, warning) for points whose timing is unstable.
+    (workers, warning) for points whose timing is unstable; ``busy``: (cores other programs kept
+    busy, usable cores) when they were measured busy meanwhile.
     """
     one, many = nouns
     width = max(7, len(many))
@@ -105,4 +106,7 @@ def sweep_lines(head: str, rows: Sequence[tuple[int, float, float, float, float,
             lines.append(f"  superlinear on {count_list(superlinear)} {many} (more than one core's worth each): "
                          "the estimate is floored at 0")
     lines.extend(f"warning ({plural(k, one, many)}): {w}" for k, w in warnings)
+    if busy is not None:
+        lines.append(f"busy machine: other programs kept about {busy[0]:.1f} of the {plural(busy[1], 'usable core')} "
+                     "busy while this ran (measured), so these figures are lower than this machine gives when quiet")
     return "\n".join(lines)

@@ -23,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from parlab.measure import ideal_speedup
-from parlab.results import Sweep, SweepPoint, format_speedup
+from parlab.results import BUSY_CORES, Sweep, SweepPoint, format_speedup
 
-__all__ = ["NEAR_IDEAL", "NOISY_SPREAD", "SAME_HIGH", "SAME_LOW", "describe_speedup",
-           "noisiest_warning", "point_at_cores", "regime", "spread_warning"]
+__all__ = ["NEAR_IDEAL", "NOISY_SPREAD", "SAME_HIGH", "SAME_LOW", "describe_speedup", "noisiest_warning",
+           "point_at_cores", "regime", "spread_warning", "unexplained"]
 
 SAME_LOW = 0.90
 SAME_HIGH = 1.10
@@ -63,8 +63,8 @@ def describe_speedup(speedup: float, workers: int, cores: int, *, waiting: bool 
     if kind == "same":
         return f"{head}: about the same as one" + ("" if workers > 1 else " (a single worker)")
     if kind == "superlinear":
-        why = ("the serial run was slowed by other programs" if waiting else
-               "the parts may fit in the caches, or the serial run was slowed by other programs")
+        why = ("the serial run was slower than the parallel ones" if waiting else
+               "the parts may fit in the caches, or the serial run was slower than usual")
         return f"{head}: more than {workers}×, superlinear ({why})"
     if kind == "above-ideal":
         return (f"{head}: above the ideal {format_speedup(ideal)} for CPU work on {cores} usable "
@@ -87,8 +87,26 @@ def spread_warning(low: float, median: float, high: float) -> str | None:
         raise ValueError(f"need low <= high and median > 0, got {low}, {median}, {high}")
     if (high - low) / median < NOISY_SPREAD:
         return None
-    return (f"the repeats ranged from {format_speedup(low)} to {format_speedup(high)}: other "
-            "programs were probably using the cores; run the cell again for a steadier figure")
+    return (f"the repeats ranged from {format_speedup(low)} to {format_speedup(high)}, too wide a spread "
+            "to read one figure from; run the cell again for a steadier one")
+
+
+def unexplained(others_cores: float | None, cores: int) -> str:
+    """What a result that neither the work nor the build explains rests on: the measured load of other programs.
+
+    ``others_cores`` is how many cores other programs kept busy while it ran (``Sweep.others_cores``,
+    from ``system.CpuMeter``). Other programs are named only when they were measured busy; a
+    missing speedup alone never blames them (lessons 00-07).
+    """
+    if others_cores is None:
+        return ("nothing in this build or this work explains it, and other programs' use of the cores "
+                "was not measured here")
+    if others_cores >= BUSY_CORES:
+        return (f"other programs kept about {others_cores:.1f} of the {cores} usable "
+                f"core{'s' if cores != 1 else ''} busy meanwhile (measured), so this ran on less than "
+                "the whole machine")
+    return (f"other programs were quiet meanwhile (about {others_cores:.1f} of a core, measured): "
+            "short runs vary, and more tasks or repeats give a steadier figure")
 
 
 def point_at_cores(sweep: Sweep) -> SweepPoint:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -85,3 +86,30 @@ def test_find_mpiexec_prefers_the_one_beside_python(require):
     found = system.find_mpiexec()
     require(found is not None, "mpiexec", "pip install mpi4py mpich")
     assert os.access(found, os.X_OK)
+
+
+def test_cpu_meter_counts_other_programs_and_not_this_process_tree(monkeypatch):
+    # /proc read as a script: the machine's busy CPU seconds and this tree's, at start and at end.
+    machine = iter([100.0, 103.0])  # 3 CPU seconds busy over the run
+    tree = iter([10.0, 11.0])       # 1 of them was this process tree's own
+    clock = iter([50.0, 52.0])      # over 2 s of wall time
+    monkeypatch.setattr(system, "_machine_busy_s", lambda *a: next(machine))
+    monkeypatch.setattr(system, "_tree_cpu_s", lambda pid: next(tree))
+    monkeypatch.setattr(system.time, "perf_counter", lambda: next(clock))
+    with system.CpuMeter() as meter:
+        pass
+    assert meter.others_cores == pytest.approx(1.0)  # 2 CPU seconds of others over 2 s: one core
+
+
+def test_cpu_meter_says_nothing_where_it_cannot_read_the_machine(monkeypatch):
+    monkeypatch.setattr(system, "_machine_busy_s", lambda *a: None)
+    with system.CpuMeter() as meter:
+        pass
+    assert meter.others_cores is None
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads Linux /proc")
+def test_cpu_meter_reads_this_machine():
+    with system.CpuMeter() as meter:
+        sum(i * i for i in range(200_000))  # this process's own work is never counted as others'
+    assert meter.others_cores is not None and 0.0 <= meter.others_cores <= (os.cpu_count() or 1)

@@ -96,3 +96,14 @@ def test_noisiest_warning_names_the_widest_point_or_nothing():
     assert worst.workers == 3 and "run the cell again" in sentence
     calm = build_sweep("s", "processes", None, 4, timing_from([1.0]), [(2, steady, 0.0, None)])
     assert conclude.noisiest_warning(calm.points) is None
+
+
+@pytest.mark.parametrize("cores", CORES)
+def test_other_programs_are_blamed_only_when_measured_busy(cores):
+    assert "not measured here" in conclude.unexplained(None, cores)
+    quiet = conclude.unexplained(0.1, cores)
+    assert "quiet meanwhile" in quiet and "kept" not in quiet
+    busy = conclude.unexplained(1.5, cores)
+    assert f"kept about 1.5 of the {cores} usable core" in busy and "(measured)" in busy
+    for sentence in (quiet, busy, conclude.unexplained(None, cores)):
+        assert "probably" not in sentence and "may have" not in sentence  # a measurement, not a guess

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from parlab.lessons.words import describe_speedup, point_at_cores, regime, spread_warning
+from parlab.lessons.words import describe_speedup, point_at_cores, regime, spread_warning, unexplained
 from parlab.measure import ideal_speedup
 from parlab.results import Sweep, SweepPoint, format_seconds, format_speedup
 
@@ -67,18 +67,28 @@ def describe_first_sweep(sweep: Sweep) -> str:
                          "saved. Larger tasks hide that cost (try a larger fib(n) in the panel below).")
             else:
                 text += (", far longer than handing it to a worker takes (well under a millisecond), so "
-                         "the pool's overhead cannot explain this: the cores were most likely busy with "
-                         "other work while it ran. Run the cell again.")
+                         "the pool's overhead cannot explain this: " + unexplained(sweep.others_cores, cores)
+                         + ". Run the cell again.")
         elif kind in ("below-ideal", "near-ideal") and p.speedup < ideal:
-            causes = ["the pool handing out each task and collecting each result"]
+            causes = []
+            if per_task < SHORT_TASK_S:
+                causes.append(f"the pool handing out each task and collecting each result (each task lasts "
+                              f"only about {format_seconds(per_task)} serially)")
             if sweep.tasks % p.workers:
                 busiest = math.ceil(sweep.tasks / p.workers)
                 causes.append(f"{sweep.tasks} tasks that do not split evenly over {p.workers} workers "
                               f"(the busiest does {busiest}, so even without overhead the speedup could "
                               f"reach only {format_speedup(sweep.tasks / busiest)})")
-            if kind == "below-ideal":
+            if per_task >= SHORT_TASK_S:
+                causes.append(f"not the pool: handing out a task costs well under a millisecond, against "
+                              f"{format_seconds(per_task)} of work each; the machine itself: several busy cores "
+                              "often run at a lower clock than one, and two logical cores may share one "
+                              "physical core (hyper-threading)")
+            elif kind == "below-ideal":
                 causes.append("and, where two logical cores share one physical core (hyper-threading), "
                               "each gives less than a whole core")
+            if sweep.busy:
+                causes.append(unexplained(sweep.others_cores, cores))
             text += (f" The {sweep.tasks} tasks are equal and independent, so no part of this work has "
                      f"to run serially. The {'gap' if kind == 'below-ideal' else 'small gap'} to the ideal "
                      "is cost around the work: " + "; ".join(causes) + ".")

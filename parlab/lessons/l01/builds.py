@@ -35,7 +35,7 @@ __all__ = ["ENV_VAR", "FREE_THREADED_NAMES", "HOW_TO_GET_ONE", "SCRIPT", "build_
 
 ENV_VAR = "PARLAB_FREE_THREADED_PYTHON"
 FREE_THREADED_NAMES = ("python3.14t", "python3.13t")  # newest first
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "ft_threads.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ft_threads.py"
 
 HOW_TO_GET_ONE = """\
 To measure both builds side by side, install a free-threaded Python (3.13t or later):

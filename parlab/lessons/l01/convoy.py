@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from parlab.lessons.l01.words import _GIL_BACK_ON, _python_on_threads
-from parlab.lessons.words import SAME_HIGH, SAME_LOW, describe_speedup, regime
+from parlab.lessons.words import SAME_HIGH, SAME_LOW, describe_speedup, regime, unexplained
 from parlab.measure import check_same, time_call
 from parlab.results import Metadata, Timing, format_seconds
 from parlab.slowserver import SlowServer
@@ -55,8 +55,8 @@ def describe_by_hand(label: str, serial_s: float, threads_s: float, workers: int
         why = ("While a thread waits for the server it holds no GIL and needs no core: the waits "
                "overlapped.")
     else:
-        why = ("Unexpected for waiting tasks, which let go of the GIL in every build: other programs "
-               "may have slowed this one run. Run the cell again.")
+        why = ("Unexpected for waiting tasks, which let go of the GIL in every build: "
+               + unexplained(None, cores) + ". Run the cell again.")
     return f"{head} {why}"
 
 
@@ -171,8 +171,8 @@ def describe_convoy(result: ConvoyResult) -> str:
                 lines.append(f"A {short_ms} interval shortened the stalls ({share:.2f} times the time "
                              f"with {ms}), at the price of more hand-overs for the thread that computes.")
             else:
-                lines.append(f"A {short_ms} interval did not shorten the stalls this time: other programs "
-                             "may have been using the cores. Run the cell again.")
+                lines.append(f"A {short_ms} interval did not shorten the stalls this time: "
+                             + unexplained(None, meta.usable_cores) + ". Run the cell again.")
         elif meta.usable_cores == 1:
             lines.append(back + "With the GIL on, the round trips should wait for the CPU-bound thread; "
                          "with one usable core the operating system's turns decide as much. Run the "
@@ -187,8 +187,8 @@ def describe_convoy(result: ConvoyResult) -> str:
         lines.append("No GIL in this build: the I/O thread does not wait for the CPU-bound one, which "
                      "runs on another core, so the convoy effect disappears.")
     else:
-        lines.append("No GIL in this build, yet the round trips stalled: other programs were probably "
-                     "using the cores. Run the cell again.")
+        lines.append("No GIL in this build, yet the round trips stalled: "
+                     + unexplained(None, meta.usable_cores) + ". Run the cell again.")
     return "\n".join(lines)
 
 

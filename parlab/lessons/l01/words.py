@@ -21,6 +21,7 @@ from parlab.lessons.words import (
     point_at_cores,
     regime,
     spread_warning,
+    unexplained,
 )
 from parlab.results import Metadata, Sweep, SweepPoint, format_speedup
 
@@ -59,8 +60,8 @@ def _spread(point: SweepPoint) -> list[str]:
     return [f"With {point.workers} {_noun(point.workers, 'worker')}, {warning}."] if warning else []
 
 
-def _python_on_threads(kind: str, meta: Metadata) -> str:
-    """Why pure-Python work on threads gave a speedup of regime ``kind`` on this build."""
+def _python_on_threads(kind: str, meta: Metadata, others: float | None = None) -> str:
+    """Why pure-Python work on threads gave a speedup of regime ``kind`` on this build (``others``: see unexplained)."""
     if meta.usable_cores == 1:
         return "With one usable core the threads share it, with or without a GIL."
     if meta.gil_enabled:
@@ -71,14 +72,14 @@ def _python_on_threads(kind: str, meta: Metadata) -> str:
         if kind == "same":
             return back + "With the GIL on, only one thread runs Python at a time: the threads take turns."
         return (back + "Unexpected with the GIL on, which lets only one thread run Python at a time: "
-                "the serial run was probably slowed by other programs. Run the cell again.")
+                + unexplained(others, meta.usable_cores) + ". Run the cell again.")
     if kind in ("near-ideal", "superlinear"):
         return "There is no GIL in this build: the threads ran Python on several cores at once."
     if kind == "below-ideal":
         return ("There is no GIL in this build: the threads ran at the same time, but not for all "
-                "of the run. Run the cell again to see whether other programs were using the cores.")
+                "of the run: " + unexplained(others, meta.usable_cores) + ".")
     return ("Unexpected without a GIL, where threads can run Python on several cores at once: "
-            "other programs may have been using the cores. Run the cell again.")
+            + unexplained(others, meta.usable_cores) + ". Run the cell again.")
 
 
 def _beyond_cores(sweep: Sweep, noun: str) -> list[str]:
@@ -98,8 +99,8 @@ def _beyond_cores(sweep: Sweep, noun: str) -> list[str]:
         tail = "no faster than with {k}: CPU work gains nothing from more workers than cores."
     else:
         tail = ("faster than with {k}, although CPU work cannot gain from more workers than "
-                "cores: the run with {k} was probably slowed by other programs. Run the cell again.")
-    return [f"{head}, " + tail.format(k=at.workers)]
+                "cores: " + unexplained(sweep.others_cores, cores) + ". Run the cell again.")
+    return [f"{head}, " + tail.replace("{k}", str(at.workers))]
 
 
 def describe_python_threads(sweep: Sweep, point: SweepPoint | None = None) -> str:
@@ -107,7 +108,7 @@ def describe_python_threads(sweep: Sweep, point: SweepPoint | None = None) -> st
     meta = sweep.metadata
     point = point or point_at_cores(sweep)
     lines = [f"{sweep.label}: {_speedup(point, meta.usable_cores, 'thread')}.",
-             _python_on_threads(_regime(point, meta.usable_cores), meta)]
+             _python_on_threads(_regime(point, meta.usable_cores), meta, sweep.others_cores)]
     return " ".join(lines + _spread(point))
 
 
@@ -127,8 +128,8 @@ def describe_cpu_threads(threads: Sweep, processes: Sweep) -> str:
     if cores > 1 and kind in _SCALED:
         line += " Each process has its own interpreter and its own GIL."
     elif cores > 1:
-        line += (" Processes run on separate cores whatever the build: other programs were "
-                 "probably using the cores. Run the cell again.")
+        line += (" Processes run on separate cores whatever the build: "
+                 + unexplained(processes.others_cores, cores) + ". Run the cell again.")
     lines.append(" ".join([line, *_spread(p)]))
     lines.extend(_beyond_cores(processes, "process"))
     return "\n".join(lines)
@@ -153,13 +154,17 @@ def describe_waiting(sweep: Sweep) -> str:
                      "(sending, receiving, waking up), which needs a core and, on a build with "
                      "the GIL, the GIL.")
     else:
-        line += (" Unexpected for waiting tasks, which let go of the GIL in every build: other "
-                 "programs may have been using the cores. Run the cell again.")
+        line += (" Unexpected for waiting tasks, which let go of the GIL in every build: "
+                 + unexplained(sweep.others_cores, cores) + ". Run the cell again.")
     return " ".join([line, *_spread(top)])
 
 
-def describe_overlap(overlaps: Mapping[str, float], cores: int, *, gil_enabled: bool) -> str:
-    """How much of the spinning timeline two threads, and two processes, ran at once (lesson 01)."""
+def describe_overlap(overlaps: Mapping[str, float], cores: int, *, gil_enabled: bool,
+                     others_cores: float | None = None) -> str:
+    """How much of the spinning timeline two threads, and two processes, ran at once (lesson 01).
+
+    ``others_cores``: how many cores other programs kept busy meanwhile, when it was measured.
+    """
     lines = [f"{backend}: two workers ran at the same moment {share:.0%} of the time"
              for backend, share in overlaps.items()]
     if cores == 1:
@@ -175,15 +180,20 @@ def describe_overlap(overlaps: Mapping[str, float], cores: int, *, gil_enabled: 
             lines.append("Without the GIL the threads ran at the same time, like processes.")
         else:
             lines.append("Without the GIL the threads could run at the same time, but did so for "
-                         "only part of the run: other programs were probably using the cores. "
-                         "Run the cell again.")
+                         "only part of the run: " + unexplained(others_cores, cores) + ". Run the cell again.")
     if "processes" in overlaps:
         if overlaps["processes"] >= 0.5:
             lines.append("The processes ran at the same time, on separate cores.")
         else:
             lines.append("The processes overlapped little this time, although each has its own "
-                         "GIL: other programs were probably using the cores. Run the cell again.")
+                         "GIL: " + unexplained(others_cores, cores) + ". Run the cell again.")
     return "\n".join(lines)
+
+
+def _most_busy(*sweeps: Sweep) -> float | None:
+    """The highest measured load of other programs over ``sweeps`` (None when none was measured)."""
+    measured = [s.others_cores for s in sweeps if s.others_cores is not None]
+    return max(measured) if measured else None
 
 
 def describe_gil_release(hash_sweep: Sweep, zlib_sweep: Sweep, fib_threads: Sweep) -> str:
@@ -203,20 +213,20 @@ def describe_gil_release(hash_sweep: Sweep, zlib_sweep: Sweep, fib_threads: Swee
         lines.append(f"{' and '.join(stalled)} did not speed up, although "
                      + ("the C code lets go of the GIL while it works" if meta.gil_enabled else
                         "this build has no GIL")
-                     + ": other programs were probably using the cores. Run the cells again.")
+                     + ": " + unexplained(_most_busy(hash_sweep, zlib_sweep), cores) + ". Run the cells again.")
     elif meta.gil_enabled and not fib_scaled:
         lines.append(("" if not meta.free_threaded else _GIL_BACK_ON + " ")
                      + "Both scaled where pure-Python fib did not: the C code let go of the GIL "
                      "while it worked, so the threads ran it at the same time.")
     elif meta.gil_enabled:
-        lines.append("Both scaled, and so did fib, although the GIL was on: the fib measurement "
-                     "was probably disturbed by other programs. Run section 3 again.")
+        lines.append("Both scaled, and so did fib, although the GIL was on: for the fib measurement "
+                     + unexplained(fib_threads.others_cores, cores) + ". Run section 3 again.")
     elif fib_scaled:
         lines.append("Without the GIL, pure-Python fib scaled on threads too: in this build every "
                      "thread runs on its own core whether its code lets go of a GIL or not.")
     else:
         lines.append("Both scaled, but fib on threads did not, although this build has no GIL: "
-                     "other programs may have been using the cores then. Run section 3 again.")
+                     + unexplained(fib_threads.others_cores, cores) + ". Run section 3 again.")
     return "\n".join(lines + [w for p in (*c_points.values(), fib_point) for w in _spread(p)])
 
 
@@ -239,12 +249,12 @@ def describe_small_buffers(sweep: Sweep) -> str:
                        "threads take turns, as with pure Python.")
         else:
             reason += ("Unexpected with the GIL on, which hashlib keeps for buffers this small: "
-                       "the serial run was probably slowed by other programs. Run the cell again.")
+                       + unexplained(sweep.others_cores, cores) + ". Run the cell again.")
     elif kind in _SCALED:
         reason = "No GIL in this build: the threads hashed the small buffers at the same time."
     else:
-        reason = ("Unexpected without a GIL, where the threads can hash at the same time: other "
-                  "programs may have been using the cores. Run the cell again.")
+        reason = ("Unexpected without a GIL, where the threads can hash at the same time: "
+                  + unexplained(sweep.others_cores, cores) + ". Run the cell again.")
     return " ".join([line, reason, *_spread(top)])
 
 

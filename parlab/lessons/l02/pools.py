@@ -168,7 +168,7 @@ def _one_point(p: SweepPoint, cores: int, waiting: bool, what: str) -> str:
     if not waiting and p.workers > cores and p.speedup > SAME_HIGH * cap:
         return (f"{format_speedup(p.speedup)} on {p.workers} {what}: above the {format_speedup(cap)} that "
                 f"{_plural(cores, 'usable core')} can give CPU-bound work, so the serial run was slower "
-                "than usual (other programs, or a lower clock); run the cell again")
+                "than usual (a busy machine or a lower clock); run the cell again")
     return describe_speedup(p.speedup, p.workers, cores, waiting=waiting, what=what)
 
 

@@ -101,7 +101,8 @@ def describe_blas(unlimited: Timing, limited: Timing, *, processes: int, blas_th
                         "(fewer processes than cores)") + "; limiting BLAS "
                      + ("made no difference beyond the repeats' spread." if _overlap(unlimited, limited) else
                         f"changed the time from {format_seconds(unlimited.median)} to "
-                        f"{format_seconds(limited.median)}, which is other programs' noise, not oversubscription."))
+                        f"{format_seconds(limited.median)}: with nothing oversubscribed, that difference is "
+                        "noise between the runs, not the limit's doing."))
         return lines
     head = f"{threads}: oversubscribed, {total / cores:.1f} threads per core"
     if _overlap(unlimited, limited):

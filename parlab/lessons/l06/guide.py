@@ -131,8 +131,8 @@ def decision_guide(sweeps: Mapping[str, Sweep], skipped: Mapping[str, str], *,
     capped at the cores for CPU work.
     """
     cores = sweeps["serial"].metadata.usable_cores
-    lines = [f"Note: the serial timing was unstable ({w}); other programs may be busy, so run the "
-             "sweep again before trusting small differences." for w in sweeps["serial"].serial.warnings[:1]]
+    lines = [f"Note: the serial timing was unstable ({w}), so run the sweep again before trusting small "
+             "differences." for w in sweeps["serial"].serial.warnings[:1]]
     io_text = describe_speedup(io[2], io_workers, cores, waiting=True, what=_what("threads", io_workers))
     line = (f"I/O-bound (waiting on disk or network): choose threads. {io_workers} waits took "
             f"{format_seconds(io[0])} one after another and {format_seconds(io[1])} on threads: {io_text}.")
