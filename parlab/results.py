@@ -4,41 +4,22 @@ Nothing here measures or computes a law (``measure`` does); these classes hold n
 flags, and write and read them as JSON; their ``summary()`` hands the numbers to
 ``parlab.wording``, which holds the words and the one format the lessons print
 (``format_seconds`` and ``format_speedup`` are re-exported here, where the lessons import them).
-Every JSON document is an object with ``"schema"`` (the version below) and ``"kind"`` (what it
-holds); nested objects carry neither, the document's version covers them. ``from_json``
-refuses another kind, and another version except schema 1 documents of a kind that schema 2
-left unchanged (see below).
-
-Schema history (``SCHEMA_VERSION``):
-
-1. (2026-12) the first written schema: Timing, Metadata, AmdahlFit, SweepPoint, Sweep,
-   TaskSpan, RunResult, PairedSpeedup; lesson 06's reference sets (``machine.json``) carry
-   it too. A ``SweepPoint``'s ``run`` is not stored (it is ``null``): its results need not
-   be JSON values, and points compare without it. Tuples come back as tuples where a field
-   is a tuple; inside ``RunResult.results`` they come back as lists (JSON has no tuple).
-2. (2026-12) ``AmdahlFit`` (kind ``"amdahl_fit"``) became ``SerialFractionEstimate`` (kind
-   ``"serial_fraction_estimate"``): the serial-fraction (Karp-Flatt) estimate with the range
-   ``low``..``high`` of its per-point values; it projects a ceiling only from
-   ``MIN_CEILING_POINTS`` points or more. A ``Sweep``'s ``"fit"`` became ``"estimate"``, and
-   it gained ``"waiting"`` (tasks that wait, whose ideal speedup is the worker count past the
-   cores). Schema 1 documents of the other kinds (timings, metadata, lesson 06's reference
-   sets, ...) read unchanged; a schema 1 sweep or fit is refused: its fit has no range, so
-   measure again. Later, still schema 2: a sweep's optional ``"others_cores"`` (how many cores
-   other programs kept busy while it ran; absent or null where it was not measured).
+The JSON plumbing (``SCHEMA_VERSION`` and its history, ``open_document``, what ``from_json``
+refuses) is ``parlab._document``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import Field, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from parlab import system
+from parlab._document import SCHEMA_VERSION, Document, open_document
 from parlab.wording import (
     estimate_lines,
     format_seconds,
@@ -67,9 +48,6 @@ __all__ = [
     "save_sweep",
 ]
 
-SCHEMA_VERSION = 2
-_CHANGED_IN_2 = frozenset({"sweep", "amdahl_fit", "serial_fraction_estimate"})  # see the history above
-
 # Other programs that kept this many cores busy on average while a sweep ran (system.CpuMeter)
 # made it a busy machine: its figures are lower than the machine gives when quiet.
 BUSY_CORES = 0.25
@@ -83,54 +61,8 @@ _STDEV_WARN = 0.10    # stdev >= 10 % of the mean
 _OUTLIER_WARN = 0.50  # a value >= 50 % away from the median
 
 
-def open_document(data: str | bytes | Mapping[str, Any], kind: str) -> dict[str, Any]:
-    """A JSON document (text or an already parsed object) checked for this schema and ``kind`` (lessons 00-06)."""
-    obj = json.loads(data) if isinstance(data, (str, bytes)) else data
-    if not isinstance(obj, Mapping):
-        raise TypeError(f"a parlab {kind!r} document must be a JSON object, got {type(obj).__name__}")
-    schema, got = obj.get("schema"), obj.get("kind")
-    if schema == 1 and kind in _CHANGED_IN_2:
-        raise ValueError(f"a parlab {kind!r} document of schema 1: schema {SCHEMA_VERSION} replaced its "
-                         "Amdahl fit with a serial-fraction estimate and its range; measure again to write one")
-    if schema not in (1, SCHEMA_VERSION):
-        raise ValueError(f"a parlab {kind!r} document of schema {schema!r}: this parlab reads schema "
-                         f"{SCHEMA_VERSION} (and schema 1 where nothing changed); measure again to write one")
-    if got != kind:
-        raise ValueError(f"expected a parlab {kind!r} document, got kind {got!r}")
-    return dict(obj)
-
-
-class _Document:
-    """to_json/from_json for a frozen dataclass: ``_fields`` out, ``_build`` back in."""
-
-    KIND: ClassVar[str]
-    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]  # every subclass is a dataclass
-
-    def _fields(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def _build(cls, obj: Mapping[str, Any]) -> Self:
-        # JSON has no tuple: a list read back is a tuple field's value (RunResult keeps its list).
-        return cls(**{f.name: tuple(v) if isinstance(v := obj[f.name], list) else v
-                      for f in fields(cls)})
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON object: ``schema``, ``kind`` and the fields."""
-        return {"schema": SCHEMA_VERSION, "kind": self.KIND, **self._fields()}
-
-    def to_json(self, indent: int | None = None) -> str:
-        """The JSON text of ``to_dict()``."""
-        return json.dumps(self.to_dict(), indent=indent)
-
-    @classmethod
-    def from_json(cls, data: str | bytes | Mapping[str, Any]) -> Self:
-        """Read what ``to_json`` wrote (text or a parsed dict); another schema or kind is refused."""
-        return cls._build(open_document(data, cls.KIND))
-
-
 @dataclass(frozen=True)
-class Metadata(_Document):
+class Metadata(Document):
     """The machine and interpreter a measurement came from; ``date`` is UTC, ISO 8601, to the second."""
 
     KIND: ClassVar[str] = "metadata"
@@ -155,7 +87,7 @@ class Metadata(_Document):
 
 
 @dataclass(frozen=True)
-class Timing(_Document):
+class Timing(Document):
     """Repeated measurements of one thing, in seconds, the warm-up kept apart."""
 
     KIND: ClassVar[str] = "timing"
@@ -218,7 +150,7 @@ class Timing(_Document):
 
 
 @dataclass(frozen=True)
-class SerialFractionEstimate(_Document):
+class SerialFractionEstimate(Document):
     """A serial-fraction (Karp-Flatt) estimate from ``points_used`` parallel points (lessons 00-06).
 
     Made by ``measure.estimate_serial_fraction``.
@@ -257,7 +189,7 @@ class SerialFractionEstimate(_Document):
 
 
 @dataclass(frozen=True)
-class TaskSpan(_Document):
+class TaskSpan(Document):
     """One task on the timeline: which worker ran it, from when to when (seconds from the run's start)."""
 
     KIND: ClassVar[str] = "task_span"
@@ -269,7 +201,7 @@ class TaskSpan(_Document):
 
 
 @dataclass(frozen=True)
-class RunResult(_Document):
+class RunResult(Document):
     """Results in task order, the per-task timeline, and how the run was made (lessons 00-06).
 
     ``results`` stays a list, so that ``run.results == [...]`` reads as it did; the timeline
@@ -304,7 +236,7 @@ class RunResult(_Document):
 
 
 @dataclass(frozen=True)
-class SweepPoint(_Document):
+class SweepPoint(Document):
     """One worker count of a sweep: its timing, start-up, speedup (with a quartile range) and efficiency."""
 
     KIND: ClassVar[str] = "sweep_point"
@@ -330,7 +262,7 @@ class SweepPoint(_Document):
 
 
 @dataclass(frozen=True)
-class Sweep(_Document):
+class Sweep(Document):
     """Speedup and efficiency over worker counts, each result checked against the serial run.
 
     ``workload`` names the work when a lesson compares sweeps across machines (lesson 06).
@@ -414,7 +346,7 @@ class Sweep(_Document):
 
 
 @dataclass(frozen=True)
-class PairedSpeedup(_Document):
+class PairedSpeedup(Document):
     """Interleaved (serial, parallel) timings of the same work; the headline is the median ratio (bench)."""
 
     KIND: ClassVar[str] = "paired_speedup"

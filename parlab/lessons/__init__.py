@@ -1,13 +1,13 @@
-"""One module per lesson notebook: its helpers, panels, exercise checkers and conclusion writers.
+"""The lessons' floor: one package per lesson number, the checker and the shared speedup sentences.
 
-``l01_gil`` belongs to ``notebooks/01a-the-gil.ipynb``, ``l04_children`` to
-``notebooks/04-parent-and-child-scripts.ipynb``, and so on; lesson 06 has three
-(``l06_backends``: one workload on every backend, ``l06_reference``: reference sets and
-their command, ``l06_strategy``: the laws panel and the decision guide).
+``l00`` … ``l07`` belong to ``notebooks/NN-*.ipynb`` (01a and 01b share ``l01``, 05a and 05b
+``l05``, 06a, 06b and 06c ``l06``); each uses the same role names where it has the role
+(``exercises.py``, ``words.py``, ``measure.py``; see parlab/README.md). ``check`` is the
+exercise checker every lesson builds on, ``words`` the speedup sentences all lessons share.
 
 This floor sits above the whole library: a lesson module may import any core module of
-parlab, but nothing outside ``parlab.lessons`` imports a lesson module, except the bench
-(``parlab.benches``), which measures each lesson's headline figure. Import a lesson
-module by name (``from parlab.lessons import l01_gil``); importing this package imports
-none of them.
+parlab, ``check`` and ``words``, but never another lesson's package; nothing outside
+``parlab.lessons`` imports a lesson module, except the bench (``parlab.benches``). Import a
+lesson module by name (``from parlab.lessons.l01 import gil``); importing this package, or a
+lesson's package, imports none of them.
 """

@@ -243,7 +243,7 @@ def test_without_compiled_kernels_everything_falls_back_with_one_message(tmp_pat
             "assert {v.func(10, 1000) for v in k.VARIANTS.values()} == {164}\n"
             "assert k.count_primes_openmp(10, 1000, 2) == 164\n"
             "assert k.timed_call(lambda: 0.5, max, 1, 2) == (2, 0.5, 0.5)\n"
-            "from parlab.lessons import l03_kernels as lesson\n"
+            "from parlab.lessons.l03 import kernels as lesson\n"
             "assert [v.name for v in lesson.sweep_variants()] == ['python']\n"
             "print(k.status())\n")
     # An empty PATH hides the compiler too, as on a machine without one.

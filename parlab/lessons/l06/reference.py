@@ -62,7 +62,7 @@ __all__ = [
     "save_reference",
 ]
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "data" / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parents[3] / "data" / "reference"
 CSV_NAME = "speedups.csv"
 JSON_NAME = "machine.json"
 COLUMNS = ("backend", "workers", "median_s", "mad_s", "speedup", "efficiency", "baseline", "startup_s")

@@ -69,7 +69,7 @@ def test_load_reference_without_a_name_picks_the_nearest_core_count(tmp_path, mo
 
 
 def test_load_reference_errors_say_what_exists(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"python -m parlab\.lessons\.l06_reference --save"):
+    with pytest.raises(FileNotFoundError, match=r"python -m parlab\.lessons\.l06\.reference --save"):
         reference.load_reference(root=tmp_path)
     _save(tmp_path, "box", 2)
     with pytest.raises(ValueError, match="available: box"):
