@@ -84,3 +84,35 @@ def test_ci_runs_the_readme_test_command():
     tests = [c.strip() for c in commands if "pytest" in c and "pip install -r requirements.txt" in c]
     assert tests, "README has no test command block"
     assert tests[0] in ci, ".ci/run does not run README's test command verbatim"
+
+
+# What a committed notebook must never show: it was recorded on a quiet machine, so nothing in it
+# warns of noise, hedges ("run the cell again"), or blames other programs.
+HEDGES = re.compile(r"unstable: stdev|run the cells? again|run section \d+ again|probably|busy machine:"
+                    r"|other programs (kept|were|may)|too busy to judge|ranged from .* too wide", re.IGNORECASE)
+
+
+def _stored_text(cell: dict) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        text = out.get("text", "")
+        parts.append("".join(text) if isinstance(text, list) else text)
+        for mime in ("text/plain", "text/html", "text/markdown"):
+            value = out.get("data", {}).get(mime, "")
+            parts.append("".join(value) if isinstance(value, list) else value)
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=NAMES)
+def test_no_stored_output_warns_of_noise_or_hedges(nb):
+    cells = json.loads(nb.read_text(encoding="utf-8"))["cells"]
+    found = [(i, m.group(0)) for i, c in enumerate(cells) if c["cell_type"] == "code"
+             for m in [HEDGES.search(_stored_text(c))] if m]
+    assert found == [], f"{nb.name} stores a noise warning or hedge (re-record it on a quiet machine): {found}"
+
+
+def test_the_hedge_check_catches_what_it_must():
+    for text in ("warning (2 workers): unstable: stdev is 15% of the mean", "Run the cell again.",
+                 "other programs were probably using the cores", "busy machine: other programs kept about 0.9"):
+        assert HEDGES.search(text), text
+    assert not HEDGES.search("2.00× on 2 processes: near the ideal 2.00×")
