@@ -73,6 +73,11 @@ TAUGHT = {
         "ProcessPoolExecutor, fixed and grown work": r"ProcessPoolExecutor\((?s:.)*pool\.map\((?s:.)*grown",
         "Amdahl's and Gustafson's laws": r"amdahl_speedup\((?s:.)*gustafson_speedup\(",
     },
+    "06c-profiling-first.ipynb": {
+        "cProfile around a run": r"cProfile\.Profile\(\)(?s:.)*\.enable\(\)(?s:.)*\.disable\(\)",
+        "pstats": r"pstats\.Stats\(",
+        "ProcessPoolExecutor": r"ProcessPoolExecutor\(",
+    },
 }
 
 
