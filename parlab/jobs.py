@@ -4,25 +4,30 @@
 argument lists (never through a shell), waits for all of them with a timeout, and returns
 every accepted result with what each child reported. It can lose a child on purpose, in
 the middle of a task, to show that a lease brings the task back (at-least-once delivery).
+While the children run, the parent watches the server: if it goes away, every child is
+stopped and ``parlab.coord.ServerLost`` says what was lost and what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from parlab import launch
 from parlab._checks import MAX_TIMEOUT_S, check_timeout, check_whole, check_workers
 from parlab.coord import Server
-from parlab.coord.board import Outcome
+from parlab.coord.board import Board, Outcome, ServerLost
 from parlab.scripts.worker import check_task
 from parlab.workloads import prime_windows
 
 __all__ = ["JobResult", "prime_tasks", "run_job", "worker_argv"]
+
+_WATCH_S = 0.2  # how often the parent checks the server while its children run
 
 
 def prime_tasks(count: int, width: int = 15_000, start: int = 1_000_000) -> list[dict[str, Any]]:
@@ -86,8 +91,19 @@ def _sabotage(child: launch.Child, board: Any, name: str, kill: bool, deadline: 
     return tuple(t for t, w in board.leases().items() if w == name)
 
 
+def _wait_watching(kids: list[launch.Child], board: Board, timeout: float) -> list[launch.Completed]:
+    # Wait for the children, asking the server for the job's status meanwhile: a server that has
+    # gone raises ServerLost here within _WATCH_S, and the caller stops every child.
+    deadline = time.perf_counter() + timeout
+    while any(kid.popen.poll() is None for kid in kids) and time.perf_counter() < deadline:
+        board.status()
+        time.sleep(_WATCH_S)
+    return launch.wait_all(kids, min(timeout + 10, MAX_TIMEOUT_S), check=False)
+
+
 def run_job(server: Server, tasks: Sequence[dict[str, Any]], children: int, *, lease_s: float = 5.0,
-            timeout: float = 120.0, kill: int | None = None, die_after: int | None = None) -> JobResult:
+            timeout: float = 120.0, kill: int | None = None, die_after: int | None = None,
+            launcher: Callable[[int, list[str]], Sequence[str]] | None = None) -> JobResult:
     """Run ``tasks`` over ``children`` worker scripts through ``server`` and collect every result (lesson 04).
 
     ``kill=i`` kills child i with SIGKILL in the middle of a task; ``die_after=n`` makes child 0
@@ -119,6 +135,8 @@ def run_job(server: Server, tasks: Sequence[dict[str, Any]], children: int, *, l
         board.submit(items)
         argvs = [worker_argv(board.job, f"child-{i}", lease_s=lease_s, timeout=timeout,
                              die_after=die_after if i == victim else None) for i in range(k)]
+        if launcher is not None:
+            argvs = [list(launcher(i, argv)) for i, argv in enumerate(argvs)]
         try:
             if victim is not None:
                 kids[victim] = first = launch.start(argvs[victim], env=env)
@@ -126,18 +144,20 @@ def run_job(server: Server, tasks: Sequence[dict[str, Any]], children: int, *, l
             rest = [i for i in range(k) if kids[i] is None]
             for i, child in zip(rest, launch.start_many([argvs[i] for i in rest], env=env), strict=True):
                 kids[i] = child
-        except BaseException:
+            done = _wait_watching([kid for kid in kids if kid is not None], board, timeout)
+        except BaseException:  # ServerLost, a timeout, Ctrl-C: no child outlives the parent
             started = [kid for kid in kids if kid is not None]
             for kid in started:
                 kid.stop()
             launch.wait_all(started, timeout, check=False)
             raise
-        done = launch.wait_all([kid for kid in kids if kid is not None], min(timeout + 10, MAX_TIMEOUT_S),
-                               check=False)
         wall = time.perf_counter() - t0
         outcomes = tuple(board.outcomes())
+    except ServerLost as gone:  # every child has ended by now (stopped above, or exited)
+        raise gone.with_children_stopped(k) from gone.__cause__
     finally:
-        board.delete()
+        with contextlib.suppress(ServerLost):  # a lost server took the job's keys with it
+            board.delete()
     for i, completed in enumerate(done):
         if completed.returncode != 0 and i != victim:
             raise launch.ChildFailed(completed)

@@ -6,6 +6,10 @@ task to another child. A task therefore runs at least once, sometimes twice; the
 posted wins, so the board keeps one result per task even when a slow child and its
 replacement both finish. Tasks should be safe to repeat.
 
+If the server goes away in the middle of a job (stopped, crashed, its host unreachable), the
+board raises :class:`ServerLost`, which names the server, says what was lost with it and what to
+do; ``parlab.jobs.run_job`` then stops every child before it raises.
+
 Two servers, one interface (:class:`Board`):
 
 - ``embedded`` (the default, nothing to install): the standard library's
@@ -28,7 +32,7 @@ import shutil
 from typing import Any, Self
 
 from parlab._checks import check_choice
-from parlab.coord.board import Board, Claim, CoordError, Outcome, Status
+from parlab.coord.board import Board, Claim, CoordError, Outcome, ServerLost, Status
 from parlab.coord.embedded import EmbeddedBoard, connect_embedded, connect_embedded_kv, start_manager
 from parlab.coord.kv import KV_COMMANDS
 from parlab.coord.redisboard import (
@@ -50,6 +54,7 @@ __all__ = [
     "CoordError",
     "Outcome",
     "Server",
+    "ServerLost",
     "Status",
     "check_redis_url",
     "kv_from_env",

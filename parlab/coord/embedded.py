@@ -179,8 +179,16 @@ def start_manager(host: str, key: bytes) -> tuple[_Manager, str, BoardStore]:
 class EmbeddedBoard(Board):
     """A job's board on the embedded server, through a proxy to its BoardStore."""
 
+    kind = "embedded"
+    # What a proxy raises when the server process is gone: a broken or refused connection
+    # (OSError: BrokenPipeError, ConnectionResetError, ConnectionRefusedError) or EOF on reading.
+    _lost = (OSError, EOFError)
+
     def __init__(self, job: str, store: BoardStore) -> None:
-        super().__init__(job)
+        token = getattr(store, "_token", None)  # a proxy's token holds the server's (host, port)
+        address = getattr(token, "address", None)
+        where = f"parlab://{address[0]}:{address[1]}" if isinstance(address, tuple) else "an unknown address"
+        super().__init__(job, where)
         self._store = store  # a proxy: BoardStore's methods, run in the server process
 
     def _submit(self, payloads: list[str]) -> list[str]:
@@ -195,13 +203,13 @@ class EmbeddedBoard(Board):
     def _outcomes(self) -> list[tuple[str, str, int]]:
         return self._store.outcomes(self.job)
 
-    def status(self) -> Status:
+    def _status(self) -> Status:
         return Status(*self._store.status(self.job))
 
-    def leases(self) -> dict[str, str]:
+    def _leases(self) -> dict[str, str]:
         return self._store.leases(self.job)
 
-    def delete(self) -> None:
+    def _delete(self) -> None:
         self._store.delete(self.job)
 
 

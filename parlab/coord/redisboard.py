@@ -99,8 +99,20 @@ return 1
 class RedisBoard(Board):
     """The board on a Redis server: a list of waiting ids, a sorted set of leases, hashes of JSON."""
 
+    kind = "Redis"
+
     def __init__(self, job: str, client: Any) -> None:
-        super().__init__(job)
+        import redis
+
+        given = getattr(getattr(client, "connection_pool", None), "connection_kwargs", {})
+        if "host" in given:  # never the password: only where the server is
+            where = f"redis://{given['host']}:{given.get('port', 6379)}/{given.get('db', 0)}"
+        else:
+            where = f"unix://{given.get('path', '?')}"
+        super().__init__(job, where)
+        # redis-py's own ConnectionError and TimeoutError (not the built-in ones): the server went
+        # away, or stopped answering within the client's socket timeout.
+        self._lost = (redis.ConnectionError, redis.TimeoutError)
         self._r = client
         k = {name: f"parlab:{self.job}:{name}" for name in
              ("pending", "leases", "tasks", "results", "owner", "attempts", "next")}
@@ -135,16 +147,16 @@ class RedisBoard(Board):
         attempts = self._r.hgetall(self._keys["attempts"])
         return [(t, r, int(attempts.get(t, 1))) for t, r in results.items()]
 
-    def status(self) -> Status:
+    def _status(self) -> Status:
         pipe = self._r.pipeline(transaction=True)
         for key, op in (("tasks", "hlen"), ("pending", "llen"), ("leases", "zcard"), ("results", "hlen")):
             getattr(pipe, op)(self._keys[key])
         return Status(*pipe.execute())
 
-    def leases(self) -> dict[str, str]:
+    def _leases(self) -> dict[str, str]:
         ids = self._r.zrange(self._keys["leases"], 0, -1)
         owners = self._r.hmget(self._keys["owner"], ids) if ids else []
         return dict(zip(ids, owners, strict=True))  # HMGET answers one per id
 
-    def delete(self) -> None:
+    def _delete(self) -> None:
         self._r.delete(*self._keys.values())

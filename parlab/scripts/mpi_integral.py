@@ -6,7 +6,9 @@ run's time is the slowest rank's, because the answer is ready only when the last
 done. One untimed warm-up run comes first. Floating-point sums in another order differ in
 the last digits, so the result agrees across rank counts within TOLERANCE, not exactly.
 
-Usage: mpiexec -n 4 python -m mpi4py -m parlab.scripts.mpi_integral [--intervals N] [--repeats R]
+Usage: mpiexec -n 4 python -m mpi4py -m parlab.scripts.mpi_integral [--intervals N] [--repeats R] [--where]
+
+``--where`` adds ``hosts``: each rank's IPv4 interface addresses, in rank order.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from parlab.scripts.mpi_common import make_parser, report
+from parlab.scripts.mpi_hello import host_addresses
 
 TOLERANCE = 1e-12  # relative; sums of a few million terms in another order stay far inside it
 
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = make_parser("parlab.scripts.mpi_integral", __doc__.splitlines()[0])
     parser.add_argument("--intervals", type=int, default=2_000_000, metavar="N", help="midpoint intervals")
     parser.add_argument("--repeats", type=int, default=3, metavar="R", help="timed runs after one warm-up")
+    parser.add_argument("--where", action="store_true",
+                        help="add each rank's IPv4 interface addresses (the host it ran on)")
     args = parser.parse_args(argv)
     if args.intervals < 1 or args.repeats < 1:
         parser.error("--intervals and --repeats must be >= 1")
@@ -56,8 +61,11 @@ def main(argv: list[str] | None = None) -> None:
     begin = MPI.Wtime()
     integrate(comm, args.intervals)  # warm-up: not timed
     runs = [integrate(comm, args.intervals) for _ in range(args.repeats)]
-    report(comm, {"value": runs[-1][0], "seconds": [t for _, t in runs], "intervals": args.intervals,
-                  "tolerance": TOLERANCE, "program_s": MPI.Wtime() - begin})
+    result = {"value": runs[-1][0], "seconds": [t for _, t in runs], "intervals": args.intervals,
+              "tolerance": TOLERANCE, "program_s": MPI.Wtime() - begin}
+    if args.where:  # the same on every rank: all of them take part in the gather
+        result["hosts"] = comm.gather(host_addresses(), root=0)
+    report(comm, result)
 
 
 if __name__ == "__main__":

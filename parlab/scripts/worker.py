@@ -9,6 +9,7 @@ It prints one JSON line: ``{"worker": NAME, "pid": n, "done": n, "claims": n, "d
 
 Tasks are data, never code: ``{"func": NAME, "args": [...]}`` where NAME is one of TASKS.
 ``--die-after N`` kills this child with SIGKILL in the middle of its task N+1 (a crash on purpose).
+If the server goes away, it says so on stderr and exits with code 4.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     """Claim, run, post until the job is done; print a JSON summary (lesson 04)."""
-    from parlab.coord import CoordError, open_board_from_env
+    from parlab.coord import CoordError, ServerLost, open_board_from_env
 
     args = parse(argv)
     t0 = time.perf_counter()
@@ -100,28 +101,32 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     done = claims = duplicates = 0
     first_claim = None
-    while True:
-        claim = board.claim(args.name, args.lease)
-        if claim is None:
-            status = board.status()
-            if status.done >= status.total:
-                break
-            if time.perf_counter() - t0 > args.timeout:
-                print(f"worker {args.name}: job {args.job} not done after {args.timeout:g} s "
-                      f"({status})", file=sys.stderr)
-                return 3
-            time.sleep(args.poll)  # others hold the remaining leases; one may expire
-            continue
-        claims += 1
-        first_claim = first_claim or time.time()
-        if args.die_after is not None and claims > args.die_after:
-            os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))  # mid-task, lease held
-            time.sleep(5)
-        result = run_task(claim.payload)
-        if board.complete(claim.task_id, args.name, result):
-            done += 1
-        else:
-            duplicates += 1  # our lease had expired and another child finished first
+    try:
+        while True:
+            claim = board.claim(args.name, args.lease)
+            if claim is None:
+                status = board.status()
+                if status.done >= status.total:
+                    break
+                if time.perf_counter() - t0 > args.timeout:
+                    print(f"worker {args.name}: job {args.job} not done after {args.timeout:g} s "
+                          f"({status})", file=sys.stderr)
+                    return 3
+                time.sleep(args.poll)  # others hold the remaining leases; one may expire
+                continue
+            claims += 1
+            first_claim = first_claim or time.time()
+            if args.die_after is not None and claims > args.die_after:
+                os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))  # mid-task, lease held
+                time.sleep(5)
+            result = run_task(claim.payload)
+            if board.complete(claim.task_id, args.name, result):
+                done += 1
+            else:
+                duplicates += 1  # our lease had expired and another child finished first
+    except ServerLost as exc:
+        print(f"worker {args.name}: {exc}", file=sys.stderr)
+        return 4
     print(json.dumps({"worker": args.name, "pid": os.getpid(), "done": done, "claims": claims, "duplicates": duplicates,
                       "wall_s": round(time.perf_counter() - t0, 4), "first_claim": first_claim}))
     return 0
