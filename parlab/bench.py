@@ -36,24 +36,29 @@ GROUPS: dict[str, str] = {
     "kernels": "parlab.benches.kernels:entries",    # lesson 03
     "children": "parlab.benches.children:entries",  # lesson 04
     "mpi": "parlab.benches.mpi:entries",            # lesson 05
+    "dask": "parlab.benches.dask:entries",          # lesson 07
 }
 
 FIB_N = 27
 PAIRS = 7
+MAX_PAIRS = 21  # pairs are added while the ratios spread wide (measure.paired_speedup), up to this many
 
 
 def speedup_figures(paired: PairedSpeedup) -> dict[str, Any]:
-    """A paired measurement as a bench entry: the median ratio and its range, rounded (every group)."""
+    """A paired measurement as a bench entry: the median ratio, its quartiles and range, and whether it stayed noisy."""
+    low, high = paired.quartiles
     return {"speedup": round(paired.speedup, 3), "workers": paired.workers,
             "serial_s": round(paired.serial_median, 4), "parallel_s": round(paired.parallel_median, 4),
+            "speedup_q1": round(low, 3), "speedup_q3": round(high, 3),
             "speedup_min": round(min(paired.ratios), 3), "speedup_max": round(max(paired.ratios), 3),
-            "pairs": paired.pairs}
+            "pairs": paired.pairs, "noisy": paired.noisy}
 
 
 def speedup_entry(serial: Callable[[], Any], parallel: Callable[[], Any], workers: int,
                   pairs: int = PAIRS) -> dict[str, Any]:
-    """Time serial and parallel alternately ``pairs`` times; report the median ratio (the headline speedup)."""
-    return speedup_figures(paired_speedup(serial, parallel, workers=workers, pairs=pairs))
+    """Time serial and parallel alternately, adding pairs while noisy; report the median ratio (the headline)."""
+    return speedup_figures(paired_speedup(serial, parallel, workers=workers, pairs=pairs,
+                                          max_pairs=max(pairs, MAX_PAIRS)))
 
 
 def _pool_speedup(backend: str, func: Callable[..., Any], tasks: list[Any], workers: int,
@@ -124,10 +129,12 @@ def _format(report: dict[str, Any]) -> str:
              f"{'name':<26}{'figure':>12}  detail"]
     for name, entry in report["results"].items():
         if "speedup" in entry:
-            figure = f"{entry['speedup']:.2f}×"
+            figure = f"{entry['speedup']:.2f}×" + (" (noisy)" if entry.get("noisy") else "")
+            quartiles = (f"  middle half {entry['speedup_q1']:.2f}-{entry['speedup_q3']:.2f}"
+                         if "speedup_q1" in entry else "")
             detail = (f"k={entry['workers']}  serial {entry['serial_s']:.3f} s  "
-                      f"parallel {entry['parallel_s']:.3f} s  "
-                      f"range {entry['speedup_min']:.2f}-{entry['speedup_max']:.2f}")
+                      f"parallel {entry['parallel_s']:.3f} s{quartiles}  "
+                      f"range {entry['speedup_min']:.2f}-{entry['speedup_max']:.2f}  pairs {entry['pairs']}")
         else:
             figure = f"{entry['value']}"
             detail = "  ".join(f"{k}={v}" for k, v in entry.items() if k != "value")

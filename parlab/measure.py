@@ -276,7 +276,7 @@ def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: st
 
 def paired_speedup(serial: Callable[[], Any], parallel: Callable[[], Any], *, workers: int,
                    pairs: int = 7, warmup: int = 1, same: Same | None = None,
-                   own_times: bool = False, alternate: bool = False) -> PairedSpeedup:
+                   own_times: bool = False, alternate: bool = False, max_pairs: int | None = None) -> PairedSpeedup:
     """Time serial and parallel alternately ``pairs`` times, each result checked (bench; lessons 00-05).
 
     Alternating puts a burst of noise on a shared machine into one pair, not into one side.
@@ -284,9 +284,13 @@ def paired_speedup(serial: Callable[[], Any], parallel: Callable[[], Any], *, wo
     Wtime inside the program, so that launching is left out; else perf_counter times the call.
     With ``alternate`` every other pair runs parallel first, and garbage is collected before
     each pair, so that neither side always pays for what the other left behind (tiny tasks).
+    With ``max_pairs``, pairs are added while the ratios stay noisy (``PairedSpeedup.noisy``), up
+    to that many, as pyperf calibrates its runs; a result still noisy then says so itself.
     """
     if pairs < 1 or warmup < 0:
         raise ValueError(f"pairs must be >= 1 and warmup >= 0, got {pairs} and {warmup}")
+    if max_pairs is not None and max_pairs < pairs:
+        raise ValueError(f"max_pairs must be at least pairs ({pairs}), got {max_pairs}")
 
     def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
         if own_times:
@@ -298,8 +302,11 @@ def paired_speedup(serial: Callable[[], Any], parallel: Callable[[], Any], *, wo
 
     for _ in range(warmup):  # imports, caches, first touch of the workers
         serial(), parallel()
-    s_times, p_times = [], []
-    for i in range(pairs):
+    s_times: list[float] = []
+    p_times: list[float] = []
+    i = 0
+    while i < pairs or (max_pairs is not None and i < max_pairs
+                        and PairedSpeedup(workers, tuple(s_times), tuple(p_times)).noisy):
         if alternate:
             gc.collect()
         if alternate and i % 2:
@@ -311,4 +318,5 @@ def paired_speedup(serial: Callable[[], Any], parallel: Callable[[], Any], *, wo
         check_same(expected, got, f"the parallel run ({workers} workers)", same=same)
         s_times.append(s)
         p_times.append(p)
+        i += 1
     return PairedSpeedup(workers, tuple(s_times), tuple(p_times))

@@ -32,6 +32,7 @@ from parlab.wording import (
 __all__ = [
     "BUSY_CORES",
     "MIN_CEILING_POINTS",
+    "NOISY_PAIRS",
     "SCHEMA_VERSION",
     "Metadata",
     "PairedSpeedup",
@@ -51,6 +52,10 @@ __all__ = [
 # Other programs that kept this many cores busy on average while a sweep ran (system.CpuMeter)
 # made it a busy machine: its figures are lower than the machine gives when quiet.
 BUSY_CORES = 0.25
+
+# Paired ratios whose interquartile range is wider than this share of their median are too noisy
+# to print as one firm figure: the bench adds pairs while they are, and marks a figure that stays so.
+NOISY_PAIRS = 0.10
 
 # A ceiling (1 / serial fraction) is projected only from this many parallel points within the
 # cores: one or two points on short runs cannot tell a serial part from overhead or noise.
@@ -372,6 +377,25 @@ class PairedSpeedup(Document):
     def speedup(self) -> float:
         """The median of the pair ratios: a burst of noise hits one pair, not the figure."""
         return statistics.median(self.ratios)
+
+    @property
+    def quartiles(self) -> tuple[float, float]:
+        """The first and third quartiles of the pair ratios (the single ratio twice for one pair)."""
+        if self.pairs < 2:
+            return self.ratios[0], self.ratios[0]
+        q = statistics.quantiles(self.ratios, n=4, method="inclusive")
+        return q[0], q[2]
+
+    @property
+    def spread(self) -> float:
+        """The interquartile range of the ratios over their median: how far one figure can be trusted."""
+        low, high = self.quartiles
+        return (high - low) / self.speedup
+
+    @property
+    def noisy(self) -> bool:
+        """True when the ratios' interquartile range is wider than ``NOISY_PAIRS`` of the median."""
+        return self.spread > NOISY_PAIRS
 
     @property
     def serial_median(self) -> float:

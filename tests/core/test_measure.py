@@ -166,3 +166,22 @@ def test_paired_speedup_alternates_which_side_goes_first_when_asked():
     calls.clear()
     paired_speedup(side("s"), side("p"), workers=2, pairs=2, warmup=0)
     assert calls == ["s", "p", "s", "p"]
+
+
+def test_paired_speedup_adds_pairs_while_noisy_and_says_when_it_stayed_noisy():
+    from parlab.measure import paired_speedup
+
+    def clocked(times):  # own_times: each call returns (result, the seconds it "took")
+        it = iter(times)
+        return lambda: (1, next(it))
+
+    steady = paired_speedup(clocked([1.0] * 40), clocked([0.5] * 40), workers=2, pairs=5, warmup=0,
+                            own_times=True, max_pairs=20)
+    assert steady.pairs == 5 and not steady.noisy and steady.speedup == 2.0
+    # ratios alternating 2.0 and 1.0: a wide interquartile range, so pairs are added up to the cap
+    wobbly = [0.5, 1.0] * 20
+    noisy = paired_speedup(clocked([1.0] * 40), clocked(wobbly), workers=2, pairs=5, warmup=0,
+                           own_times=True, max_pairs=12)
+    assert noisy.pairs == 12 and noisy.noisy and noisy.quartiles == (1.0, 2.0)
+    with pytest.raises(ValueError, match="max_pairs must be at least pairs"):
+        paired_speedup(clocked([1.0]), clocked([1.0]), workers=2, pairs=5, max_pairs=3)
