@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,3 +178,31 @@ def plot_race(results: Sequence[RaceResult], ax: Any = None) -> Any:
     ax.set_title("counter.value = add_one(counter.value) on threads")
     ax.legend()
     return ax
+
+
+def race_panel(tries: int = 3) -> Any:
+    """Sliders for threads and updates per thread; Run counts without and with a lock and redraws (lesson 01b)."""
+    import ipywidgets as w
+
+    from parlab.widgets import Panel
+
+    controls = {
+        "threads": w.IntSlider(value=4, min=1, max=16, description="threads", continuous_update=False),
+        "thousands": w.IntSlider(value=100, min=10, max=400, step=10, description="k updates",
+                                 continuous_update=False),
+    }
+
+    def measure(values: dict[str, Any], progress: Callable[[int, int], None]) -> list[RaceResult]:
+        progress(0, 1)
+        found = [race(values["threads"], values["thousands"] * 1000, tries=tries)]
+        progress(1, 1)
+        return found
+
+    def rows(results: list[RaceResult]) -> list[dict[str, str]]:
+        r = results[0]
+        return [{"try": str(i + 1), "expected": f"{r.expected:,}", "no lock: lost": f"{lost:,}",
+                 "with a Lock: lost": f"{locked:,}"}
+                for i, (lost, locked) in enumerate(zip(r.lost, r.lost_locked, strict=True))]
+
+    return Panel(controls, measure, lambda results, ax: plot_race(results, ax), rows,
+                 title="A race: counter.value = add_one(counter.value) on threads, without and with a Lock")

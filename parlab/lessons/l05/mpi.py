@@ -297,6 +297,45 @@ def integral_panel(repeats: int = 3) -> Any:
     return Panel(controls, measure, draw, rows, title="Parallel integral with MPI")
 
 
+def pingpong_panel() -> Any:
+    """Sliders for the largest message and the round trips; Run redraws ping-pong's time per trip (lesson 05a)."""
+    import ipywidgets as w
+
+    from parlab.widgets import Panel
+
+    controls = {
+        "max_kib": w.IntSlider(value=64, min=1, max=4096, description="max KiB", continuous_update=False),
+        "trips": w.IntSlider(value=1000, min=100, max=5000, step=100, description="round trips",
+                             continuous_update=False),
+    }
+
+    def measure(values: dict[str, Any], progress: Progress) -> dict[str, dict[int, float]]:
+        progress(0, 1)
+        curves = pingpong_curves(run_pingpong(max_size=values["max_kib"] * 1024, loop=values["trips"]))
+        progress(1, 1)
+        return curves
+
+    def draw(curves: dict[str, dict[int, float]], ax: Axes) -> None:
+        for label, curve in curves.items():
+            sizes = sorted(curve)
+            ax.plot(sizes, [1e6 * curve[n] for n in sizes], marker="o", markersize=4, label=label,
+                    color="C1" if "pickle" in label else "C0")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("message size (bytes)")
+        ax.set_ylabel("time for one trip (µs)")
+        ax.set_title("Ping-pong between 2 ranks")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize="small")
+
+    def rows(curves: dict[str, dict[int, float]]) -> list[dict[str, str]]:
+        sizes = sorted(next(iter(curves.values())))
+        return [{"size": format_bytes(n), **{label: f"{1e6 * curve[n]:.1f} µs" for label, curve in curves.items()}}
+                for n in sizes if n in (sizes[0], sizes[len(sizes) // 2], sizes[-1])]
+
+    return Panel(controls, measure, draw, rows, title="Ping-pong: message size and time per trip")
+
+
 def integral_summary(sweep: Sweep) -> str:
     """The integral sweep as a table: the work in intervals, one block per rank, the baseline 1 rank (lesson 05)."""
     return sweep.summary(nouns=("rank", "ranks"), work="intervals, one block per rank", baseline="1 rank")

@@ -104,3 +104,12 @@ def test_plot_race_draws_two_bars_per_count():
     ax = lr.plot_race([race_result(1, (0, 0)), race_result(2, (300, 0))])
     assert len(ax.patches) == 4
     plt.close(ax.figure)
+
+
+def test_the_race_panel_counts_without_and_with_a_lock():
+    panel = lr.race_panel(tries=2)
+    panel.controls["threads"].value, panel.controls["thousands"].value = 2, 10
+    (result,) = panel.run()
+    assert result.workers == 2 and result.expected == 20_000 and result.lost_locked == (0, 0)
+    assert panel.image.value  # the plot was drawn
+    assert "with a Lock: lost" in panel.table.value
