@@ -63,7 +63,8 @@ __all__ = [
 STARTUP_TIMEOUT_S = _worker.STARTUP_TIMEOUT_S
 # How long closing a pool waits for subinterpreter workers to finish a task and end: a
 # running task cannot be interrupted, so this bounds the wait and the rest is reported.
-INTERPRETER_CLOSE_S = 5.0  # after a normal run (its tasks are done); 1 s after a fault or Ctrl-C
+INTERPRETER_CLOSE_S = 5.0  # after a normal run (its tasks are done)
+INTERPRETER_FAULT_CLOSE_S = 1.0  # after a timeout, a fault or Ctrl-C: the running tasks are reported, not awaited
 # What a run's timeline records: one span per task (two clock reads and a record per task,
 # sent back), or one per chunk (values only, as a bare executor's map: for many tiny tasks).
 TIMELINES = ("tasks", "chunks")
@@ -339,7 +340,7 @@ class WorkerPool:
         # bounded wait, and still_running counts the threads of those that do not.
         threads = list(getattr(executor, "_threads", ()))  # private, but the only handle on them
         executor.shutdown(wait=False, cancel_futures=kill)
-        deadline = time.monotonic() + (1.0 if kill else INTERPRETER_CLOSE_S)
+        deadline = time.monotonic() + (INTERPRETER_FAULT_CLOSE_S if kill else INTERPRETER_CLOSE_S)
         for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._threads = [t for t in self._threads + threads if t.is_alive()]
