@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from parlab.lessons import check
-from parlab.lessons.l05.programs import CHECK_TIMEOUT_S, code_only, not_text, run_program
+from parlab.lessons.l05.programs import CHECK_TIMEOUT_S, code_only, run_answer
 
 __all__ = [
     "CHECK_TIMEOUT_S",
@@ -51,78 +51,128 @@ _report(comm, {{"theirs": comm.gather(_held, root=0)}})
 
 def check_ring(source: object, timeout_s: float = CHECK_TIMEOUT_S) -> check.Verdict:
     """Exercise 1: the ring program, run on 4 ranks, must bring "P0P1P2P3" back to rank 0 (lesson 05a)."""
-    missing = not_text(RING, source, "my_ring")
-    if missing is not None:
-        return missing
-    assert isinstance(source, str)
-    run = run_program(RING, source, RING_RANKS, timeout_s,
-                      deadlock="a rank waits in recv for a message its neighbour sent elsewhere")
+    expected = "".join(f"P{r}" for r in range(RING_RANKS))
+    run = run_answer(RING, source, "my_ring", RING_RANKS, timeout_s,
+                     deadlock="a rank waits in recv for a message its neighbour sent elsewhere")
     if isinstance(run, check.Verdict):
         return run
-    expected = "".join(f"P{r}" for r in range(RING_RANKS))
+    assert isinstance(source, str)
     message = run.data.get("message")
-    if message == expected:
-        return check.right(RING, f"the message went once around {RING_RANKS} ranks.",
-                           details=f"rank 0 received {message!r}")
-    return check.wrong(RING, f"rank 0 received {message!r}, not the message that went around every rank.",
-                       hint="Each rank receives from `left` and sends to `right`; rank 0 starts with \"P0\".",
-                       details=f"received: {message!r}\nexpected: {expected!r}")
+    details = f"received: {message!r}\nexpected: {expected!r}"
+
+    def went_around() -> check.Verdict | None:
+        if message == expected:
+            return None
+        return check.wrong(RING, f"rank 0 received {message!r}, not the message that went around every rank.",
+                           hint="Each rank receives from `left` and sends to `right`; rank 0 starts with \"P0\".",
+                           details=details)
+
+    def not_typed() -> check.Verdict | None:
+        if expected not in source:
+            return None
+        return check.wrong(RING, f"rank 0 reports {expected!r}, but that text is typed into the program: the "
+                                 "message must be built on its way round, each rank adding its own part.",
+                           hint="Keep message + f\"P{rank}\" on the other ranks, and let rank 0 report what "
+                                "it received from `left`.", details=details)
+
+    return check.first_failure(went_around, not_typed) or check.right(
+        RING, f"the message went once around {RING_RANKS} ranks.", details=f"rank 0 received {message!r}")
+
+
+# Lower-case calls pickle what they send; on a NumPy array the upper-case calls send the buffer.
+PICKLING = re.compile(r"\.(send|recv|sendrecv|isend|irecv|bcast|ssend)\s*\(")
 
 
 def check_pingpong(source: object, timeout_s: float = CHECK_TIMEOUT_S) -> check.Verdict:
     """Exercise 2: rank 1 doubles rank 0's array and sends it back, all with Send/Recv on buffers (lesson 05a)."""
-    missing = not_text(PINGPONG, source, "my_pingpong")
-    if missing is not None:
-        return missing
-    assert isinstance(source, str)
-    code = code_only(source)
-    run = run_program(PINGPONG, source, 2, timeout_s,
-                      deadlock="a rank waits in Recv for a message that no rank sends it")
+    run = run_answer(PINGPONG, source, "my_pingpong", 2, timeout_s,
+                     deadlock="a rank waits in Recv for a message that no rank sends it")
     if isinstance(run, check.Verdict):
+        if run.status == "error" and "pickle" in (run.headline + run.details).lower():
+            return check.Verdict(PINGPONG, "error", run.headline, details=run.details,
+                                 hint="One side sent a raw buffer (Send) and the other expected a pickle "
+                                      "(lower-case recv): use the upper-case Send and Recv on both sides.")
         return run
+    assert isinstance(source, str)
     pong = run.data.get("pong")
     numbers = f"rank 0's pong: {pong!r}\nexpected:      {PONG!r}"
-    if pong != PONG:
-        sent_early = isinstance(pong, list) and pong and all(v == 0 for v in pong)
-        hint = ("Rank 1 replied before it had received the ping: receive into `buffer` first, then double "
-                "it, then send it back." if sent_early else
-                "Rank 1 receives the ping into `buffer` from rank 0, doubles it, and sends `buffer` to rank 0, "
-                "which receives it into `pong` from rank 1.")
+
+    def came_back() -> check.Verdict | None:
+        if pong == PONG:
+            return None
+        if isinstance(pong, list) and pong and all(v == 0 for v in pong):
+            hint = ("Nothing arrived in `pong`: rank 1 replied before it had received the ping (receive into "
+                    "`buffer` first, then double it, then send it back), or rank 0 received into another "
+                    "array than `pong`.")
+        else:
+            hint = ("Rank 1 receives the ping into `buffer` from rank 0, doubles it, and sends `buffer` to rank 0, "
+                    "which receives it into `pong` from rank 1.")
         return check.wrong(PINGPONG, "rank 0 did not get back its array doubled.", hint=hint, details=numbers)
-    if re.search(r"\.(send|recv|sendrecv)\s*\(", code):
+
+    def buffers() -> check.Verdict | None:
+        if not PICKLING.search(code_only(source)):
+            return None
         return check.wrong(PINGPONG, "the numbers are right, but lower-case send/recv pickled the array "
                                      "on its way.",
                            hint="Use the upper-case calls on the NumPy arrays: comm.Send(array, dest=...) and "
                                 "comm.Recv(array, source=...), which fill an array you made.", details=numbers)
-    return check.right(PINGPONG, "the array went to rank 1 and came back doubled, as raw buffers both ways.",
-                       details=numbers)
+
+    return check.first_failure(came_back, buffers) or check.right(
+        PINGPONG, "the array went to rank 1 and came back doubled, as raw buffers both ways.", details=numbers)
 
 
-def _deadlocks_in_send(code: str) -> bool:
-    """Whether the program still swaps with a blocking Send before its Recv (and no other way)."""
-    return bool(re.search(r"\.Send\s*\(", code) and re.search(r"\.Recv\s*\(", code)
-                and not re.search(r"Sendrecv|Isend|Irecv|sendrecv", code))
+def _blocking_first(code: str) -> str | None:
+    """'Send' or 'Recv': the blocking call the swap makes first when it has no other way; else None."""
+    if re.search(r"Sendrecv|Isend|Irecv|Issend|sendrecv", code):
+        return None
+    calls = re.findall(r"\.(Ssend|Send|Recv)\s*\(", code)
+    if "Recv" not in calls or not ({"Send", "Ssend"} & set(calls)):
+        return None
+    return "Recv" if calls[0] == "Recv" else "Send"
+
+
+DEADLOCKS = {
+    "Send": ("deadlock: both ranks wait in Send (a Send of 1 MiB, past MPI's eager limit, waits for the other "
+             "rank's Recv, and both ranks send first)"),
+    "Recv": ("deadlock: both ranks wait in Recv first (each waits for a message the other has not sent yet, "
+             "whatever its size)"),
+}
 
 
 def check_swap(source: object, timeout_s: float = CHECK_TIMEOUT_S) -> check.Verdict:
     """Exercise 3: two ranks must swap 1 MiB arrays without a deadlock, each ending with the other's (lesson 05a)."""
-    missing = not_text(SWAP, source, "my_swap")
-    if missing is not None:
-        return missing
-    assert isinstance(source, str)
-    blocking = _deadlocks_in_send(code_only(source))
-    run = run_program(SWAP, source + SWAP_CHECK, 2, timeout_s,
-                      deadlock=("deadlock: both ranks wait in Send (a Send of 1 MiB waits for the other rank's "
-                                "Recv, and both ranks send first)") if blocking else "")
+    first = _blocking_first(code_only(source)) if isinstance(source, str) else None
+    run = run_answer(SWAP, source, "my_swap", 2, timeout_s, added=SWAP_CHECK, keep="comm, mine, other and theirs",
+                     deadlock=DEADLOCKS.get(first or "", ""))
     if isinstance(run, check.Verdict):
-        if run.status == "error" and "NameError" in run.headline:
-            return check.Verdict(SWAP, "error", run.headline, details=run.details,
-                                 hint="Keep the names comm, mine, other and theirs: the checker reads `theirs`.")
         return run
+    assert isinstance(source, str)
+    code = code_only(source)
     held = run.data.get("theirs") or []
     details = "\n".join(f"rank {r}'s theirs holds {what}" for r, what in enumerate(held))
-    if held == ["the other rank's array"] * 2:
-        return check.right(SWAP, "both ranks received the other's 1 MiB array, and nothing hung.", details=details)
-    return check.wrong(SWAP, "the program finished, but `theirs` does not hold the other rank's array on every rank.",
-                       hint=("Send `mine` to `other` and receive into `theirs` from `other`; with Isend/Irecv, "
-                             "wait for both requests before the arrays are read."), details=details)
+
+    def waited() -> check.Verdict | None:
+        if not re.search(r"\.I(send|recv|ssend)\s*\(", code) or re.search(r"\.(Wait|Waitall|wait|waitall)\s*\(",
+                                                                          code):
+            return None
+        return check.wrong(SWAP, "the requests of Isend and Irecv were never waited for: until a Wait returns, "
+                                 "`theirs` may not hold the message yet and `mine` must not be reused.",
+                           hint="Finish with MPI.Request.Waitall([send_request, recv_request]).", details=details)
+
+    def received() -> check.Verdict | None:
+        if held == ["the other rank's array"] * 2:
+            return None
+        return check.wrong(SWAP, "the program finished, but `theirs` does not hold the other rank's array on "
+                                 "every rank.",
+                           hint=("Send `mine` to `other` and receive into `theirs` from `other`; with Isend/Irecv, "
+                                 "wait for both requests before the arrays are read."), details=details)
+
+    def buffers() -> check.Verdict | None:
+        if not PICKLING.search(code):
+            return None
+        return check.wrong(SWAP, "the arrays arrived, but lower-case sendrecv pickled 1 MiB each way.",
+                           hint="Use the upper-case calls on buffers: comm.Sendrecv(mine, dest=other, "
+                                "recvbuf=theirs, source=other).", details=details)
+
+    return check.first_failure(waited, received, buffers) or check.right(
+        SWAP, "both ranks received the other's 1 MiB array, and nothing hung.", details=details)

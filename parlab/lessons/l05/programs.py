@@ -20,7 +20,7 @@ import tokenize
 from parlab.lessons import check
 from parlab.mpi import LauncherNotFound, MPIError, MPIRun, MPITimeout, RankFailed, run_source
 
-__all__ = ["CHECK_TIMEOUT_S", "code_only", "not_text", "run_program"]
+__all__ = ["CHECK_TIMEOUT_S", "code_only", "not_text", "run_answer", "run_program"]
 
 CHECK_TIMEOUT_S = 10.0  # start-up of 4 ranks takes about a second here; a deadlock is stopped after this
 
@@ -86,3 +86,22 @@ def run_program(exercise: str, source: str, ranks: int, timeout_s: float, *, dea
     except MPIError as err:
         return check.wrong(exercise, "the program ended without reporting a result.",
                            hint="Keep the report(comm, {...}) line: rank 0 reports through it.", details=str(err))
+
+
+def run_answer(exercise: str, source: object, name: str, ranks: int, timeout_s: float, *, added: str = "",
+               keep: str = "", deadlock: str = "", futures: bool = False) -> MPIRun | check.Verdict:
+    """The preamble every lesson 05 checker shares: the blanks, then the run, or the verdict that ends the check.
+
+    ``source`` is the learner's ``name`` (a program text): ``___`` left in it is "not answered
+    yet". ``added`` is appended to the program (the checker's own report of what the ranks
+    hold); ``keep`` names the variables it reads, for the hint when the learner renamed one.
+    """
+    missing = not_text(exercise, source, name)
+    if missing is not None:
+        return missing
+    assert isinstance(source, str)
+    run = run_program(exercise, source + added, ranks, timeout_s, deadlock=deadlock, futures=futures)
+    if isinstance(run, check.Verdict) and keep and run.status == "error" and "NameError" in run.headline:
+        return check.Verdict(exercise, "error", run.headline, details=run.details,
+                             hint=f"Keep the names {keep}: the checker reads them on every rank.")
+    return run

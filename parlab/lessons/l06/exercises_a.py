@@ -9,8 +9,8 @@ the GIL on or off, a compiled kernel or none. Lesson 06b's checkers (the laws) a
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
+import time
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
@@ -107,12 +107,13 @@ def check_choose(choose: Callable[[Sequence[Row]], str], table: Sequence[Row], *
     if not table:
         raise ValueError("check_choose needs the measured table: reference.reference_rows(sweeps)")
     tables: dict[str, Sequence[Row]] = {"your own table": list(table), **sample_tables()}
-    lines, bad = [], []
+    lines, bad, picks = [], [], {}
     for where, rows in tables.items():
         outcome = check.call(choose, [dict(r) for r in rows], timeout_s=timeout_s)
         failed = check.failure(CHOOSE, outcome, f"choose on {where}")
         if failed:
             return failed
+        picks[where] = outcome.value
         ok, why = _verdict_on(rows, outcome.value)
         lines.append(f"{where}: {'✓' if ok else '✗'} {why}")
         if not ok:
@@ -121,49 +122,96 @@ def check_choose(choose: Callable[[Sequence[Row]], str], table: Sequence[Row], *
     if not bad:
         return check.right(CHOOSE, "on your table and on three others, choose picked the backend that "
                                    "finished soonest.", details=details)
-    picked_by_speedup = _by_speedup(tables[bad[0]]) == _pick(choose, tables[bad[0]], timeout_s)
-    hint = ("The speedup column divides by different baselines: the compiled kernel's by the kernel in "
-            "one thread, the others' by the pure-Python loop. Compare what each run took (median_s)."
-            if picked_by_speedup else
-            "Return the backend of the row that took the least time (median_s); 'serial' when nothing "
-            "parallel beat it.")
-    return check.wrong(CHOOSE, f"choose did not pick the fastest backend on {', '.join(bad)}.", hint=hint,
-                       details=details)
+    return check.wrong(CHOOSE, f"choose did not pick the fastest backend on {', '.join(bad)}.",
+                       hint=_choose_hint(tables, picks), details=details)
 
 
-def _by_speedup(rows: Sequence[Row]) -> str:
-    return str(max(rows, key=lambda r: float(r["speedup"]))["backend"])
+def _by(column: str, best: Callable[..., Row], *, parallel_only: bool = False) -> Callable[[Sequence[Row]], str]:
+    def pick(rows: Sequence[Row]) -> str:
+        kept = [r for r in rows if not parallel_only or r["backend"] != "serial"] or list(rows)
+        return str(best(kept, key=lambda r: float(r[column]))["backend"])
+    return pick
 
 
-def _pick(choose: Callable[[Sequence[Row]], str], rows: Sequence[Row], timeout_s: float) -> object:
-    outcome = check.call(choose, [dict(r) for r in rows], timeout_s=timeout_s)
-    return outcome.value if outcome.ok else None
+# The wrong rules learners write, each with the words that name it; the first that gives every pick wins.
+SPEEDUP_WORDS = ("The speedup column divides by different baselines: the compiled kernel's by the kernel in "
+                 "one thread, the others' by the pure-Python loop. Compare what each run took (median_s).")
+EFFICIENCY_WORDS = ("Efficiency is the speedup per worker: a backend can use its workers well and still finish "
+                    "later. Compare what each run took (median_s).")
+SLOWEST_WORDS = "That is the slowest row: the least time (min of median_s) finishes soonest."
+SERIAL_WORDS = "'serial' is a row too: on a 1-core laptop nothing parallel beat the loop, and choose should say so."
+MISTAKES: list[tuple[Callable[[Sequence[Row]], str], str]] = [
+    (_by("speedup", max), SPEEDUP_WORDS),
+    (_by("efficiency", max), EFFICIENCY_WORDS),
+    (_by("median_s", max), SLOWEST_WORDS),
+    (_by("median_s", min, parallel_only=True), SERIAL_WORDS),
+]
+
+
+def _choose_hint(tables: Mapping[str, Sequence[Row]], picks: Mapping[str, object]) -> str:
+    """The words for the rule the learner's choose follows, read from its picks on every table."""
+    for rule, words in MISTAKES:
+        try:
+            follows = all(rule(rows) == picks[where] for where, rows in tables.items())
+        except (KeyError, TypeError, ValueError):  # a table without that column: not this rule
+            follows = False
+        if follows:
+            return words
+    said = set(map(repr, picks.values()))
+    if len(said) == 1 and all(isinstance(v, str) for v in picks.values()):
+        return (f"choose returns {next(iter(said))} whatever the table: read the rows and return the backend "
+                "of the one that took the least time (median_s).")
+    return "Return the backend of the row that took the least time (median_s); 'serial' when nothing parallel beat it."
 
 
 # --------------------------------------------------------------------------- exercise 2
-
-def _joblib_solution(tasks: list[tuple[int, int]], workers: int) -> list[int]:
-    """The exercise's solution: exercise 2's known-good version, timed beside the learner's."""
-    from joblib import Parallel, delayed  # type: ignore[import-untyped]
-
-    return list(Parallel(n_jobs=workers)(delayed(count_primes)(lo, hi) for lo, hi in tasks))
-
 
 def joblib_workers(cores: int | None = None) -> int:
     """The workers exercise 2 asks for: the usable cores, at most 8, so the check stays short (lesson 06)."""
     return max(1, min(cores or system.usable_cores(), 8))
 
 
+LAZY = (map, filter, zip)  # what a plain Python "parallel" answer returns without computing anything yet
+
+
+def _lazy(value: object) -> str | None:
+    """'a map object' or 'a generator expression' when ``value`` computes nothing until it is read; else None."""
+    if isinstance(value, LAZY):
+        return f"a {type(value).__name__} object"
+    if inspect.isgenerator(value) and value.gi_code.co_name == "<genexpr>":
+        return "a generator expression"
+    return None
+
+
+def _listed(fn: Callable[[list[tuple[int, int]], int], Any]) -> Callable[[list[tuple[int, int]], int], Any]:
+    """``fn`` with its result read to the end inside the call: a lazy answer pays for its work where it is timed."""
+
+    def run(tasks: list[tuple[int, int]], workers: int) -> Any:
+        got = fn(tasks, workers)
+        return list(got) if not isinstance(got, list | str | bytes | dict) and hasattr(got, "__iter__") else got
+    return run
+
+
+def _here_s(fn: Callable[[], object]) -> float:
+    """The CPU seconds this process spent on ``fn()``: the work that did not go to other processes."""
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
+
+
 def check_joblib(primes_parallel: Callable[[list[tuple[int, int]], int], Any], *, cores: int | None = None,
                  repeats: int = 3, busy_check: bool = True,
                  reference: Callable[[list[tuple[int, int]], int], Any] | None = None) -> check.Verdict:
-    """The learner's ``primes_parallel(tasks, workers)``: serial results, and a speedup (``check.timed_speed``).
+    """The learner's ``primes_parallel(tasks, workers)``: serial results, worker processes, and a speedup.
 
-    With ``busy_check``, a known-good version runs the same tasks alongside: ``reference``, or
-    the exercise's own solution with joblib when joblib is installed (the same overheads as a
-    right answer), else parlab's process pool, started for each run. When even it misses the speedup asked for,
-    other programs hold the cores, and the verdict is "not checked" (the results are right,
-    the speed could not be judged now), never "right".
+    Judged in this order: the results (the first call, which also starts the learner's
+    workers); where the work ran (the CPU time this process spent on a call, its result read
+    to the end: a serial loop, a lazy ``map`` or threads waiting for the GIL spend about the
+    serial loop's, worker processes almost none; not on one worker or a free-threaded
+    build); then the speed (``check.timed_speed``, each result read inside the timed call).
+    With ``busy_check``, a known-good version runs beside it: ``reference``, else parlab's
+    process pool started for each run, so it pays the start-up a pool started per call pays.
+    When even it misses the speedup asked for, the verdict is "not checked", never "wrong".
     """
     if check.is_placeholder(primes_parallel):
         return check.not_answered(JOBLIB, "fill in the Parallel(...)(delayed(...)...) line, then run this "
@@ -175,33 +223,58 @@ def check_joblib(primes_parallel: Callable[[list[tuple[int, int]], int], Any], *
     workers = joblib_workers(cores)
     tasks = workload_tasks(max(48, 16 * workers))  # about 0.3 s serial: joblib's hand-off no longer decides
     expected = python_serial(tasks)
-    # The first call starts the workers (loky keeps them for the next calls): it checks the
-    # results and is the warm-up.
-    first = check.call(primes_parallel, list(tasks), workers, timeout_s=60)
-    failed = check.failure(JOBLIB, first, "primes_parallel(tasks, workers)")
-    if failed:
-        return failed
-    got = first.value
-    if not isinstance(got, list | tuple) and hasattr(got, "__iter__"):
-        got = list(got)  # a generator (return_as="generator") gives the same results
-    differs = check.same_results(JOBLIB, list(got) if isinstance(got, tuple) else got, expected,
-                                 "primes_parallel(tasks, workers)")
-    if differs:
-        return differs
-    if busy_check and reference is None:
-        reference = _joblib_solution if importlib.util.find_spec("joblib") is not None else _parlab_pool
-    if reference is not None:
-        reference(tasks, workers)  # its warm-up: loky (and parlab's pool) keep their workers for the next calls
+    what = "primes_parallel(tasks, workers)"
+    listed = _listed(primes_parallel)
+    shape: dict[str, str | None] = {}
 
-    learners = partial(check.rerun, JOBLIB, primes_parallel, list(tasks), workers, expected=expected,
-                       what="primes_parallel(tasks, workers), called again", timeout_s=60)
+    def first_call() -> Any:
+        got = primes_parallel(list(tasks), workers)
+        shape["lazy"] = _lazy(got)
+        return list(got) if not isinstance(got, list | str | bytes | dict) and hasattr(got, "__iter__") else got
+
+    def results() -> check.Verdict | None:
+        # The first call starts the learner's workers (loky keeps them): it checks the results and warms up.
+        first = check.call(first_call, timeout_s=60)
+        failed = check.failure(JOBLIB, first, what)
+        got = first.value
+        return failed or check.same_results(JOBLIB, list(got) if isinstance(got, tuple) else got, expected, what)
+
+    def elsewhere() -> check.Verdict | None:
+        if workers < 2 or not system.gil_enabled():
+            return None  # one worker runs here by design; free-threaded threads may run Python at once
+        serial_cpu = _here_s(lambda: python_serial(tasks))
+        theirs = _here_s(lambda: check.call(listed, list(tasks), workers, timeout_s=60))
+        if theirs < 0.5 * serial_cpu:
+            return None
+        numbers = (f"this process spent {theirs:.2f} s of CPU on your call, the serial loop {serial_cpu:.2f} s; "
+                   "work done in worker processes costs this process almost none")
+        lazy = shape.get("lazy")
+        if lazy:
+            return check.wrong(JOBLIB, f"your function returned {lazy}: it computes nothing until it is read, "
+                                       "and then it runs every task one after another, in this process.",
+                               hint="Return the list the workers computed: Parallel(n_jobs=workers)(delayed("
+                                    "count_primes)(lo, hi) for lo, hi in tasks) gives one.", details=numbers)
+        return check.wrong(JOBLIB, "the results are right, but the work ran in this process, one task after "
+                                   "another (serial code, n_jobs=1, or threads waiting for the GIL), not on "
+                                   f"{workers} worker processes.",
+                           hint="Hand every task to the workers: Parallel(n_jobs=workers)(delayed(count_primes)"
+                                "(lo, hi) for lo, hi in tasks), with joblib's default (process) backend.",
+                           details=numbers)
+
+    verdict = check.first_failure(results, elsewhere)
+    if verdict is not None:
+        return verdict
+    if busy_check and reference is None:
+        reference = _parlab_pool
+    learners = partial(check.rerun, JOBLIB, listed, list(tasks), workers, expected=expected,
+                       what=f"{what}, called again", timeout_s=60)
     return check.timed_speed(JOBLIB, lambda: python_serial(tasks), learners, workers,
                              reference=None if reference is None else partial(reference, tasks, workers),
                              cores=cores, what="your parallel version", rounds=repeats)
 
 
 def _parlab_pool(tasks: list[tuple[int, int]], workers: int) -> list[int]:
-    """The known-good version where joblib is not installed: parlab's process pool."""
+    """The known-good version: parlab's process pool, started for each run (it pays a pool's start-up)."""
     with WorkerPool("processes", workers, warn=False) as pool:
         return pool.map(count_primes, tasks, star=True, timeout=60).results
 
@@ -257,6 +330,11 @@ def check_within(fetch_all_within: Callable[..., Any], *, delays: Sequence[float
     differs = check.same_results(LIMIT, list(got) if isinstance(got, tuple) else got, expected,
                                  "fetch_all_within(delays, limit)")
     if differs:
+        if isinstance(got, list) and got and all(v is None for v in got):
+            return check.wrong(LIMIT, "every wait gave None: one limit was put on all the waits together, so "
+                                      "the slow ones took the quick ones down with them.",
+                               hint="Put wait_for around each fetch, not around the gather: each wait gets "
+                                    "its own limit.", details=details)
         if isinstance(got, list) and None not in got and len(got) == len(expected):
             return check.wrong(LIMIT, "every wait ran to its end: the slow ones should give None after "
                                       "the limit.", hint="Wrap each fetch in asyncio.wait_for(..., timeout=limit).",

@@ -13,7 +13,7 @@ from typing import Any
 
 from parlab.lessons import check
 from parlab.measure import amdahl_speedup, gustafson_speedup
-from parlab.results import format_speedup
+from parlab.results import Sweep, format_speedup
 
 __all__ = [
     "FIXED",
@@ -25,6 +25,7 @@ __all__ = [
     "check_law_functions",
     "check_laws",
     "karp_flatt_points",
+    "noise",
 ]
 
 LAWS = "Exercise 1: write the two laws"
@@ -108,7 +109,7 @@ def check_karp_flatt(karp_flatt: Callable[[float, int], float], strong: Mapping[
     points = {k: s for k, s in strong.items() if k >= 2}
     tried = [("your sweep", k, s) for k, s in sorted(points.items())] + [("a sample sweep", k, s)
                                                                         for k, s in SAMPLE.items()]
-    lines = []
+    lines, noisy = [], []
     for where, k, s in tried:
         outcome = check.call(karp_flatt, s, k, timeout_s=5)
         failed = check.failure(KARP, outcome, f"karp_flatt({s:.3f}, {k})")
@@ -120,6 +121,9 @@ def check_karp_flatt(karp_flatt: Callable[[float, int], float], strong: Mapping[
         yours = f"{v:.3f}" if ok else repr(v)
         lines.append(f"{where}: {format_speedup(s)} on {k} workers: yours {yours}, e = {want:.3f} "
                      f"{'✓' if ok else '✗'}")
+        if not ok and where == "your sweep" and not 1 < s < k:
+            noisy.append(f"{format_speedup(s)} on {k} workers")  # e outside [0, 1]: a clamp is no mistake
+            continue
         if not ok:
             if isinstance(v, int | float) and not isinstance(v, bool) and math.isclose(v, 1 / s, rel_tol=1e-6):
                 hint = "That is 1/S alone: subtract the ideal share 1/k, then divide by 1 - 1/k."
@@ -130,6 +134,12 @@ def check_karp_flatt(karp_flatt: Callable[[float, int], float], strong: Mapping[
                 hint = "Karp–Flatt: e = (1/S - 1/k) / (1 - 1/k), with S the measured speedup on k workers."
             return check.wrong(KARP, f"karp_flatt({s:.3f}, {k}) is not the serial fraction e = {want:.3f}.",
                                hint=hint, details="\n".join(lines))
+    if noisy:
+        return check.not_checked(KARP, "karp_flatt is right on the sample sweep, but differs on your point(s) "
+                                       f"{', '.join(noisy)}: no gain, or more than ideal, is noise (a busy "
+                                       "machine, a pool's overhead), and e there lies outside 0 to 1. Run the "
+                                       "sweep again on a quieter machine to check it on your own points.",
+                                 details="\n".join(lines))
     mine = "" if points else " (your sweep has no point with 2 or more workers: only the sample sweep was checked)"
     return check.right(KARP, f"karp_flatt gives the serial fraction of every point{mine}.",
                        details="\n".join(lines))
@@ -143,13 +153,57 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
-def check_half(workers_for_half: object, f_amdahl: float) -> check.Verdict:
-    """Workers that give half of Amdahl's ceiling 1/f, for the learner's f (kept in [0.01, 0.5])."""
+def _speedups(points: Mapping[int, float] | Sweep) -> tuple[dict[int, float], list[str]]:
+    """{workers: speedup} and the spread warnings of a sweep or of its {workers: speedup}."""
+    if isinstance(points, Sweep):
+        warned = [f"{p.workers} worker{'s' if p.workers != 1 else ''}: {w}" for p in points.points
+                  for w in p.timing.warnings]
+        return {p.workers: p.speedup for p in points.points}, warned
+    return dict(points), []
+
+
+def noise(points: Mapping[int, float] | Sweep | None, f_amdahl: float | None = None) -> list[str]:
+    """Why a serial fraction from these fixed-size points means nothing (empty when it may be trusted; lesson 06b).
+
+    Noise: the 1-worker point far from 1× (a busy machine or a pool's overhead), no gain on
+    2 or more workers, f past one half (the laws then say one worker reaches half the
+    ceiling), or a wide spread. Without a point on 2 or more workers f is not theirs.
+    """
+    if points is None:
+        return []
+    speedups, warned = _speedups(points)
+    if not any(k >= 2 for k in speedups):
+        return []
+    why = []
+    one = speedups.get(1)
+    if one is not None and not 0.8 <= one <= 1.25:
+        why.append(f"1 worker ran at {format_speedup(one)}, far from 1×")
+    why += [f"{k} workers gained nothing ({format_speedup(s)})" for k, s in sorted(speedups.items())
+            if k >= 2 and s <= 1.05]
+    if f_amdahl is not None and f_amdahl > 0.5:
+        why.append(f"f = {f_amdahl:.3f} says more than half of one worker's run is serial")
+    return why + warned
+
+
+def check_half(workers_for_half: object, f_amdahl: float,
+               points: Mapping[int, float] | Sweep | None = None) -> check.Verdict:
+    """Workers that give half of Amdahl's ceiling 1/f, for the learner's f (kept in [0.01, 0.5]).
+
+    ``points``: the fixed-size sweep ``f_amdahl`` was estimated from (``strong`` or the sweep).
+    When they are noise (:func:`noise`), the answer rests on a meaningless f: "not checked".
+    """
     if check.is_placeholder(workers_for_half):
         return check.not_answered(HALF, "set workers_for_half to a number of workers, then run this cell again.")
     k = _number(workers_for_half)
     if k is None or k <= 0:
         return check.wrong(HALF, f"workers_for_half must be a positive number, not {workers_for_half!r}.")
+    why = noise(points, float(f_amdahl))
+    if why:
+        return check.not_checked(HALF, "your processes sweep is too noisy to give a serial fraction, so an "
+                                       "answer from its f would mean nothing: run section 1's sweep again on a "
+                                       "quieter machine, or answer for f = 0.10 and check it with "
+                                       "ex.check_half(workers_for_half, 0.10).",
+                                 details="; ".join(why) + ".")
     f = min(max(float(f_amdahl), 0.01), 0.5)
     half = 0.5 / f
     got = amdahl_speedup(f, k)
@@ -161,6 +215,8 @@ def check_half(workers_for_half: object, f_amdahl: float) -> check.Verdict:
         hint = "That is half of the ceiling, a speedup; the question asks how many workers reach it."
     elif abs(k - 1 / f) <= 0.05 / f:
         hint = "On 1/f workers the speedup is already past half of the ceiling: solve S(k) = 1 / (2 f) for k."
+    elif abs(k - 2 / f) <= 0.1 / f:
+        hint = "That many workers give more than half: S(k) = 1 / (2 f) gives k = (1 - f) / f."
     else:
         hint = "Set Amdahl's speedup 1 / (f + (1 - f) / k) equal to half the ceiling and solve for k."
     more = "more" if got < half else "fewer"

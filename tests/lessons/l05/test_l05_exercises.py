@@ -155,6 +155,25 @@ def test_ring_with_a_wrong_tag_is_wrong(mpiexec):
     assert verdict.status == "wrong" and "'P0P1P1P1'" in verdict.headline
 
 
+@pytest.mark.parametrize("answers", [("(rank + 1) % size", "size - 1", "right"), ("1", "3", "(rank + 1) % size")])
+def test_ring_written_differently_is_right(mpiexec, answers):
+    verdict = ex.check_ring(fill(RING, *answers), timeout_s=30)
+    assert verdict.right, str(verdict)
+
+
+def test_ring_with_the_message_typed_in_is_wrong(mpiexec):
+    source = fill(RING, "right", "left", "right").replace('{"message": message}', '{"message": "P0P1P2P3"}')
+    verdict = ex.check_ring(source, timeout_s=30)
+    assert verdict.status == "wrong" and "typed into the program" in verdict.headline
+    assert "built on its way round" in verdict.headline
+
+
+def test_ring_all_to_the_right_deadlocks(mpiexec):
+    verdict = ex.check_ring(fill(RING, "right", "right", "right"), timeout_s=SHORT)
+    assert verdict.status == "timeout" and "waits in recv" in verdict.headline
+    no_process_left()
+
+
 def test_ring_that_is_not_text_is_wrong():
     verdict = ex.check_ring(42)
     assert verdict.status == "wrong" and "must be the program's text" in verdict.headline
@@ -180,6 +199,35 @@ def test_gather_then_sum_is_wrong_even_with_the_right_total(mpiexec):
 def test_reduce_with_the_wrong_operation_is_wrong(mpiexec):
     verdict = exb.check_reduce(fill(TOTAL, "comm.reduce(value, op=MPI.MAX, root=0)"), timeout_s=30)
     assert verdict.status == "wrong" and "reported 16, not 30" in verdict.headline
+    assert "op=MPI.MAX gives the largest value" in verdict.headline
+
+
+@pytest.mark.parametrize("answer", ["comm.reduce(value, root=0)", "comm.allreduce(value, op=MPI.SUM)",
+                                    "comm.reduce(value, MPI.SUM, 0)"])
+def test_reduce_written_differently_is_right(mpiexec, answer):
+    verdict = exb.check_reduce(fill(TOTAL, answer), timeout_s=30)
+    assert verdict.right, str(verdict)
+
+
+def test_allgather_then_sum_is_wrong(mpiexec):
+    verdict = exb.check_reduce(fill(TOTAL, "sum(comm.allgather(value))"), timeout_s=30)
+    assert verdict.status == "wrong" and "still gathers" in verdict.headline
+
+
+def test_reduce_to_another_root_is_named(mpiexec):
+    verdict = exb.check_reduce(fill(TOTAL, "comm.reduce(value, op=MPI.SUM, root=1)"), timeout_s=30)
+    assert verdict.status == "wrong" and "rank 0 got None: the total went to another rank" in verdict.headline
+    assert "root=0" in verdict.hint
+
+
+def test_reduce_of_lists_is_named(mpiexec):
+    verdict = exb.check_reduce(fill(TOTAL, "comm.reduce([value], op=MPI.SUM, root=0)"), timeout_s=30)
+    assert verdict.status == "wrong" and "joined lists instead of adding numbers" in verdict.headline
+
+
+def test_reduce_with_the_product_is_named(mpiexec):
+    verdict = exb.check_reduce(fill(TOTAL, "comm.reduce(value, op=MPI.PROD, root=0)"), timeout_s=30)
+    assert verdict.status == "wrong" and "op=MPI.PROD gives the product" in verdict.headline
 
 
 def test_a_comment_naming_reduce_does_not_count(mpiexec):
@@ -202,6 +250,39 @@ def test_swap_fixes_are_right(mpiexec, answer):
     verdict = ex.check_swap(fill(SWAP, answer), timeout_s=30)
     assert verdict.right, str(verdict)
     assert verdict.details.count("the other rank's array") == 2
+
+
+@pytest.mark.parametrize("answer", [
+    ("if rank == 0:\n    comm.Send(mine, dest=other)\n    comm.Recv(theirs, source=other)\n"
+     "else:\n    comm.Recv(theirs, source=other)\n    comm.Send(mine, dest=other)"),
+    "theirs[:] = mine\ncomm.Sendrecv_replace(theirs, dest=other, source=other)",
+    "request = comm.Irecv(theirs, source=other)\ncomm.Send(mine, dest=other)\nrequest.Wait()",
+], ids=["ordered by rank", "Sendrecv_replace", "Irecv first"])
+def test_swap_written_differently_is_right(mpiexec, answer):
+    verdict = ex.check_swap(fill(SWAP, answer), timeout_s=30)
+    assert verdict.right, str(verdict)
+
+
+def test_the_swap_that_receives_first_is_named_a_recv_deadlock(mpiexec):
+    answer = "comm.Recv(theirs, source=other)\ncomm.Send(mine, dest=other)"
+    verdict = ex.check_swap(fill(SWAP, answer), timeout_s=SHORT)
+    assert verdict.status == "timeout"
+    assert "both ranks wait in Recv first" in verdict.headline and "Send" not in verdict.headline.split(":")[1]
+    no_process_left()
+
+
+def test_a_pickling_sendrecv_is_wrong(mpiexec):
+    answer = "theirs = comm.sendrecv(mine, dest=other, source=other)"
+    verdict = ex.check_swap(fill(SWAP, answer), timeout_s=30)
+    assert verdict.status == "wrong" and "lower-case sendrecv pickled 1 MiB" in verdict.headline
+
+
+def test_a_swap_that_never_waits_is_wrong(mpiexec):
+    answer = "comm.Isend(mine, dest=other)\ncomm.Irecv(theirs, source=other)"
+    verdict = ex.check_swap(fill(SWAP, answer), timeout_s=30)
+    assert not verdict.right
+    if verdict.status == "wrong":
+        assert "never waited for" in verdict.headline or "does not hold" in verdict.headline
 
 
 def test_the_deadlocking_swap_is_stopped_by_the_timeout_and_named(mpiexec):
@@ -260,6 +341,22 @@ def test_pingpong_that_replies_before_receiving_is_wrong(mpiexec):
     assert "replied before it had received the ping" in verdict.hint and "0.0, 0.0" in verdict.details
 
 
+@pytest.mark.parametrize("answers", [
+    ("comm.Recv([pong, MPI.DOUBLE], source=1)", "comm.Recv(buffer, source=MPI.ANY_SOURCE)", "comm.Send(buffer, 0)"),
+    ("comm.Recv(buf=pong, source=1, tag=0)", "comm.Recv(buffer, 0)", "comm.Isend(buffer, dest=0).Wait()"),
+])
+def test_pingpong_written_differently_is_right(mpiexec, answers):
+    verdict = ex.check_pingpong(fill(PINGPONG, *answers), timeout_s=30)
+    assert verdict.right, str(verdict)
+
+
+def test_pingpong_received_into_the_wrong_array_is_wrong(mpiexec):
+    answers = ("comm.Recv(ping, source=1)", *PINGPONG_SOLUTION[1:])
+    verdict = ex.check_pingpong(fill(PINGPONG, *answers), timeout_s=30)
+    assert verdict.status == "wrong" and "did not get back its array doubled" in verdict.headline
+    assert "received into another array than `pong`" in verdict.hint
+
+
 def test_pingpong_receiving_from_itself_hangs_and_is_stopped(mpiexec):
     answers = ("comm.Recv(pong, source=0)", *PINGPONG_SOLUTION[1:])
     verdict = ex.check_pingpong(fill(PINGPONG, *answers), timeout_s=SHORT)
@@ -292,9 +389,36 @@ def test_reduce_instead_of_allreduce_is_wrong_on_the_other_ranks(mpiexec):
     assert "rank 1's total: [0.0, 0.0, 0.0, 0.0]" in verdict.details
 
 
-def test_allreduce_with_max_is_wrong_on_every_rank(mpiexec):
+def test_allreduce_with_max_is_named(mpiexec):
     verdict = exb.check_allreduce(fill(ALLREDUCE, "comm.Allreduce(mine, total, op=MPI.MAX)"), timeout_s=30)
+    assert verdict.status == "wrong"
+    assert "the largest of the arrays' values, not their sum: op=MPI.MAX" in verdict.headline
+
+
+def test_allreduce_into_the_wrong_array_is_wrong_on_every_rank(mpiexec):
+    verdict = exb.check_allreduce(fill(ALLREDUCE, "comm.Allreduce(total, mine, op=MPI.SUM)"), timeout_s=30)
     assert verdict.status == "wrong" and "on rank(s) 0, 1, 2, 3" in verdict.headline
+
+
+def test_allgather_then_sum_is_not_an_allreduce(mpiexec):
+    verdict = exb.check_allreduce(fill(ALLREDUCE, "total[:] = sum(comm.allgather(mine))"), timeout_s=30)
+    assert verdict.status == "wrong" and "gathered every array" in verdict.headline
+    assert "comm.Allreduce(mine, total" in verdict.hint
+
+
+def test_reduce_then_bcast_is_not_one_allreduce(mpiexec):
+    answer = "comm.Reduce(mine, total, op=MPI.SUM, root=0)\ncomm.Bcast(total, root=0)"
+    verdict = exb.check_allreduce(fill(ALLREDUCE, answer), timeout_s=30)
+    assert verdict.status == "wrong" and "Reduce then Bcast" in verdict.headline
+
+
+@pytest.mark.parametrize("answer", ["comm.Allreduce(mine, total)",
+                                    "total[:] = mine\ncomm.Allreduce(MPI.IN_PLACE, total, op=MPI.SUM)",
+                                    "comm.Allreduce([mine, MPI.DOUBLE], [total, MPI.DOUBLE], op=MPI.SUM)"],
+                         ids=["default op", "in place", "with datatypes"])
+def test_allreduce_written_differently_is_right(mpiexec, answer):
+    verdict = exb.check_allreduce(fill(ALLREDUCE, answer), timeout_s=30)
+    assert verdict.right, str(verdict)
 
 
 # --------------------------------------------------------------------------- 05b exercise 3: MPIPoolExecutor
@@ -307,6 +431,31 @@ def test_pool_solution_is_right(mpiexec):
     verdict = exb.check_pool(fill(POOL, "list(pool.map(fib, tasks))"), timeout_s=30)
     assert verdict.right, str(verdict)
     assert "2 MPI workers" in verdict.headline and "28657" in verdict.details
+
+
+@pytest.mark.parametrize("answer", [
+    "list(pool.starmap(fib, [(t,) for t in tasks]))",
+    "[f.result() for f in [pool.submit(fib, t) for t in tasks]]",
+    "list(pool.map(fib, tasks, chunksize=2))",
+], ids=["starmap", "submit then result", "map with chunks"])
+def test_pool_written_differently_is_right(mpiexec, answer):
+    verdict = exb.check_pool(fill(POOL, answer), timeout_s=30)
+    assert verdict.right, str(verdict)
+
+
+def test_pool_submit_waited_one_at_a_time_is_wrong(mpiexec):
+    verdict = exb.check_pool(fill(POOL, "[pool.submit(fib, t).result() for t in tasks]"), timeout_s=30)
+    assert verdict.status == "wrong" and "waited for each task before it submitted the next" in verdict.headline
+
+
+def test_pool_futures_without_result_are_named(mpiexec):
+    verdict = exb.check_pool(fill(POOL, "[pool.submit(fib, t) for t in tasks]"), timeout_s=30)
+    assert verdict.status == "error" and "call .result()" in verdict.hint
+
+
+def test_builtin_map_on_rank_0_is_wrong(mpiexec):
+    verdict = exb.check_pool(fill(POOL, "list(map(fib, tasks))"), timeout_s=30)
+    assert verdict.status == "wrong" and "rank 0 computed them itself" in verdict.headline
 
 
 def test_a_serial_loop_on_rank_0_is_wrong(mpiexec):

@@ -67,6 +67,27 @@ def two_core_table(kernel_s: float = 0.016) -> list[dict]:
         {"backend": "kernel-threads", "workers": 2, "median_s": kernel_s, "speedup": 1.7}]
 
 
+def by_efficiency(table):
+    return max(table, key=lambda row: row["efficiency"])["backend"]
+
+
+def slowest(table):
+    return max(table, key=lambda row: row["median_s"])["backend"]
+
+
+def sorted_choose(table):  # right, written differently
+    ranked = sorted(table, key=lambda row: (row["median_s"], row["workers"]))
+    return ranked[0]["backend"]
+
+
+def loop_choose(table):  # right, written differently
+    best = None
+    for row in table:
+        if best is None or row["median_s"] < best["median_s"]:
+            best = row
+    return best["backend"]
+
+
 def test_choose_placeholder_is_not_answered():
     v = ex.check_choose(placeholder_choose, two_core_table())
     assert v.status == "not answered" and "write choose(table)" in v.headline
@@ -92,6 +113,19 @@ def test_choose_a_fixed_answer_is_wrong_on_other_machines():
     v = ex.check_choose(always_processes, two_core_table())
     assert v.status == "wrong" and "a 1-core laptop" in v.headline
     assert "the fastest row is serial on 1 worker" in v.details
+    assert "choose returns 'processes' whatever the table" in v.hint
+
+
+@pytest.mark.parametrize(("fn", "words"), [(by_efficiency, "Efficiency is the speedup per worker"),
+                                           (slowest, "That is the slowest row")])
+def test_choose_wrong_rules_are_named(fn, words):
+    v = ex.check_choose(fn, ex.sample_tables()["an 8-core free-threaded build"])
+    assert v.status == "wrong" and "did not pick the fastest backend" in v.headline and words in v.hint
+
+
+@pytest.mark.parametrize("fn", [sorted_choose, loop_choose])
+def test_choose_written_differently_is_right(fn):
+    assert ex.check_choose(fn, two_core_table()).status == "right"
 
 
 def test_choose_within_noise_of_the_fastest_is_right():
@@ -147,6 +181,34 @@ def solution_parallel(tasks, workers):
 print(ex.check_joblib(solution_parallel, cores=1))
 """
 
+# joblib answers judged in one child (joblib keeps its workers until the process ends), on a
+# clock that ticks once per run: the speed can never decide, only where the work ran.
+JOBLIB_ANSWERS_IN_A_CHILD = """
+import itertools, json
+from joblib import Parallel, delayed
+from parlab.lessons.l06 import exercises_a as ex
+from parlab.workloads import count_primes
+
+ticks = itertools.count()
+ex.check.sandbox.CLOCK = lambda: float(next(ticks))
+
+def batched(tasks, workers):
+    return Parallel(n_jobs=workers, batch_size=4)(delayed(count_primes)(*t) for t in tasks)
+
+def as_generator(tasks, workers):
+    return Parallel(n_jobs=workers, return_as="generator")(delayed(count_primes)(lo, hi) for lo, hi in tasks)
+
+def one_job(tasks, workers):
+    return Parallel(n_jobs=1)(delayed(count_primes)(lo, hi) for lo, hi in tasks)
+
+def joblib_threads(tasks, workers):
+    return Parallel(n_jobs=workers, prefer="threads")(delayed(count_primes)(lo, hi) for lo, hi in tasks)
+
+for fn in (batched, as_generator, one_job, joblib_threads):
+    v = ex.check_joblib(fn, cores=2)
+    print(json.dumps({"name": fn.__name__, "status": v.status, "headline": v.headline, "hint": v.hint}))
+"""
+
 
 def serial_parallel(tasks, workers):
     return [count_primes(lo, hi) for lo, hi in tasks]
@@ -160,6 +222,31 @@ def half_windows(tasks, workers):
 def forgets_to_return(tasks, workers):
     with ProcessPoolExecutor(workers) as pool:
         list(pool.map(count_primes, *zip(*tasks, strict=True)))
+
+
+def lazy_map(tasks, workers):
+    return map(count_primes, *zip(*tasks, strict=True))
+
+
+def lazy_generator(tasks, workers):
+    return (count_primes(lo, hi) for lo, hi in tasks)
+
+
+def thread_pool(tasks, workers):
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(count_primes, *zip(*tasks, strict=True)))
+
+
+def process_pool(tasks, workers):  # right without joblib, as the exercise allows
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(count_primes, *zip(*tasks, strict=True)))
+
+
+def submitted(tasks, workers):  # right, written differently
+    with ProcessPoolExecutor(workers) as pool:
+        futures = [pool.submit(count_primes, lo, hi) for lo, hi in tasks]
+        return [f.result() for f in futures]
 
 
 def test_joblib_placeholder_is_not_answered():
@@ -183,19 +270,60 @@ def _ticking(monkeypatch):
     monkeypatch.setattr(ex.check.sandbox, "CLOCK", lambda: float(next(ticks)))
 
 
-def test_joblib_serial_version_is_not_parallel(monkeypatch):
-    # As long as the serial loop on the clock, and nothing known-good beside it: slow, and said so.
+gil = pytest.mark.skipif(not ex.system.gil_enabled(), reason="threads run Python at once without the GIL")
+
+
+@gil
+def test_joblib_serial_version_ran_in_this_process(monkeypatch):
+    # Caught by where the work ran (this process's CPU time), not by the clock: the clock ticks once per run.
     _ticking(monkeypatch)
     v = ex.check_joblib(serial_parallel, cores=2, busy_check=False)
-    assert v.status == "wrong" and "the results are right, but your parallel version ran only" in v.headline
-    assert "needed at least 1.33×" in v.details
+    assert v.status == "wrong" and "the work ran in this process, one task after another" in v.headline
+    assert "worker processes" in v.headline and "of CPU on your call" in v.details
+
+
+@gil
+@pytest.mark.parametrize(("fn", "words"), [(lazy_map, "returned a map object"),
+                                           (lazy_generator, "returned a generator expression")])
+def test_joblib_lazy_answers_are_named(monkeypatch, fn, words):
+    # The 1426x of a lazy map: the call only built the iterator. Now it is read inside the call.
+    _ticking(monkeypatch)
+    v = ex.check_joblib(fn, cores=2)
+    assert v.status == "wrong" and words in v.headline and "computes nothing until it is read" in v.headline
+    assert "Return the list" in v.hint
+
+
+@gil
+def test_joblib_threads_under_the_gil_are_named(monkeypatch):
+    _ticking(monkeypatch)
+    v = ex.check_joblib(thread_pool, cores=2)
+    assert v.status == "wrong" and "threads waiting for the GIL" in v.headline
+
+
+@pytest.mark.parametrize("fn", [process_pool, submitted])
+def test_joblib_process_pools_written_differently_are_not_wrong(monkeypatch, fn):
+    # Every run one tick: no speedup can show, the known-good pool misses it too, so "not checked".
+    _ticking(monkeypatch)
+    v = ex.check_joblib(fn, cores=2)
+    assert v.status == "not checked" and "too busy to judge the speed" in v.headline, str(v)
+
+
+def test_joblib_answers_in_a_child(require):
+    require(importlib.util.find_spec("joblib") is not None, "joblib", "pip install joblib")
+    done = subprocess.run([sys.executable, "-c", JOBLIB_ANSWERS_IN_A_CHILD], capture_output=True, text=True,
+                          timeout=300, check=True)
+    got = {v["name"]: v for v in map(json.loads, done.stdout.splitlines())}
+    assert got["batched"]["status"] == "not checked" and got["as_generator"]["status"] == "not checked", got
+    if ex.system.gil_enabled():
+        for name in ("one_job", "joblib_threads"):
+            assert got[name]["status"] == "wrong" and "ran in this process" in got[name]["headline"], got[name]
 
 
 def test_joblib_on_busy_cores_is_not_checked(monkeypatch):
     # The known-good version took as long as the serial loop too: the cores are "busy", so an
     # answer that misses the speedup is neither blamed nor passed as right.
     _ticking(monkeypatch)
-    v = ex.check_joblib(serial_parallel, cores=2, reference=serial_parallel)
+    v = ex.check_joblib(process_pool, cores=2, reference=serial_parallel)
     assert v.status == "not checked" and "too busy to judge the speed" in v.headline
     assert "the known-good version reached 1.00× (needed at least 1.33×)" in v.details
     assert v.must_be_right() is v  # a solution cell goes on
@@ -247,6 +375,52 @@ def test_half_clamps_f_and_refuses_non_numbers():
     assert exb.check_half(..., 0.1).status == "not answered"
     v = exb.check_half("nine", 0.1)
     assert v.status == "wrong" and "positive number" in v.headline
+
+
+BUSY = {1: 0.70, 2: 1.15}  # the stored run of 06b on a busy machine: f = 0.738
+
+
+def test_half_on_noisy_points_is_not_checked():
+    for answer in (1, 2, 9):  # "1 worker" follows from the noise; none of them is judged
+        v = exb.check_half(answer, 0.738, BUSY)
+        assert v.status == "not checked" and "too noisy to give a serial fraction" in v.headline
+        assert "1 worker ran at 0.70×, far from 1×" in v.details and "f = 0.738" in v.details
+
+
+def test_half_on_quiet_points_is_judged():
+    quiet = {1: 0.97, 2: 1.82, 4: 3.1}
+    assert exb.noise(quiet, 0.09) == []
+    assert exb.check_half(10, 0.09, quiet).status == "right"
+    assert exb.check_half(2 / 0.09, 0.09, quiet).status == "wrong"
+    assert exb.noise({1: 0.95}, 0.10) == []  # one core: f is not from the points, nothing to doubt
+
+
+def test_half_noise_names_no_gain():
+    assert "2 workers gained nothing (0.98×)" in exb.noise({1: 0.95, 2: 0.98}, 0.3)
+
+
+def test_karp_flatt_on_noisy_points_is_not_checked_when_clamped():
+    def clamped(speedup, k):
+        return min(1.0, max(0.0, (1 / speedup - 1 / k) / (1 - 1 / k)))
+
+    assert exb.check_karp_flatt(clamped, BUSY).status == "right"  # 1.15x on 2 gives e inside [0, 1]
+    v = exb.check_karp_flatt(clamped, {1: 0.7, 2: 0.9})
+    assert v.status == "not checked" and "0.90× on 2 workers" in v.headline
+    assert exb.check_karp_flatt(lambda s, k: 1 / s, {1: 0.7, 2: 0.9}).status == "wrong"  # wrong on the sample too
+
+
+def test_karp_flatt_written_differently_is_right():
+    v = exb.check_karp_flatt(lambda s, k: (k / s - 1) / (k - 1), {1: 0.95, 2: 1.7})
+    assert v.status == "right"
+    v = exb.check_karp_flatt(lambda s, k: (1 / s - 1 / k) * k / (k - 1), {1: 0.95, 2: 1.7, 4: 3.0})
+    assert v.status == "right"
+
+
+def test_karp_flatt_swapped_with_amdahl_is_wrong():
+    v = exb.check_karp_flatt(lambda s, k: 1 / (s + (1 - s) / k), {2: 1.7})
+    assert v.status == "wrong" and "not the serial fraction" in v.headline
+    v = exb.check_karp_flatt(lambda s, k: (1 / s - 1 / k) / (1 + 1 / k), {2: 1.7})
+    assert v.status == "wrong" and "Karp–Flatt: e = (1/S - 1/k) / (1 - 1/k)" in v.hint
 
 
 def test_laws_right_swapped_and_ceiling():
@@ -363,6 +537,34 @@ def test_within_without_a_limit_is_wrong():
 def test_within_exceptions_in_the_list_are_wrong():
     v = ex.check_within(exceptions_kept)
     assert v.status == "wrong" and "holds exceptions" in v.headline and "TimeoutError" in v.hint
+
+
+async def batch_limit(delays, limit):
+    try:
+        return await asyncio.wait_for(asyncio.gather(*(fetch(i, d) for i, d in enumerate(delays))), limit)
+    except TimeoutError:
+        return [None] * len(delays)
+
+
+async def tasks_within(delays, limit):  # right, written differently: tasks, then awaited in order
+    tasks = [asyncio.create_task(solution_one(i, d, limit)) for i, d in enumerate(delays)]
+    return [await t for t in tasks]
+
+
+async def taskgroup_within(delays, limit):  # right, written differently: a TaskGroup
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(solution_one(i, d, limit)) for i, d in enumerate(delays)]
+    return [t.result() for t in tasks]
+
+
+def test_within_one_limit_for_the_batch_is_named():
+    v = ex.check_within(batch_limit, delays=[0.02] * 4 + [0.6], limit=0.2)
+    assert v.status == "wrong" and "one limit was put on all the waits together" in v.headline
+
+
+@pytest.mark.parametrize("fn", [tasks_within, taskgroup_within])
+def test_within_written_differently_is_right(fn):
+    assert ex.check_within(fn).status == "right"
 
 
 def test_within_needs_async_def():
