@@ -78,6 +78,12 @@ TAUGHT = {
         "pstats": r"pstats\.Stats\(",
         "ProcessPoolExecutor": r"ProcessPoolExecutor\(",
     },
+    "07-beyond-one-machine.ipynb": {
+        "dask.delayed": r"delayed\(fib\)\(n\)",
+        "a LocalCluster and Client": r"LocalCluster\((?s:.)*Client\(cluster\)",
+        "futures": r"client\.submit\((?s:.)*client\.map\((?s:.)*as_completed\((?s:.)*client\.gather\(",
+        "performance_report": r"performance_report\(filename=",
+    },
 }
 
 

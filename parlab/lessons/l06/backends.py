@@ -3,8 +3,9 @@
 The workload counts primes in ``TASKS`` windows of equal width (so every task costs about
 the same): pure Python on threads and processes (lessons 01-02), a compiled kernel that
 releases the GIL on threads (lesson 03), child scripts fed by a coordination board
-(lesson 04), and MPI ranks (lesson 05). A backend whose parts are missing here reports why
-instead of running; modules of other lessons are imported only when their backend is used.
+(lesson 04), MPI ranks (lesson 05), and a dask LocalCluster (lesson 07). A backend whose
+parts are missing here reports why instead of running; modules of other lessons are imported
+only when their backend is used.
 """
 
 from __future__ import annotations
@@ -178,6 +179,39 @@ def _mpi(workers: int) -> Iterator[Runner]:
     yield run
 
 
+# --------------------------------------------------------------------------- dask (lesson 07)
+
+def _dask_unavailable() -> str | None:
+    missing = [m for m in ("dask", "distributed") if importlib.util.find_spec(m) is None]
+    if missing:
+        return f"{' and '.join(missing)} not installed: pip install 'dask[distributed]'"
+    return None
+
+
+@contextmanager
+def _dask(workers: int) -> Iterator[Runner]:
+    import logging
+
+    from distributed import Client, LocalCluster, wait
+
+    # One LocalCluster per open(k), started before the clock like a pool: k single-threaded
+    # worker processes on loopback, no dashboard, dask's log lines kept off the notebook.
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
+                      silence_logs=logging.CRITICAL) as cluster, \
+            Client(cluster) as client:
+        client.wait_for_workers(workers, timeout=RUN_TIMEOUT_S)
+
+        def run(tasks: list[Task]) -> list[int]:
+            if not tasks:
+                return []
+            los, his = zip(*tasks, strict=True)
+            futures = client.map(count_primes, los, his, pure=False)
+            wait(futures, timeout=RUN_TIMEOUT_S)  # never wait for ever; gather has no timeout of its own
+            return [int(n) for n in client.gather(futures)]
+        yield run
+
+
 # --------------------------------------------------------------------------- the registry
 
 # The ways lesson 06 runs its one workload, by name (not parlab.run.BACKENDS: these include
@@ -192,6 +226,7 @@ STRATEGIES: dict[str, Backend] = {b.name: b for b in (
     Backend("kernel-threads", "threads, compiled kernel", "kernel", _kernel_threads, _kernel_unavailable),
     Backend("children", "child scripts", "python", _children, _children_unavailable, launches=True),
     Backend("mpi", "MPI ranks", "python", _mpi, _mpi_unavailable, launches=True),
+    Backend("dask", "dask LocalCluster", "python", _dask, _dask_unavailable),
 )}
 
 # Serial runs that speedups are measured against; None when the code is not here.

@@ -1,0 +1,100 @@
+"""Lesson 07's helpers: the cluster, the task stream as a timeline, the logs of attempts, the refusal, the script."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+from parlab.lessons.l07 import cluster as lab
+from parlab.lessons.l07 import measure, reach, tasks, travel
+from parlab.workloads import fib
+
+
+def test_dask_status_and_require(monkeypatch):
+    assert lab.dask_status() is None
+    monkeypatch.setattr(lab.importlib.util, "find_spec", lambda name: None)
+    assert "dask and distributed are not installed" in lab.dask_status()
+    assert lab.dashboard_address() is None
+    with pytest.raises(ModuleNotFoundError, match=r"Lesson 07 needs Dask.*pip install 'dask\[distributed\]'"):
+        lab.require_dask()
+
+
+def test_stream_run_makes_a_timeline(client):
+    from distributed import get_task_stream
+
+    with get_task_stream(client) as stream:
+        results = client.gather(client.map(fib, [18] * 6, pure=False))
+    run = lab.stream_run(stream.data, results, 2)
+    assert run.backend == "dask" and run.results == [fib(18)] * 6 and len(run.timeline) == 6
+    assert min(s.start for s in run.timeline) == 0 and {s.worker for s in run.timeline} <= {0, 1}
+    assert all(s.end >= s.start for s in run.timeline) and run.wall_s == max(s.end for s in run.timeline)
+    with pytest.raises(ValueError, match="no computed task"):
+        lab.stream_run([], [], 2)
+
+
+def test_attempts_and_worker_pids(client, tmp_path):
+    assert client.gather(client.map(tasks.attempt, [0, 1], [5, 6], [str(tmp_path)] * 2, pure=False)) == \
+        [(0, 5), (1, 8)]
+    pids = set(lab.worker_pids(client).values())
+    found = lab.attempts(tmp_path)
+    assert list(found) == [0, 1] and all(len(p) == 1 and p[0] in pids for p in found.values())
+
+
+def test_batches_and_granularity(client):
+    assert measure.batches([1, 2, 3, 4, 5], 2) == [[1, 2], [3, 4], [5]]
+    with pytest.raises(ValueError):
+        measure.batches([1], 0)
+    g = measure.granularity(client, items=40, repeats=1)
+    assert g.items == 40 and g.workers == 2 and g.chunk == 5
+    assert min(g.dask_each, g.pool_each, g.pool_chunked, g.dask_batched) > 0
+
+
+def test_cluster_sweep_checks_and_closes(tmp_path):
+    before = {p.pid for p in multiprocessing.active_children()}
+    steps = []
+    sweep = measure.cluster_sweep(fib, [18] * 4, [1, 2], repeats=1, progress=lambda d, t: steps.append((d, t)))
+    assert sweep.workers == [1, 2] and sweep.backend == "dask" and all(p.startup_s > 0 for p in sweep.points)
+    assert steps == [(1, 3), (2, 3), (3, 3)]
+    assert not {p.pid for p in multiprocessing.active_children()} - before
+    with pytest.raises(ValueError, match="at least one worker count"):
+        measure.cluster_sweep(fib, [1], [])
+
+
+def test_a_spawn_pool_refuses_a_main_function(tmp_path):
+    import __main__
+
+    def square(x):
+        return x * x
+
+    # As in a notebook: the function is found in this process's __main__, not in a spawn child's.
+    square.__module__, square.__qualname__ = "__main__", "square_not_there"
+    __main__.square_not_there = square
+    log = tmp_path / "worker.log"
+    try:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                 **travel.keep_child_errors(log)) as pool, pytest.raises(BrokenProcessPool):
+            pool.submit(square, 3).result(timeout=60)
+    finally:
+        del __main__.square_not_there
+    assert travel.last_error_line(log).startswith("AttributeError: Can't get attribute 'square_not_there'")
+    assert travel.last_error_line(tmp_path / "missing.log") == ""
+
+
+def test_last_error_line_shortens_the_module(tmp_path):
+    log = tmp_path / "w.log"
+    log.write_text("Traceback ...\nAttributeError: Can't get attribute 'f' on "
+                   "<module '__main__' (<class '_frozen_importlib.BuiltinImporter'>)>\n")
+    assert travel.last_error_line(log) == "AttributeError: Can't get attribute 'f' on <module '__main__'>"
+
+
+def test_slurm_job_script_needs_no_slurm():
+    if reach.jobqueue_status() is not None:
+        pytest.skip(reach.jobqueue_status())
+    script = reach.slurm_job_script(cores=4, processes=1, memory="8GB", walltime="00:10:00", queue="q")
+    assert "#SBATCH -p q" in script and "#SBATCH --cpus-per-task=4" in script
+    assert "distributed.cli.dask_worker tcp://127.0.0.1:" in script
+    assert os.path.basename(script.splitlines()[-1].split()[0]).startswith("python")
