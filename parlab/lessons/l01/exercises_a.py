@@ -5,14 +5,17 @@
    min(2, cores)×).
 2. ``check_hash_threads``: the learner's ``hash_with_threads(buffers, workers)`` with
    ``threading.Thread`` start/join. hashlib lets go of the GIL on large buffers, so the threads
-   really run at once: the results must equal the serial hashes, in order, threads must have
-   been started and joined, and it must be faster than the serial loop (``check.speed``).
+   really run at once: the results must equal the serial hashes, in order (a list, not a
+   generator), threads must have been started, run side by side and joined, and it must be
+   faster than the serial loop (``check.timed_speed``: 12 windows of 32 MiB, about 0.3 s of
+   serial hashing, so that noise cannot decide).
 3. ``check_fetch_all``: the learner's ``fetch_all(tasks, workers)`` sends socket round trips to
    a ``SlowServer`` on a ``ThreadPoolExecutor``: the replies in task order, and the waits
    overlapped.
 
 Threads the learner starts are seen through ``threading.setprofile``: each new thread reports
-its name once, then the hook removes itself from that thread.
+its name, and how many of the learner's threads are alive as it starts, once; then the hook
+removes itself from that thread.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from parlab.lessons.words import describe_speedup, regime
 from parlab.measure import paired_speedup
 from parlab.results import Metadata, format_speedup
 from parlab.slowserver import SlowServer
-from parlab.workloads import count_primes, make_buffer, request_reply
+from parlab.workloads import count_primes, request_reply
 
 __all__ = ["EX1", "EX2", "EX3", "PREDICTION_WORKERS", "ThreadWatch", "check_fetch_all",
            "check_hash_threads", "check_prediction", "hash_buffers", "measure_primes_speedup",
@@ -57,6 +60,7 @@ class ThreadWatch:
     def __init__(self) -> None:
         self.started: list[str] = []
         self.idents: set[int] = set()
+        self.most_at_once = 0  # the most of the learner's threads alive at once, seen as each one starts
         self._lock = threading.Lock()
         self._previous: Any = None
 
@@ -71,6 +75,8 @@ class ThreadWatch:
                 self.started.append(thread.name)
                 if thread.ident is not None:
                     self.idents.add(thread.ident)
+                alive = sum(1 for t in threading.enumerate() if t.ident in self.idents and t.is_alive())
+                self.most_at_once = max(self.most_at_once, alive)
 
     def __enter__(self) -> Self:
         self._previous = threading.getprofile()
@@ -107,8 +113,11 @@ def _with_details(verdict: check.Verdict, more: str) -> check.Verdict:
 
 # --------------------------------------------------------------------------- exercise 1
 
-def prime_ranges(count: int = 8, width: int = 2_000) -> list[tuple[int, int]]:
-    """``count`` ranges for count_primes, from 1,000,000 up, about equal work each (lesson 01a)."""
+def prime_ranges(count: int = 8, width: int = 5_000) -> list[tuple[int, int]]:
+    """``count`` ranges for count_primes, from 1,000,000 up, about equal work each (lesson 01a).
+
+    About 0.3 s of serial work in all: enough that a burst of other work cannot decide a speedup.
+    """
     start = 1_000_000
     return [(start + i * width, start + (i + 1) * width) for i in range(count)]
 
@@ -173,16 +182,23 @@ def check_prediction(predicted: object, *, measured: float | None = None, meta: 
 # --------------------------------------------------------------------------- exercise 2
 
 @functools.lru_cache(maxsize=1)
-def hash_buffers(count: int = 12, nbytes: int = 4 << 20) -> tuple[bytes, ...]:
-    """``count`` different buffers of ``nbytes`` (4 MiB: hashlib lets go of the GIL) (lesson 01a)."""
-    return tuple(make_buffer(nbytes, seed=100 + i) for i in range(count))
+def hash_buffers(count: int = 12, nbytes: int = 32 << 20, step: int = 1 << 20) -> tuple[memoryview, ...]:
+    """``count`` different buffers of ``nbytes`` to hash, about 0.3 s serially (lesson 01a).
+
+    Windows into one pseudo-random block, each ``step`` bytes further on: every window holds
+    different bytes (so each digest differs and the order shows) while the memory held is one
+    block of ``nbytes + (count - 1) * step`` bytes, not ``count * nbytes``. hashlib takes any
+    buffer and lets go of the GIL while it hashes one this large.
+    """
+    block = memoryview(hashlib.shake_256(b"parlab lesson 01a").digest(nbytes + (count - 1) * step))
+    return tuple(block[i * step: i * step + nbytes] for i in range(count))
 
 
-def _serial_hashes(buffers: Sequence[bytes]) -> list[str]:
+def _serial_hashes(buffers: Sequence[bytes | memoryview]) -> list[str]:
     return [hashlib.sha256(b).hexdigest() for b in buffers]
 
 
-def _known_good_hashes(buffers: Sequence[bytes], workers: int) -> list[str]:
+def _known_good_hashes(buffers: Sequence[bytes | memoryview], workers: int) -> list[str]:
     """The exercise's answer on a thread pool: timed beside the learner's to tell a busy machine apart."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(lambda b: hashlib.sha256(b).hexdigest(), buffers, timeout=60))
@@ -202,6 +218,11 @@ def _correct_and_threaded(exercise: str, fn: Callable[..., Any], args: tuple[Any
     if failed is not None:
         return failed
     got = outcome.value
+    if not isinstance(got, list | tuple | str | bytes | dict) and hasattr(got, "__next__"):
+        return check.wrong(exercise, f"{what} returned a {type(got).__name__} object, not a list of results.",
+                           hint=("A map object or a generator holds no results yet: the work would run only "
+                                 "when something reads it, after your function has returned. Return a list: "
+                                 "list(pool.map(...)), or the list your threads filled."))
     if isinstance(got, list | tuple) and any(isinstance(g, Future) for g in got):
         return check.wrong(exercise, f"{what} returned Future objects, not their results.",
                            hint="Call .result() on each future (or use pool.map, which gives results).")
@@ -217,6 +238,13 @@ def _correct_and_threaded(exercise: str, fn: Callable[..., Any], args: tuple[Any
         return _no_threads(exercise, what)
     if leftover:
         return _left_running(exercise, leftover)
+    if watch.most_at_once < 2 <= min(workers, len(expected)) and len(watch.started) >= 2:
+        return check.wrong(exercise, f"{what} started {len(watch.started)} threads, but they ran one at a "
+                                     "time: each had finished before the next one started.",
+                           hint=("Start every thread first, then join them all in a second loop (a join() "
+                                 "right after each start() waits for that thread before starting the next). "
+                                 "And pass the function itself, target=work, args=(w,): target=work(w) runs "
+                                 "the work at once, in your own thread."))
     if len(watch.started) < min(workers, len(expected)):
         return check.wrong(exercise, f"{what} started {len(watch.started)} thread(s); it was asked "
                                      f"for {workers}.",
@@ -226,7 +254,7 @@ def _correct_and_threaded(exercise: str, fn: Callable[..., Any], args: tuple[Any
     return None
 
 
-def check_hash_threads(fn: object, *, buffers: Sequence[bytes] | None = None, workers: int | None = None,
+def check_hash_threads(fn: object, *, buffers: Sequence[bytes | memoryview] | None = None, workers: int | None = None,
                        cores: int | None = None, repeats: int = 5, timeout_s: float = 30) -> check.Verdict:
     """Exercise 2: ``fn(buffers, workers)`` must give the serial SHA-256 digests in order, on threads, faster (01a)."""
     if check.is_placeholder(fn):

@@ -3,16 +3,22 @@
 1. ``check_lock``: the learner's ``safe_bump(counter, times)`` adds one ``times`` times through
    ``add_one``, a read-modify-write that loses updates on several threads unless a shared
    ``threading.Lock`` holds it together. The checker runs it on several threads, several
-   times, with a short switch interval (more switches: an unprotected version loses updates
-   every time), and compares with the exact count. A deadlock (a lock taken twice) times out.
+   times, with a short switch interval and a counter that pauses now and then between a read
+   and the write (an unprotected version loses updates every time, even on a busy machine),
+   and compares with the exact count. A deadlock (a lock taken twice) times out.
 2. ``check_pipeline``: the learner's ``run_pipeline(items, consumers)`` feeds a bounded
    ``queue.Queue`` to consumer threads that call ``slow_square``; every result must come back
-   once, from more than one thread, and every consumer must have stopped.
+   once, from more than one thread, and every consumer must have stopped *by taking a stop
+   signal*. How each consumer ended is recorded, not guessed from whether it is still alive:
+   ``threading.excepthook`` catches a consumer that died (of ``TypeError`` after it took STOP
+   and went on, of ``queue.Empty`` when no STOP reached it), and a recording ``queue.Queue``
+   notes what each consumer took last (a STOP, or nothing before its timeout).
 3. ``check_gather``: the learner's ``async def fetch_all(port, key, count, limit)`` fetches
    replies from a ``SlowServer`` with ``asyncio.gather`` and an ``asyncio.Semaphore``. A
    coroutine itself (``await ex.check_gather(fetch_all)``): the replies in order, at most
-   ``limit`` in flight, and concurrent: a sequential loop needs ``count × delay``, which the
-   timing shows whatever the core count, since the requests wait rather than compute.
+   ``limit`` in flight, and concurrent: the requests in flight are counted, so the verdict
+   needs no clock (a gather over every request under ``Semaphore(limit)`` always has exactly
+   ``limit`` in flight at its start; one at a time has one).
 
 A function still holding a ``...`` blank, or using a global name still set to ``...``, is
 "not answered yet": the faded scaffolds run without raising.
@@ -22,16 +28,18 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import dataclasses
 import inspect
+import queue
 import sys
 import textwrap
 import threading
 import time
 import traceback
 from collections import Counter as Multiset
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
 
 from parlab.lessons import check
 from parlab.lessons.l01.race import Counter, add_one
@@ -102,11 +110,39 @@ def _makes_own_lock(fn: Callable[..., Any]) -> bool:
 
 # --------------------------------------------------------------------------- 1. a lock
 
+class _RacyCounter(Counter):
+    """A :class:`Counter` whose every ``PAUSE_EVERY``-th read pauses 1 ms after it has read, letting go of the GIL.
+
+    The other threads then run while this one holds a value that is going stale: without a
+    shared lock, its write-back loses their updates on any machine. A switch interval alone
+    is not enough on a busy one: when other programs hold the cores, the waiting threads are
+    not scheduled, nobody asks for the GIL, and one thread can run its whole loop alone.
+    """
+
+    PAUSE_EVERY = 200
+
+    def __init__(self) -> None:
+        self._value, self._reads = 0, 0
+        super().__init__()
+
+    @property
+    def value(self) -> int:
+        read = self._value
+        self._reads += 1
+        if self._reads % self.PAUSE_EVERY == 0:
+            time.sleep(0.001)
+        return read
+
+    @value.setter
+    def value(self, new: int) -> None:
+        self._value = new
+
+
 def _counts(fn: Callable[[Counter, int], Any], workers: int, times: int, runs: int) -> list[int]:
     """Run ``fn(counter, times)`` on ``workers`` threads started together, ``runs`` times; the final counts."""
     counts = []
     for _ in range(runs):
-        counter = Counter()
+        counter: Counter = _RacyCounter()
         start = threading.Barrier(workers)
         errors: list[BaseException] = []
 
@@ -151,7 +187,11 @@ def check_lock(safe_bump: object, *, workers: int = 4, times: int = 20_000, runs
                                    "that is never released.",
                                    hint="A threading.Lock is not reentrant: a thread that acquires it again "
                                    "while holding it (a with lock: inside another with lock:, or a call to a "
-                                   "function that takes the same lock) waits for itself for ever. Take it once.")
+                                   "function that takes the same lock) waits for itself for ever. Take it once. "
+                                   "And every lock.acquire() needs its lock.release(): with lock: does both.")
+    if found is not None and "context manager" in found.headline + found.details:
+        return dataclasses.replace(found, hint="threading.Lock() with parentheses makes a lock; threading.Lock "
+                                               "alone is what makes one, not a lock: lock = threading.Lock().")
     if found is not None:
         return found
     counts: list[int] = outcome.value
@@ -195,9 +235,113 @@ def slow_square(x: int) -> int:
     return x * x
 
 
+class _WatchedQueue(queue.Queue):
+    """``queue.Queue`` that notes, for each get, the thread and what it took (or that it waited in vain)."""
+
+    made: ClassVar[list[_WatchedQueue]] = []
+
+    def __init__(self, maxsize: int = 0) -> None:
+        super().__init__(maxsize)
+        self.gets: list[tuple[int, str, str, object]] = []  # (thread ident, thread name, "got"/"empty", item)
+        _WatchedQueue.made.append(self)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        me = threading.current_thread()
+        try:
+            item = super().get(block, timeout)
+        except queue.Empty:
+            self.gets.append((me.ident or 0, me.name, "empty", None))
+            raise
+        self.gets.append((me.ident or 0, me.name, "got", item))
+        return item
+
+
+@contextlib.contextmanager
+def _watching_consumers() -> Iterator[dict[int, tuple[str, BaseException]]]:
+    """Record the threads that die of an exception, and swap in :class:`_WatchedQueue`, while the learner's code runs.
+
+    Yields {thread ident: (thread name, the exception)}; a thread that ends with SystemExit
+    ended on purpose and is not recorded.
+    """
+    died: dict[int, tuple[str, BaseException]] = {}
+    previous_hook, previous_queue = threading.excepthook, queue.Queue
+
+    def hook(args: Any) -> None:
+        if args.thread is not None and args.exc_value is not None and args.exc_type is not SystemExit:
+            died[args.thread.ident or 0] = (args.thread.name, args.exc_value)
+
+    _WatchedQueue.made = []
+    threading.excepthook = hook
+    queue.Queue = _WatchedQueue  # type: ignore[misc]
+    try:
+        yield died
+    finally:
+        threading.excepthook = previous_hook
+        queue.Queue = previous_queue  # type: ignore[misc]
+
+
+def _how_consumers_ended(tasks: list[int], died: dict[int, tuple[str, BaseException]],
+                         details: str) -> check.Verdict | None:
+    """A wrong verdict naming a consumer that died, or that stopped without taking a STOP; None if all took one."""
+    task_set = set(tasks)
+
+    def is_item(x: object) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool) and x in task_set
+
+    work = [q for q in _WatchedQueue.made if any(kind == "got" and is_item(x) for _, _, kind, x in q.gets)]
+    events: dict[int, list[tuple[str, object]]] = {}
+    names: dict[int, str] = {}
+    for q in work:
+        for ident, name, kind, item in q.gets:
+            if name != "parlab-check":  # check.call's thread runs run_pipeline: the producer
+                events.setdefault(ident, []).append((kind, item))
+                names[ident] = name
+    def stops_taken(ident: int) -> list[int]:
+        return [i for i, (kind, x) in enumerate(events.get(ident, [])) if kind == "got" and not is_item(x)]
+
+    went_on = [i for i in set(events) | set(died)
+               if stops_taken(i) and (i in died or stops_taken(i)[0] != len(events[i]) - 1)]
+    for ident in went_on:  # the mistake itself first: a consumer that took STOP and did not stop
+        name = died[ident][0] if ident in died else names[ident]
+        error = died[ident][1] if ident in died else None
+        end = (f"it then died of {'queue.Empty' if isinstance(error, queue.Empty) else type(error).__name__}."
+               if error is not None
+               else "it went back to the queue.")
+        return check.wrong(EX2, f"consumer {name} took STOP and went on instead of stopping: {end}",
+                           hint="When a consumer takes STOP it must leave its loop: return (or break). "
+                                "pass does nothing and continue goes back to q.get(), so the loop goes on: "
+                                "it hands STOP to slow_square, or waits for an item that never comes.",
+                           details=details + (f"\n{name}: {_said(died[ident][1])}" if ident in died else ""))
+    for name, error in died.values():
+        if isinstance(error, queue.Empty):
+            return check.wrong(EX2, f"consumer {name} died of queue.Empty: it waited for an item that never "
+                                    "came, because no STOP reached it.",
+                               hint="Put one STOP per consumer on the queue, after the items "
+                                    "(for _ in threads: q.put(STOP)): each consumer takes one and returns.",
+                               details=f"{details}\n{name}: {_said(error)}")
+    for name, error in died.values():
+        return check.wrong(EX2, f"consumer {name} died of {type(error).__name__} instead of stopping.",
+                           hint="A consumer should end only by returning when it takes STOP; read its "
+                                "traceback below.",
+                           details=f"{details}\n{name}: {_said(error)}")
+    for ident, took in events.items():
+        if not stops_taken(ident) and took and took[-1][0] == "empty":
+            return check.wrong(EX2, f"consumer {names[ident]} stopped only because the queue stayed empty "
+                                    "until its get timed out: no STOP reached it.",
+                               hint="Put one STOP per consumer on the queue after the items, and let a "
+                                    "consumer stop when it takes STOP: a timeout is for a producer that has "
+                                    "died, not the normal way to stop.", details=details)
+    return None
+
+
+def _said(error: BaseException) -> str:
+    """The exception's line and the learner's traceback."""
+    return check.learner_traceback(error).rstrip()
+
+
 def check_pipeline(run_pipeline: object, *, items: int = 24, consumers: int = 3,
                    timeout_s: float = 10.0) -> check.Verdict:
-    """Exercise 2: ``run_pipeline(items, consumers)``: each result once, every consumer stopped (lesson 01b)."""
+    """Exercise 2: ``run_pipeline(items, consumers)``: each result once, every consumer stopped by STOP (lesson 01b)."""
     if has_blank(run_pipeline):
         return check.not_answered(EX2, "fill in the blanks: stop a consumer when it takes STOP, and put "
                                        "one STOP per consumer on the queue after the items.")
@@ -207,7 +351,14 @@ def check_pipeline(run_pipeline: object, *, items: int = 24, consumers: int = 3,
         _worked.clear()
         _threads.clear()
     tasks = list(range(items))
-    outcome = check.call(run_pipeline, tasks, consumers, timeout_s=timeout_s)
+    with _watching_consumers() as died:
+        outcome = check.call(run_pipeline, tasks, consumers, timeout_s=timeout_s)
+        with _worked_lock:
+            workers = dict(_threads)
+        alive = [t for t in workers.values() if t.is_alive()]
+        if alive and not outcome.timed_out:
+            time.sleep(0.2)  # a consumer returning (or dying) just now
+            alive = [t for t in alive if t.is_alive()]
     found = check.failure(EX2, outcome, "run_pipeline")
     if found is not None and found.status == "timeout":
         return dataclasses.replace(found, hint="A consumer that never gets its stop signal waits in q.get() for "
@@ -216,12 +367,6 @@ def check_pipeline(run_pipeline: object, *, items: int = 24, consumers: int = 3,
                                    "also waits for ever unless every get is followed by a q.task_done().)")
     if found is not None:
         return found
-    with _worked_lock:
-        workers = dict(_threads)
-    alive = [t for t in workers.values() if t.is_alive()]
-    if alive:
-        time.sleep(0.2)  # a consumer returning just now
-        alive = [t for t in alive if t.is_alive()]
     got = outcome.value
     expected = [x * x for x in tasks]
     if not isinstance(got, list | tuple):
@@ -240,6 +385,9 @@ def check_pipeline(run_pipeline: object, *, items: int = 24, consumers: int = 3,
                            hint="Every item must reach exactly one consumer: put every item before the stop "
                                 "signals, and let each consumer stop only when it takes STOP (not when the "
                                 "queue happens to be empty).", details=details)
+    ended = _how_consumers_ended(tasks, died, details)
+    if ended is not None:
+        return ended
     if alive:
         return check.wrong(EX2, f"{len(alive)} consumer(s) were still running after run_pipeline returned: "
                                 "they never got their stop signal.",
@@ -303,6 +451,16 @@ async def check_gather(fetch_all: object, *, count: int = 40, limit: int = 8, de
                 check.wrong(EX3, "fetch_all raised an error.")
         seconds = time.perf_counter() - start
     expected = [f"reply to request {i}" for i in range(count)]
+    if isinstance(got, asyncio.Future):
+        return check.wrong(EX3, "fetch_all returned a Future, not the replies: asyncio.gather(...) was not awaited.",
+                           hint="return await asyncio.gather(...): await waits for every request and gives "
+                                "their replies as a list.")
+    if isinstance(got, list | tuple) and got and all(inspect.iscoroutine(c) for c in got):
+        for c in got:
+            c.close()  # never ran: closed, so Python does not warn about it later
+        return check.wrong(EX3, "fetch_all returned coroutine objects that never ran, not the replies.",
+                           hint="Calling one(i) only makes a coroutine; it runs when awaited. "
+                                "Await them together: return await asyncio.gather(*(one(i) for i in range(count))).")
     got_list = list(got) if isinstance(got, list | tuple) else got
     found = check.same_results(EX3, got_list, expected, "fetch_all's replies")
     if found is not None:
@@ -314,13 +472,21 @@ async def check_gather(fetch_all: object, *, count: int = 40, limit: int = 8, de
                            hint="Make ONE asyncio.Semaphore(limit) before starting the requests, and share it: "
                                 "a semaphore made inside each request lets every request through.",
                            details=details)
-    # The server counts the requests in flight: that, not the clock, tells concurrent from one at
-    # a time (a busy machine slows both); the clock only backs it up past the serial floor.
-    if _most_in_flight < 2 or seconds >= serial_floor:
+    # The requests in flight are counted: that, not the clock, tells concurrent from one at a time
+    # (a busy machine slows both). Under Semaphore(limit), a gather over every request has exactly
+    # min(limit, count) in flight before the first reply can come back.
+    want = min(limit, count)
+    if _most_in_flight < 2 <= want:
         return check.wrong(EX3, "the requests ran one after another, not concurrently.",
                            hint="`for i in ...: await one(i)` waits for each reply before sending the next. "
                                 "Make all the coroutines first and await asyncio.gather(*coroutines).",
                            details=details)
+    if _most_in_flight < want:
+        return check.wrong(EX3, f"at most {_most_in_flight} requests were in flight at once; your limit lets "
+                                f"{limit} in.",
+                           hint="Make the semaphore with the limit you were given, asyncio.Semaphore(limit), and "
+                                "hand every request to one asyncio.gather, so that the next request starts as "
+                                "soon as one ends.", details=details)
     return check.right(EX3, "every reply came back, in order, within your limit in flight and with the "
                             "waits overlapping.",
                        details=f"{count} replies, at most {limit} in flight; {details}")

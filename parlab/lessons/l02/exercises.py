@@ -4,10 +4,14 @@ Each checker takes what the learner wrote (a module written with ``%%writefile``
 number), runs it with a timeout through :mod:`parlab.lessons.check`, compares it with the
 serial answer and returns a :class:`check.Verdict`. Tested in ``tests/lessons/l02/test_l02_exercises.py``.
 
-Two checks are this lesson's own: whether the learner's code started any worker process at all
-(:class:`_ChildWatch` samples ``multiprocessing.active_children()`` while it runs, so a serial
-"parallel" version is named as such even on one core), and which shared-memory blocks it
-created and unlinked (:func:`_recording_shared_memory`).
+Three checks are this lesson's own: whether the learner's code started any worker process at
+all (:class:`_ChildWatch` samples ``multiprocessing.active_children()`` and the threads while it
+runs, so a serial "parallel" version, or one on threads, is named as such even on one core);
+which shared-memory blocks it created and unlinked (:func:`_recording_shared_memory`); and how
+many bytes it pickled to its workers (:func:`_counting_pickled`: a version that creates the
+block but still sends the rows is named). Exercise 3 judges the learner's chunk plan itself
+(do all workers get work, do the unequal chunks leave workers idle: :func:`chunk_plan`) before
+it times it beside a known-good chunksize (``check.timed_speed``).
 """
 
 from __future__ import annotations
@@ -15,12 +19,16 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import heapq
 import importlib
+import math
 import multiprocessing
 import multiprocessing.pool
+import multiprocessing.reduction
+import numbers
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from multiprocessing import shared_memory
 from types import ModuleType
 from typing import Any, ClassVar, Self
@@ -28,11 +36,10 @@ from typing import Any, ClassVar, Self
 from parlab import system
 from parlab.lessons import check
 from parlab.lessons.l02 import tasks as l02_tasks
-from parlab.lessons.l02.pools import chunksize_curve
 from parlab.results import format_seconds
-from parlab.workloads import fib
 
-__all__ = ["EXERCISE_1", "EXERCISE_2", "EXERCISE_3", "check_chunksize", "check_pool", "check_shared_memory"]
+__all__ = ["CHUNK_TASKS", "EXERCISE_1", "EXERCISE_2", "EXERCISE_3", "ChunkPlan", "check_chunksize", "check_pool",
+           "check_shared_memory", "chunk_plan"]
 
 EXERCISE_1 = "Exercise 1: a pool in your own module"
 EXERCISE_2 = "Exercise 2: share an array instead of sending it"
@@ -71,11 +78,16 @@ def _load(exercise: str, module: object, needs: tuple[str, ...]) -> ModuleType |
     return loaded
 
 
+_OWN_THREADS = ("parlab-check", "parlab-child-watch", "parlab-check-stop")
+
+
 class _ChildWatch:
-    """Samples multiprocessing's children while the learner's code runs: did it start any?"""
+    """Samples multiprocessing's children, and new threads, while the learner's code runs: did it start any?"""
 
     def __init__(self, interval_s: float = 0.005) -> None:
         self._before = {p.pid for p in multiprocessing.active_children()}
+        self._threads_before = {t.ident for t in threading.enumerate()}
+        self.threads: set[str] = set()
         self.pools_before = {id(pool) for pool in check.sandbox.live_pools()}
         self._interval = interval_s
         self._stop = threading.Event()
@@ -85,6 +97,8 @@ class _ChildWatch:
     def _run(self) -> None:
         while not self._stop.is_set():
             self.seen.update(p.pid for p in multiprocessing.active_children() if p.pid not in self._before)
+            self.threads.update(t.name for t in threading.enumerate()
+                                if t.ident not in self._threads_before and t.name not in _OWN_THREADS)
             self._stop.wait(self._interval)
 
     def __enter__(self) -> Self:
@@ -151,15 +165,18 @@ def check_pool(module: object, workers: int | None = None, *, timeout_s: float =
         return left
     got = outcome.value
     if not isinstance(got, list | tuple):
+        lazy = hasattr(got, "__next__") or isinstance(got, multiprocessing.pool.AsyncResult)
         return check.wrong(EXERCISE_1, f"run_with_pool returned a {type(got).__name__}, not a list of results.",
-                           hint="Return what pool.map (or map_async(...).get) gives back.")
+                           hint=("That holds no results yet (imap and executor.map give an iterator, map_async an "
+                                 "AsyncResult), and the pool is shut when the with block ends: read them inside "
+                                 "it, list(...) or map_async(...).get(timeout=...)." if lazy
+                                 else "Return what pool.map (or map_async(...).get) gives back."))
     same = check.same_results(EXERCISE_1, list(got), expected, "run_with_pool's result")
     if same is not None:
         return same
     if not watch.seen:
-        return check.wrong(EXERCISE_1, "the results are right, but no worker process was started: "
-                                       "run_with_pool computed them in the notebook's own process.",
-                           hint="Hand the tasks to a Pool: pool.map_async(sum_of_squares, tasks).get(timeout=...).")
+        return _no_processes(EXERCISE_1, watch, "run_with_pool",
+                             "Hand the tasks to a Pool: pool.map_async(sum_of_squares, tasks).get(timeout=...).")
 
     learners = functools.partial(check.rerun, EXERCISE_1, fn, tasks, workers, expected=expected,
                                  what="run_with_pool's result", timeout_s=timeout_s)
@@ -167,6 +184,18 @@ def check_pool(module: object, workers: int | None = None, *, timeout_s: float =
     return check.timed_speed(EXERCISE_1, lambda: [loaded.sum_of_squares(n) for n in tasks], learners, workers,
                              reference=lambda: _known_good_pool(tasks, workers, timeout_s), cores=cores,
                              what="run_with_pool")
+
+
+def _no_processes(exercise: str, watch: _ChildWatch, what: str, hint: str) -> check.Verdict:
+    """The verdict for right results computed without a worker process: on threads, or in the notebook itself."""
+    if watch.threads:
+        return check.wrong(exercise, f"the results are right, but {what} ran them on threads, not processes.",
+                           hint=("Threads share one interpreter: pure-Python work on them waits for the GIL and "
+                                 "runs no faster. Use processes: multiprocessing.get_context('spawn').Pool or "
+                                 "ProcessPoolExecutor (not ThreadPool or ThreadPoolExecutor)."),
+                           details="threads started: " + ", ".join(sorted(watch.threads)[:6]))
+    return check.wrong(exercise, f"the results are right, but no worker process was started: {what} computed "
+                                 "them in the notebook's own process.", hint=hint)
 
 
 def _known_good_pool(tasks: list[int], workers: int, timeout_s: float) -> list[int]:
@@ -203,6 +232,31 @@ def _recording_shared_memory() -> Iterator[type[_Recorded]]:
         shared_memory.SharedMemory = original  # type: ignore[misc]
 
 
+@contextlib.contextmanager
+def _counting_pickled() -> Iterator[list[int]]:
+    """Count the bytes multiprocessing pickles in this process (what it sends to workers) while the block runs.
+
+    Every queue and pipe of ``multiprocessing`` and ``concurrent.futures`` pickles through
+    ``ForkingPickler.dumps``; yields a one-item list holding the bytes counted so far.
+    """
+    cls = multiprocessing.reduction.ForkingPickler
+    original = cls.__dict__["dumps"]
+    sent = [0]
+    lock = threading.Lock()
+
+    def dumps(klass: Any, obj: Any, protocol: int | None = None) -> Any:
+        data = original.__func__(klass, obj, protocol)
+        with lock:
+            sent[0] += len(data)
+        return data
+
+    cls.dumps = classmethod(dumps)  # type: ignore[method-assign,assignment]
+    try:
+        yield sent
+    finally:
+        cls.dumps = original  # type: ignore[method-assign]
+
+
 def _unlink_left(names: list[str]) -> None:
     for name in names:
         with contextlib.suppress(FileNotFoundError):
@@ -226,7 +280,7 @@ def check_shared_memory(module: object, workers: int | None = None, *, timeout_s
         workers = min(system.usable_cores(), 4) if workers is None else int(workers)
         array = np.random.default_rng(3).integers(0, 1000, 2_000_000)
         expected = int(array.sum())
-        with _ChildWatch() as watch:
+        with _ChildWatch() as watch, _counting_pickled() as sent:
             outcome = check.call(fn, array, workers, timeout_s=timeout_s)
     created = [name for name, _ in recorded.created]
     left = [name for name in created if name not in recorded.unlinked]
@@ -258,38 +312,119 @@ def check_shared_memory(module: object, workers: int | None = None, *, timeout_s
                            hint="Call shm.close() and shm.unlink() in a finally block.",
                            details="The checker unlinked it for you.")
     if not watch.seen:
-        return check.wrong(EXERCISE_2, "the total is right, but no worker process was started: the sum was "
-                                       "computed in the notebook's own process.",
-                           hint="Map block_sum over the ranges with a ProcessPoolExecutor.")
+        return _no_processes(EXERCISE_2, watch, "sum_with_shared_memory",
+                             "Map block_sum over the ranges with a ProcessPoolExecutor.")
+    if sent[0] > array.nbytes // 10:
+        return check.wrong(EXERCISE_2, f"the total is right, but the rows were still pickled and sent to the "
+                                       f"workers: {sent[0]:,} bytes went to them for a {array.nbytes:,}-byte "
+                                       "array, although a shared block was created.",
+                           hint="Send each task only the block's name, the shape, the dtype and its range of "
+                                "rows; block_sum attaches with shared_memory.SharedMemory(name=name) and reads "
+                                "its rows from the block. A slice of the array, or of a view on the block, "
+                                "is copied when it is sent.",
+                           details=f"pickled to the workers: {sent[0]:,} bytes")
     return check.right(EXERCISE_2, "the total is right, the workers read it from a shared block, and the block "
                                    "was unlinked.",
                        details=f"{array.nbytes:,} bytes shared with {workers} workers; total {expected}; "
+                               f"{sent[0]:,} bytes pickled to the workers; "
                                f"{format_seconds(outcome.seconds)} including the pool's start-up.")
 
 
-CHOICES = (1, 8, 64, 512)
+CHUNK_TASKS = 20_000  # exercise 3: tasks.rising_tasks(), each a little larger than the one before
+IDLE_LIMIT = 1.3  # a plan whose busiest worker has 1.3 × its fair share of the work leaves the others idle
 
 
-def check_chunksize(chunksize: object, workers: int | None = None, *, tolerance: float = 1.5) -> check.Verdict:
-    """Exercise 3: the learner's chunksize for 2000 tasks of fib(10) runs within ``tolerance`` × the fastest."""
+@dataclasses.dataclass(frozen=True)
+class ChunkPlan:
+    """How ``Pool.map`` would deal the tasks out in chunks of ``chunksize`` to ``workers`` (lesson 02)."""
+
+    chunksize: int
+    workers: int
+    chunks: int
+    busy_workers: int  # workers that get at least one chunk
+    busiest_share: float  # the busiest worker's work over a fair share (total / workers): 1.0 is even
+
+
+def chunk_plan(chunksize: int, workers: int, costs: Sequence[float]) -> ChunkPlan:
+    """The chunk plan of ``chunksize`` on ``workers``: each chunk, in order, to the worker free first (lesson 02).
+
+    ``costs`` are the tasks' relative costs; this is how a pool deals chunks out (a worker asks for
+    the next chunk when it is done with one), so the plan shows idle workers without a clock.
+    """
+    chunksize, workers = max(1, int(chunksize)), max(1, int(workers))
+    chunk_costs = [sum(costs[i:i + chunksize]) for i in range(0, len(costs), chunksize)]
+    free = [(0.0, w) for w in range(workers)]
+    loads = [0.0] * workers
+    for cost in chunk_costs:
+        at, w = heapq.heappop(free)
+        loads[w] = at + cost
+        heapq.heappush(free, (loads[w], w))
+    fair = sum(costs) / workers
+    return ChunkPlan(chunksize, workers, len(chunk_costs), sum(1 for load in loads if load > 0),
+                     max(loads) / fair if fair > 0 else 1.0)
+
+
+def _pool_map(pool: multiprocessing.pool.Pool, tasks: list[int], chunksize: int, timeout_s: float) -> list[int]:
+    return list(pool.map_async(l02_tasks.spin, tasks, chunksize=chunksize).get(timeout=timeout_s))
+
+
+def check_chunksize(chunksize: object, workers: int | None = None, *, cores: int | None = None,
+                    timeout_s: float = 120.0, rounds: int = 3) -> check.Verdict:
+    """Exercise 3: the learner's chunksize for :data:`CHUNK_TASKS` rising tasks on ``workers`` processes (lesson 02).
+
+    First the plan (no clock): every worker must get work, and the chunks must not leave workers
+    idle while the busiest finishes (:func:`chunk_plan`). Then the time, on a pool started before
+    the clock, beside a known-good chunksize (tasks ÷ (4 × workers)) in ``check.timed_speed``: when
+    that misses the mark too, the verdict is "not checked", never "wrong".
+    """
     if check.is_placeholder(chunksize):
         return check.not_answered(EXERCISE_3, "set my_chunksize to a whole number, then run this cell again.")
-    if isinstance(chunksize, bool) or not isinstance(chunksize, int) or not 1 <= chunksize <= 2000:
-        return check.wrong(EXERCISE_3, f"a chunksize is a whole number of tasks from 1 to 2000, not {chunksize!r}.")
-    workers = system.usable_cores() if workers is None else int(workers)
-    sizes = tuple(sorted({*CHOICES, chunksize}))
-    curve = chunksize_curve(fib, [10] * 2000, sizes, workers=workers)
-    times = {size: t.median for size, t in zip(curve.chunksizes, curve.timings, strict=True)}
-    fastest = min(times.values())
-    details = "\n".join(f"chunksize {size:>4}: {format_seconds(t)}" + ("  ← yours" if size == chunksize else "")
-                        for size, t in times.items())
-    details += f"\nserial loop:    {format_seconds(curve.serial.median)}"
-    ratio = times[chunksize] / fastest
-    if ratio <= tolerance:
-        return check.right(EXERCISE_3, f"your chunksize ran within {tolerance:g} times the fastest here.",
-                           details=f"chunksize {chunksize} ran within {tolerance:g} times the fastest.\n{details}")
-    return check.wrong(EXERCISE_3, f"chunksize {chunksize} took {ratio:.1f} times as long as the fastest here.",
-                       hint=("Too small a chunk pays the sending overhead once per task; too large leaves "
-                             "workers idle. Pool.map's rule is tasks ÷ (4 × workers)."),
-                       details=details)
+    if isinstance(chunksize, bool) or not isinstance(chunksize, numbers.Integral) or chunksize < 1:
+        return check.wrong(EXERCISE_3, f"a chunksize is a whole number of tasks, 1 or more, not {chunksize!r}.",
+                           hint="Round it to a whole number: int(...) or //.")
+    size = int(chunksize)
+    cores = system.usable_cores() if cores is None else int(cores)
+    workers = min(cores, 8) if workers is None else int(workers)
+    tasks = l02_tasks.rising_tasks(CHUNK_TASKS)
+    plan = chunk_plan(size, workers, tasks)
+    said = (f"chunksize {size}: {plan.chunks} chunk(s) for {workers} workers "
+            f"({plan.chunks / workers:.1f} per worker); the busiest worker gets "
+            f"{plan.busiest_share:.2f} × its fair share of the work")
+    if plan.busy_workers < workers:
+        return check.wrong(EXERCISE_3, f"chunksize {size} makes only {plan.chunks} chunk(s) of {len(tasks):,} tasks "
+                                       f"for {workers} workers: {workers - plan.busy_workers} worker(s) get no work "
+                                       "at all.",
+                           hint="A chunk goes to one worker whole: make many more chunks than workers. "
+                                "Pool.map's own rule is tasks ÷ (4 × workers).", details=said)
+    if plan.busiest_share > IDLE_LIMIT:
+        return check.wrong(EXERCISE_3, f"chunksize {size} deals the work out unevenly: the later tasks are larger, "
+                                       f"so the worker with the heaviest chunk does {plan.busiest_share:.1f} × its "
+                                       "share while the others wait with nothing to do.",
+                           hint="With unequal tasks, a few large chunks leave workers idle at the end; several "
+                                "chunks per worker even it out. Pool.map's own rule is tasks ÷ (4 × workers).",
+                           details=said)
+    known_good = max(1, math.ceil(len(tasks) / (4 * workers)))
+    expected = [l02_tasks.spin(n) for n in tasks]
+    with multiprocessing.get_context("spawn").Pool(processes=workers) as pool:
+        _pool_map(pool, tasks[:workers], 1, timeout_s)  # every worker started and ready before any clock
+        if _pool_map(pool, tasks, size, timeout_s) != expected:
+            raise AssertionError(f"spin over the tasks in chunks of {size} gave other results")  # parlab's own bug
 
+        def learners() -> check.Outcome:
+            return check.call(_pool_map, pool, tasks, size, timeout_s, timeout_s=timeout_s)
+
+        verdict = check.timed_speed(EXERCISE_3, lambda: [l02_tasks.spin(n) for n in tasks], learners, workers,
+                                    reference=lambda: _pool_map(pool, tasks, known_good, timeout_s), cores=cores,
+                                    what=f"chunksize {size}", rounds=rounds)
+    details = f"{said}\n{verdict.details}" if verdict.details else said
+    if verdict.right:
+        timed = ("; " + verdict.headline.split("; ", 1)[1] if "only correctness" in verdict.headline
+                 else ", and the pool ran it in parallel.")  # one core: the time shows nothing, and says so
+        return dataclasses.replace(verdict, headline=f"chunksize {size} gives every worker its share of the "
+                                                     f"work{timed}", details=details)
+    if verdict.status == "wrong":
+        return dataclasses.replace(verdict, hint=("Each chunk costs a round trip to a worker (pickled, sent, "
+                                                  "answered): tiny chunks pay it once per task, which costs more "
+                                                  "than these small tasks. Pool.map's own rule is tasks ÷ "
+                                                  "(4 × workers)."), details=details)
+    return dataclasses.replace(verdict, details=details)

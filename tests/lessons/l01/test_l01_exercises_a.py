@@ -18,7 +18,10 @@ from parlab.lessons.l01 import exercises_a as ex
 from parlab.results import Metadata
 from parlab.workloads import request_reply
 
-BUFFERS = [bytes([i]) * (64 << 10) for i in range(6)]  # small, distinct: quick to hash
+# Six distinct windows of 4 MiB into one block, as hash_buffers makes them: quick to hash, but each
+# thread's share takes milliseconds, so threads started together are seen alive together.
+_BLOCK = memoryview(hashlib.shake_256(b"parlab test 01a").digest((4 << 20) + 5 * (64 << 10)))
+BUFFERS = [_BLOCK[i * (64 << 10): i * (64 << 10) + (4 << 20)] for i in range(6)]
 FAST = {"trips": 8, "workers": 8, "delay_s": 0.2}      # exercise 3: a serial loop needs >= 1.6 s
 
 
@@ -90,6 +93,64 @@ def hash_one_thread(buffers, workers):
     return out
 
 
+def hash_lazily(buffers, workers):
+    return (hashlib.sha256(b).hexdigest() for b in buffers)  # a generator: nothing is hashed yet
+
+
+def hash_pool_map_returned(buffers, workers):
+    with ThreadPoolExecutor(workers) as pool:
+        return pool.map(lambda b: hashlib.sha256(b).hexdigest(), buffers)  # the map iterator, not a list
+
+
+def hash_start_then_join_each(buffers, workers):
+    results = [None] * len(buffers)
+
+    def work(w):
+        for i in range(w, len(buffers), workers):
+            results[i] = hashlib.sha256(buffers[i]).hexdigest()
+
+    for w in range(workers):
+        t = threading.Thread(target=work, args=(w,))
+        t.start()
+        t.join()  # waits for this thread before starting the next: one at a time
+    return results
+
+
+def hash_target_called(buffers, workers):
+    results = [None] * len(buffers)
+
+    def work(w):
+        for i in range(w, len(buffers), workers):
+            results[i] = hashlib.sha256(buffers[i]).hexdigest()
+
+    threads = [threading.Thread(target=work(w)) for w in range(workers)]  # work(w) runs here, now
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def hash_on_a_pool(buffers, workers):
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda b: hashlib.sha256(b).hexdigest(), buffers))
+
+
+def hash_in_slices(buffers, workers):
+    parts = [None] * workers
+
+    def work(w):
+        parts[w] = [hashlib.sha256(b).hexdigest() for b in buffers[w::workers]]
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(workers)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    out = [None] * len(buffers)
+    for w in range(workers):
+        out[w::workers] = parts[w]
+    return out
+
+
 def hash_that_hangs(buffers, workers):
     threading.Event().wait()
 
@@ -131,6 +192,26 @@ def fetch_futures(tasks, workers):
 def fetch_one_at_a_time(tasks, workers):
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return [pool.submit(request_reply, *task).result() for task in tasks]
+
+
+def fetch_on_threads_by_hand(tasks, workers):
+    replies = [None] * len(tasks)
+
+    def work(w):
+        for i in range(w, len(tasks), workers):
+            replies[i] = request_reply(*tasks[i])
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return replies
+
+
+def fetch_lazily(tasks, workers):
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return pool.map(lambda task: request_reply(*task), tasks)
 
 
 def fetch_that_hangs(tasks, workers):
@@ -182,7 +263,7 @@ def test_prediction_must_be_a_number():
 
 
 def test_prediction_is_measured_on_checked_threads():
-    assert ex.prime_ranges()[0] == (1_000_000, 1_002_000)
+    assert ex.prime_ranges()[0] == (1_000_000, 1_005_000)
     assert ex.prime_ranges(2, 100) == [(1_000_000, 1_000_100), (1_000_100, 1_000_200)]
     assert ex.measure_primes_speedup(2, pairs=1) > 0  # it raises if the threads' counts differ
 
@@ -199,10 +280,27 @@ def test_hash_threads_not_answered(answer):
     assert verdict.status == "not answered" and "write hash_with_threads" in verdict.headline
 
 
-def test_hash_threads_accepts_the_solution():
-    verdict = _hash(hash_with_threads)
+@pytest.mark.parametrize("answer", [hash_with_threads, hash_on_a_pool, hash_in_slices])
+def test_hash_threads_accepts_the_solution_and_other_right_ways(answer):
+    verdict = _hash(answer)
     assert verdict.right, verdict
     assert "only correctness was checked" in verdict.headline  # one usable core, as asked
+
+
+@pytest.mark.parametrize(("answer", "words"), [
+    (hash_lazily, "returned a generator object, not a list of results"),
+    (hash_pool_map_returned, "returned a generator object, not a list of results"),
+])
+def test_hash_threads_rejects_an_iterator_for_the_results(answer, words):
+    verdict = _hash(answer)
+    assert verdict.status == "wrong" and words in verdict.headline and "list(pool.map(...))" in verdict.hint
+
+
+@pytest.mark.parametrize("answer", [hash_start_then_join_each, hash_target_called])
+def test_hash_threads_rejects_threads_that_ran_one_at_a_time(answer):
+    verdict = _hash(answer)
+    assert verdict.status == "wrong" and "they ran one at a time" in verdict.headline
+    assert "then join them all in a second loop" in verdict.hint and "target=work(w)" in verdict.hint
 
 
 def test_hash_threads_rejects_a_serial_version():
@@ -246,14 +344,16 @@ def test_hash_threads_refuses_what_is_not_a_function():
     assert verdict.status == "wrong" and "must be a function, not int" in verdict.headline
 
 
-def test_hash_buffers_are_distinct_and_large_enough_to_release_the_gil():
+def test_hash_buffers_are_distinct_and_large_enough_to_time():
     buffers = ex.hash_buffers()
-    assert len(buffers) == 12 and len(set(buffers)) == 12 and all(len(b) == 4 << 20 for b in buffers)
+    assert len(buffers) == 12 and all(len(b) == 32 << 20 for b in buffers)
+    assert len({bytes(b[:64]) for b in buffers}) == 12  # windows at different offsets: different bytes
+    assert buffers[0].obj is buffers[11].obj  # one block in memory, not twelve
 
 
 # --------------------------------------------------------------------------- exercise 3
 
-@pytest.mark.parametrize("answer", [fetch_all, fetch_with_map])
+@pytest.mark.parametrize("answer", [fetch_all, fetch_with_map, fetch_on_threads_by_hand])
 def test_fetch_all_accepts_the_solution(answer):
     verdict = ex.check_fetch_all(answer, **FAST)
     assert verdict.right, verdict
@@ -308,6 +408,11 @@ def test_fetch_all_rejects_waiting_for_each_before_sending_the_next():
     # The pool starts a thread per submit while none is idle: 1 here, 2 on a free-threaded build.
     assert verdict.status == "wrong" and re.search(r"started [12] thread\(s\); it was asked for 8", verdict.headline)
     assert "before you wait for any result" in verdict.hint
+
+
+def test_fetch_all_rejects_the_map_iterator_for_the_replies():
+    verdict = ex.check_fetch_all(fetch_lazily, trips=4, workers=4, delay_s=0.01)
+    assert verdict.status == "wrong" and "not a list of results" in verdict.headline
 
 
 def test_fetch_all_names_a_hang():

@@ -339,3 +339,246 @@ def test_has_blank_finds_blanks_in_helpers_and_globals():
     assert ex.has_blank(scaffold_bump)  # uses blank_lock = ...
     assert not ex.has_blank(solution_pipeline)
     assert not ex.has_blank(solution_bump)
+
+
+# --------------------------------------------------------------------------- more learners' answers
+
+def write_only_locked_bump(counter, times):
+    for _ in range(times):
+        value = ex.add_one(counter.value)  # read and add outside the lock
+        with lock:
+            counter.value = value
+
+
+def acquire_try_finally_bump(counter, times):
+    for _ in range(times):
+        lock.acquire()
+        try:
+            counter.value = ex.add_one(counter.value)
+        finally:
+            lock.release()
+
+
+rlock = threading.RLock()
+
+
+def whole_loop_rlock_bump(counter, times):
+    with rlock:  # one hold around the whole loop: slower, but exact
+        for _ in range(times):
+            counter.value = ex.add_one(counter.value)
+
+
+not_a_lock = threading.Lock  # no parentheses: the function that makes a lock
+
+
+def no_parentheses_bump(counter, times):
+    for _ in range(times):
+        with not_a_lock:
+            counter.value = ex.add_one(counter.value)
+
+
+never_released = threading.Lock()  # its own: the stuck threads keep it held after the test
+
+
+def never_released_bump(counter, times):
+    for _ in range(times):
+        never_released.acquire()
+        counter.value = ex.add_one(counter.value)
+
+
+@pytest.mark.parametrize("answer", [acquire_try_finally_bump, whole_loop_rlock_bump])
+def test_lock_accepts_other_right_ways(answer):
+    verdict = ex.check_lock(answer)
+    assert verdict.right, str(verdict)
+
+
+def test_lock_rejects_a_lock_around_the_write_only():
+    verdict = ex.check_lock(write_only_locked_bump)
+    assert verdict.status == "wrong" and "updates were lost" in verdict.headline
+    assert "Hold one shared lock around the whole line" in verdict.hint
+
+
+def test_lock_names_a_lock_without_parentheses():
+    verdict = ex.check_lock(no_parentheses_bump)
+    assert verdict.status == "error" and "TypeError" in verdict.headline
+    assert "threading.Lock() with parentheses" in verdict.hint
+
+
+def test_lock_names_an_acquire_without_release():
+    verdict = ex.check_lock(never_released_bump, timeout_s=1.5)
+    assert verdict.status == "timeout" and "deadlock" in verdict.headline
+    assert "every lock.acquire() needs its lock.release()" in verdict.hint
+
+
+def _pipeline(consumer, stops=None, get_timeout=0.5):
+    """run_pipeline as the scaffold writes it, with the learner's consumer and count of STOPs."""
+    def run_pipeline(items, consumers):
+        q = queue.Queue(maxsize=8)
+        out = []
+        threads = [threading.Thread(target=consumer, args=(q, out, get_timeout)) for _ in range(consumers)]
+        for t in threads:
+            t.start()
+        for item in items:
+            q.put(item, timeout=5)
+        for _ in range(consumers if stops is None else stops):
+            q.put(STOP, timeout=5)
+        for t in threads:
+            t.join(timeout=5)
+        return out
+    return run_pipeline
+
+
+def passing_consumer(q, out, wait):
+    while True:
+        item = q.get(timeout=wait)
+        if item is STOP:
+            pass  # blank 1 filled with pass: slow_square(STOP) comes next
+        out.append(ex.slow_square(item))
+
+
+def continuing_consumer(q, out, wait):
+    while True:
+        item = q.get(timeout=wait)
+        if item is STOP:
+            continue  # back to q.get(): waits for an item that never comes
+        out.append(ex.slow_square(item))
+
+
+def returning_consumer(q, out, wait):
+    while True:
+        item = q.get(timeout=wait)
+        if item is STOP:
+            return
+        out.append(ex.slow_square(item))
+
+
+def timing_out_consumer(q, out, wait):
+    while True:
+        try:
+            item = q.get(timeout=wait)
+        except queue.Empty:
+            return  # stops when nothing comes for a while, not on STOP
+        if item is STOP:
+            return
+        out.append(ex.slow_square(item))
+
+
+def passing_it_on_consumer(q, out, wait):
+    while True:
+        item = q.get(timeout=wait)
+        if item is STOP:
+            q.put(STOP)  # leave the STOP for the next consumer, then stop
+            return
+        out.append(ex.slow_square(item))
+
+
+def iter_consumer(q, out, wait):
+    for item in iter(lambda: q.get(timeout=wait), STOP):
+        out.append(ex.slow_square(item))
+
+
+@pytest.mark.parametrize(("pipeline", "words"), [
+    (_pipeline(passing_consumer), "took STOP and went on instead of stopping: it then died of TypeError"),
+    (_pipeline(continuing_consumer), "took STOP and went on instead of stopping: it then died of queue.Empty"),
+    (_pipeline(returning_consumer, stops=1), "died of queue.Empty: it waited for an item that never came"),
+    (_pipeline(timing_out_consumer, stops=1), "stopped only because the queue stayed empty"),
+])
+def test_pipeline_names_a_consumer_that_did_not_stop_on_stop(pipeline, words):
+    verdict = ex.check_pipeline(pipeline)
+    assert verdict.status == "wrong", str(verdict)
+    assert words in verdict.headline
+    assert "consumer Thread-" in verdict.headline
+    assert ("return (or break)" in verdict.hint) or ("one STOP per consumer" in verdict.hint)
+
+
+@pytest.mark.parametrize("pipeline", [_pipeline(passing_it_on_consumer, stops=1), _pipeline(iter_consumer)])
+def test_pipeline_accepts_other_right_ways(pipeline):
+    verdict = ex.check_pipeline(pipeline)
+    assert verdict.right, str(verdict)
+
+
+def test_pipeline_leaves_queue_and_excepthook_as_they_were():
+    hook, kind = threading.excepthook, queue.Queue
+    ex.check_pipeline(_pipeline(passing_consumer))
+    assert queue.Queue is kind and threading.excepthook is hook
+
+
+async def unawaited_fetch_all(port, key, count, limit):
+    gate = asyncio.Semaphore(limit)
+
+    async def one(i):
+        async with gate:
+            return await ex.ask_async(port, key, f"request {i}")
+
+    return asyncio.gather(*(one(i) for i in range(count)))  # no await: a Future comes back
+
+
+async def coroutines_fetch_all(port, key, count, limit):
+    gate = asyncio.Semaphore(limit)
+
+    async def one(i):
+        async with gate:
+            return await ex.ask_async(port, key, f"request {i}")
+
+    return [one(i) for i in range(count)]  # made, never run
+
+
+async def one_at_a_time_gate_fetch_all(port, key, count, limit):
+    gate = asyncio.Semaphore(1)  # the limit ignored: one at a time
+
+    async def one(i):
+        async with gate:
+            return await ex.ask_async(port, key, f"request {i}")
+
+    return await asyncio.gather(*(one(i) for i in range(count)))
+
+
+async def half_limit_fetch_all(port, key, count, limit):
+    gate = asyncio.Semaphore(limit // 2)
+
+    async def one(i):
+        async with gate:
+            return await ex.ask_async(port, key, f"request {i}")
+
+    return await asyncio.gather(*(one(i) for i in range(count)))
+
+
+async def taskgroup_fetch_all(port, key, count, limit):
+    gate = asyncio.BoundedSemaphore(limit)
+
+    async def one(i):
+        async with gate:
+            return await ex.ask_async(port, key, f"request {i}")
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one(i)) for i in range(count)]
+    return [t.result() for t in tasks]
+
+
+async def tasks_then_await_fetch_all(port, key, count, limit):
+    gate = asyncio.Semaphore(limit)
+
+    async def one(i):
+        async with gate:
+            return await ex.ask_async(port, key, f"request {i}")
+
+    tasks = [asyncio.create_task(one(i)) for i in range(count)]
+    return [await t for t in tasks]
+
+
+@pytest.mark.parametrize(("answer", "words"), [
+    (unawaited_fetch_all, "returned a Future, not the replies"),
+    (coroutines_fetch_all, "returned coroutine objects that never ran"),
+    (one_at_a_time_gate_fetch_all, "the requests ran one after another"),
+    (half_limit_fetch_all, "at most 4 requests were in flight at once; your limit lets 8 in"),
+])
+def test_gather_names_more_mistakes(answer, words):
+    verdict = asyncio.run(ex.check_gather(answer))
+    assert verdict.status == "wrong", str(verdict)
+    assert words in verdict.headline
+
+
+@pytest.mark.parametrize("answer", [taskgroup_fetch_all, tasks_then_await_fetch_all])
+def test_gather_accepts_other_right_ways(answer):
+    verdict = asyncio.run(ex.check_gather(answer))
+    assert verdict.right, str(verdict)
