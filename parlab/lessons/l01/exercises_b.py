@@ -28,20 +28,20 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import contextlib
 import dataclasses
 import inspect
-import queue
 import sys
 import textwrap
 import threading
 import time
 import traceback
 from collections import Counter as Multiset
-from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any
 
 from parlab.lessons import check
+from parlab.lessons.l01 import consumers as watch
+from parlab.lessons.l01.consumers import EX2, slow_square
 from parlab.lessons.l01.race import Counter, add_one
 from parlab.lessons.l01.waits import ask_async as _ask_async
 from parlab.results import format_seconds
@@ -51,7 +51,6 @@ __all__ = ["EX1", "EX2", "EX3", "Counter", "add_one", "ask_async", "check_gather
            "check_pipeline", "has_blank", "slow_square"]
 
 EX1 = "Exercise 1: protect a counter with a lock"
-EX2 = "Exercise 2: a producer and its consumers"
 EX3 = "Exercise 3: many requests with asyncio"
 
 
@@ -216,129 +215,6 @@ def check_lock(safe_bump: object, *, workers: int = 4, times: int = 20_000, runs
                        details=f"every run counted {expected:,}\n{details}")
 
 
-# --------------------------------------------------------------------------- 2. producer / consumer
-
-_worked: set[int] = set()  # idents of the threads that called slow_square during a check
-_worked_lock = threading.Lock()
-_threads: dict[int, threading.Thread] = {}
-
-
-def slow_square(x: int) -> int:
-    """Wait 5 ms, as a request would, then return ``x * x``; notes which thread did it (lesson 01b, exercise 2)."""
-    if isinstance(x, bool) or not isinstance(x, int):
-        raise TypeError(f"slow_square takes an int item, not {type(x).__name__}: did a stop signal reach it?")
-    me = threading.current_thread()
-    with _worked_lock:
-        _worked.add(me.ident or 0)
-        _threads[me.ident or 0] = me
-    time.sleep(0.005)
-    return x * x
-
-
-class _WatchedQueue(queue.Queue):
-    """``queue.Queue`` that notes, for each get, the thread and what it took (or that it waited in vain)."""
-
-    made: ClassVar[list[_WatchedQueue]] = []
-
-    def __init__(self, maxsize: int = 0) -> None:
-        super().__init__(maxsize)
-        self.gets: list[tuple[int, str, str, object]] = []  # (thread ident, thread name, "got"/"empty", item)
-        _WatchedQueue.made.append(self)
-
-    def get(self, block: bool = True, timeout: float | None = None) -> Any:
-        me = threading.current_thread()
-        try:
-            item = super().get(block, timeout)
-        except queue.Empty:
-            self.gets.append((me.ident or 0, me.name, "empty", None))
-            raise
-        self.gets.append((me.ident or 0, me.name, "got", item))
-        return item
-
-
-@contextlib.contextmanager
-def _watching_consumers() -> Iterator[dict[int, tuple[str, BaseException]]]:
-    """Record the threads that die of an exception, and swap in :class:`_WatchedQueue`, while the learner's code runs.
-
-    Yields {thread ident: (thread name, the exception)}; a thread that ends with SystemExit
-    ended on purpose and is not recorded.
-    """
-    died: dict[int, tuple[str, BaseException]] = {}
-    previous_hook, previous_queue = threading.excepthook, queue.Queue
-
-    def hook(args: Any) -> None:
-        if args.thread is not None and args.exc_value is not None and args.exc_type is not SystemExit:
-            died[args.thread.ident or 0] = (args.thread.name, args.exc_value)
-
-    _WatchedQueue.made = []
-    threading.excepthook = hook
-    queue.Queue = _WatchedQueue  # type: ignore[misc]
-    try:
-        yield died
-    finally:
-        threading.excepthook = previous_hook
-        queue.Queue = previous_queue  # type: ignore[misc]
-
-
-def _how_consumers_ended(tasks: list[int], died: dict[int, tuple[str, BaseException]],
-                         details: str) -> check.Verdict | None:
-    """A wrong verdict naming a consumer that died, or that stopped without taking a STOP; None if all took one."""
-    task_set = set(tasks)
-
-    def is_item(x: object) -> bool:
-        return isinstance(x, int) and not isinstance(x, bool) and x in task_set
-
-    work = [q for q in _WatchedQueue.made if any(kind == "got" and is_item(x) for _, _, kind, x in q.gets)]
-    events: dict[int, list[tuple[str, object]]] = {}
-    names: dict[int, str] = {}
-    for q in work:
-        for ident, name, kind, item in q.gets:
-            if name != "parlab-check":  # check.call's thread runs run_pipeline: the producer
-                events.setdefault(ident, []).append((kind, item))
-                names[ident] = name
-    def stops_taken(ident: int) -> list[int]:
-        return [i for i, (kind, x) in enumerate(events.get(ident, [])) if kind == "got" and not is_item(x)]
-
-    went_on = [i for i in set(events) | set(died)
-               if stops_taken(i) and (i in died or stops_taken(i)[0] != len(events[i]) - 1)]
-    for ident in went_on:  # the mistake itself first: a consumer that took STOP and did not stop
-        name = died[ident][0] if ident in died else names[ident]
-        error = died[ident][1] if ident in died else None
-        end = (f"it then died of {'queue.Empty' if isinstance(error, queue.Empty) else type(error).__name__}."
-               if error is not None
-               else "it went back to the queue.")
-        return check.wrong(EX2, f"consumer {name} took STOP and went on instead of stopping: {end}",
-                           hint="When a consumer takes STOP it must leave its loop: return (or break). "
-                                "pass does nothing and continue goes back to q.get(), so the loop goes on: "
-                                "it hands STOP to slow_square, or waits for an item that never comes.",
-                           details=details + (f"\n{name}: {_said(died[ident][1])}" if ident in died else ""))
-    for name, error in died.values():
-        if isinstance(error, queue.Empty):
-            return check.wrong(EX2, f"consumer {name} died of queue.Empty: it waited for an item that never "
-                                    "came, because no STOP reached it.",
-                               hint="Put one STOP per consumer on the queue, after the items "
-                                    "(for _ in threads: q.put(STOP)): each consumer takes one and returns.",
-                               details=f"{details}\n{name}: {_said(error)}")
-    for name, error in died.values():
-        return check.wrong(EX2, f"consumer {name} died of {type(error).__name__} instead of stopping.",
-                           hint="A consumer should end only by returning when it takes STOP; read its "
-                                "traceback below.",
-                           details=f"{details}\n{name}: {_said(error)}")
-    for ident, took in events.items():
-        if not stops_taken(ident) and took and took[-1][0] == "empty":
-            return check.wrong(EX2, f"consumer {names[ident]} stopped only because the queue stayed empty "
-                                    "until its get timed out: no STOP reached it.",
-                               hint="Put one STOP per consumer on the queue after the items, and let a "
-                                    "consumer stop when it takes STOP: a timeout is for a producer that has "
-                                    "died, not the normal way to stop.", details=details)
-    return None
-
-
-def _said(error: BaseException) -> str:
-    """The exception's line and the learner's traceback."""
-    return check.learner_traceback(error).rstrip()
-
-
 def check_pipeline(run_pipeline: object, *, items: int = 24, consumers: int = 3,
                    timeout_s: float = 10.0) -> check.Verdict:
     """Exercise 2: ``run_pipeline(items, consumers)``: each result once, every consumer stopped by STOP (lesson 01b)."""
@@ -347,14 +223,14 @@ def check_pipeline(run_pipeline: object, *, items: int = 24, consumers: int = 3,
                                        "one STOP per consumer on the queue after the items.")
     if not callable(run_pipeline):
         return check.wrong(EX2, f"run_pipeline must be a function, not {type(run_pipeline).__name__}.")
-    with _worked_lock:
-        _worked.clear()
-        _threads.clear()
+    with watch.worked_lock:
+        watch.worked.clear()
+        watch.threads.clear()
     tasks = list(range(items))
-    with _watching_consumers() as died:
+    with watch.watching_consumers() as died:
         outcome = check.call(run_pipeline, tasks, consumers, timeout_s=timeout_s)
-        with _worked_lock:
-            workers = dict(_threads)
+        with watch.worked_lock:
+            workers = dict(watch.threads)
         alive = [t for t in workers.values() if t.is_alive()]
         if alive and not outcome.timed_out:
             time.sleep(0.2)  # a consumer returning (or dying) just now
@@ -385,7 +261,7 @@ def check_pipeline(run_pipeline: object, *, items: int = 24, consumers: int = 3,
                            hint="Every item must reach exactly one consumer: put every item before the stop "
                                 "signals, and let each consumer stop only when it takes STOP (not when the "
                                 "queue happens to be empty).", details=details)
-    ended = _how_consumers_ended(tasks, died, details)
+    ended = watch.how_consumers_ended(tasks, died, details)
     if ended is not None:
         return ended
     if alive:
