@@ -314,3 +314,18 @@ def test_panel_runs_with_defaults_and_a_small_size():
     panel.controls["threads"].value = 2
     sweep = panel.run()
     assert sweep.workers == [1, 2] and panel.image.value and "speedup" in panel.table.value
+
+
+def test_without_a_compiler_numba_still_releases_the_gil(tmp_path):
+    """Lesson 03's path for learners without a C compiler: Numba's nogil kernel, no compiled parlab kernel."""
+    from parlab.lessons.l03 import numba_kernels
+
+    if numba_kernels.missing():
+        pytest.skip(numba_kernels.missing())
+    code = ("import parlab.kernels as k\n"
+            "from parlab.lessons.l03 import numba_kernels as nk\n"
+            "assert not k.COMPILED\n"
+            "assert nk.count_primes_numba(10, 1000) == 164 and nk.count_primes_prange(10, 1000, 1) == 164\n"
+            "print(nk.nogil_dispatcher().targetoptions['nogil'])\n")
+    env = {**os.environ, kernels.DISABLE_VAR: "1", "PATH": str(tmp_path)}
+    assert launch.run([sys.executable, "-c", code], env=env, timeout=120).stdout.strip() == "True"

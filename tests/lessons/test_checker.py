@@ -334,3 +334,16 @@ def test_as_fast_as_the_known_good_version_is_right_and_a_serial_one_is_not():
     v = check.speed(EX, 1.0, 1 / 1.30, 2, cores=2, reference_s=1 / 1.36)
     assert v.right and "as fast as a known-good parallel version" in v.headline
     assert check.speed(EX, 1.0, 0.98, 2, cores=2, reference_s=1 / 1.36).status == "wrong"
+
+
+def test_a_dead_weakref_proxy_among_the_objects_does_not_break_the_pool_scan():
+    import weakref
+
+    class Thing:
+        pass
+
+    thing = Thing()
+    proxy = weakref.proxy(thing)
+    del thing  # the proxy is now dead: isinstance(proxy, ...) raises ReferenceError
+    assert check.sandbox.live_pools() == [] or all(p is not proxy for p in check.sandbox.live_pools())
+    assert check.call(lambda: 42).value == 42

@@ -63,9 +63,19 @@ def learner_traceback(error: BaseException) -> str:
     return "Traceback (most recent call last):\n" + "".join(lines) if frames else "".join(lines)
 
 
+_POOLS = (multiprocessing.pool.Pool, ProcessPoolExecutor)
+
+
+def _is_pool(obj: object) -> bool:
+    try:
+        return isinstance(obj, _POOLS)
+    except ReferenceError:  # a weakref proxy whose object is gone (a freed Numba function leaves one)
+        return False
+
+
 def live_pools() -> list[Any]:
     """The process pools alive now (``multiprocessing`` pools and ``ProcessPoolExecutor``s)."""
-    return [o for o in gc.get_objects() if isinstance(o, multiprocessing.pool.Pool | ProcessPoolExecutor)]
+    return [o for o in gc.get_objects() if _is_pool(o)]
 
 
 def stop_pools(before: set[int]) -> None:

@@ -1,4 +1,4 @@
-"""Lesson 03's exercise checkers: a Cython kernel without the GIL, a thread driver, hashlib.
+"""Lesson 03's exercise checkers: a Cython kernel without the GIL, a thread driver, hashlib, ctypes, Numba.
 
 Each checker takes what the learner wrote and returns a :class:`check.Verdict`; none raises
 for a wrong answer. Whether a kernel released the GIL is decided by a probe that does not
@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import dataclasses
 import hashlib
+import math
 import threading
 import time
 import types
@@ -24,6 +25,7 @@ from typing import Any
 from parlab import system
 from parlab.kernels import CTYPES, count_primes_cython_nogil, count_primes_python, library_path, variant
 from parlab.lessons import check
+from parlab.lessons.l03 import numba_kernels
 from parlab.lessons.l03.build import compile_cython
 from parlab.lessons.l03.probe import (
     HELD_SHARE,
@@ -39,18 +41,20 @@ from parlab.measure import paired_speedup
 from parlab.results import format_seconds, format_speedup
 from parlab.workloads import hash_buffer, make_buffer
 
-__all__ = ["EX_CTYPES", "EX_DRIVER", "EX_HASHING", "EX_NOGIL", "check_ctypes", "check_driver",
-           "check_hashing", "check_nogil_kernel"]
+__all__ = ["EX_CTYPES", "EX_DRIVER", "EX_HASHING", "EX_NOGIL", "EX_NUMBA", "check_ctypes", "check_driver",
+           "check_hashing", "check_nogil_kernel", "check_numba"]
 
 # The serial work each speed round times: short runs on two threads lose a large share to a
 # busy moment, so that even parlab's own threads missed 1.33x at 0.1 s on a 2-core machine.
-SPEED_WORK_S = 0.25
+# Each is sized for 0.3 s on a quiet machine, so that its fastest run stays above 0.25 s.
+SPEED_WORK_S = 0.3
 _PYTHONAPI = 0x4  # ctypes marks the functions PyDLL makes with this flag (_PYTHONAPI)
 
 EX_NOGIL = "Exercise 1: a Cython kernel that releases the GIL"
 EX_DRIVER = "Exercise 2: threads over the kernel"
 EX_HASHING = "Exercise 3: does hashlib release the GIL?"
 EX_CTYPES = "Exercise 4: one C library, two loaders"
+EX_NUMBA = "Exercise 5: Numba, no C compiler needed"
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -198,6 +202,12 @@ def check_driver(driver: object) -> check.Verdict:
 
 # --------------------------------------------------------------------------- exercise 3
 
+def _seconds(action: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    action()
+    return time.perf_counter() - t0
+
+
 def check_hashing(prediction: object, *, nbytes: int = 4_000_000) -> check.Verdict:
     """Exercise 3: the learner predicts whether threads speed up hashlib on a large buffer; parlab measures it.
 
@@ -209,13 +219,17 @@ def check_hashing(prediction: object, *, nbytes: int = 4_000_000) -> check.Verdi
     if check.is_placeholder(prediction):
         return check.not_answered(ex, "set prediction to True (threads speed it up here) or False, then run "
                                       "the cell.")
+    if type(prediction).__module__ == "numpy" and type(prediction).__name__ in ("bool", "bool_"):  # np.True_
+        prediction = bool(prediction)
     if not isinstance(prediction, bool):
-        return check.wrong(ex, f"prediction must be True or False, not {prediction!r}.")
+        return check.wrong(ex, f"prediction must be True or False, not {prediction!r}.",
+                           hint="Write True or False without quotes.")
     cores = system.usable_cores()
     workers = workers_for(cores)
     buffer = make_buffer(nbytes, seed=3)
     tasks = [buffer] * (2 * workers)
-    rounds = 3
+    one = min(_seconds(lambda: hash_buffer(buffer, 1)) for _ in range(3))  # the fastest: load only slows
+    rounds = max(1, math.ceil(SPEED_WORK_S / (len(tasks) * max(one, 1e-6))))  # at least 0.25 s of serial work
 
     def serial() -> list[str]:
         return [hash_buffer(b, rounds) for b in tasks]
@@ -225,7 +239,7 @@ def check_hashing(prediction: object, *, nbytes: int = 4_000_000) -> check.Verdi
             return list(pool.map(hash_buffer, tasks, [rounds] * len(tasks)))
 
     # Medians of interleaved pairs, each pair's digests compared (a difference is parlab's bug, not the learner's).
-    measured = paired_speedup(serial, threads, workers=workers, pairs=3, warmup=1)
+    measured = paired_speedup(serial, threads, workers=workers, pairs=3, warmup=0)  # warmed up above
     serial_s, parallel_s = measured.serial_median, measured.parallel_median
     speedup = serial_s / parallel_s
     gil = system.gil_enabled()
@@ -261,6 +275,12 @@ def check_hashing(prediction: object, *, nbytes: int = 4_000_000) -> check.Verdi
 
 # --------------------------------------------------------------------------- exercise 4
 
+def _is_int64(kind: object) -> bool:
+    """A ctypes integer type of 64 bits: c_longlong, c_int64, c_long where it has 64 bits (Linux, macOS), ..."""
+    return (isinstance(kind, type) and issubclass(kind, ctypes._SimpleCData)
+            and getattr(kind, "_type_", "") in ("l", "L", "q", "Q") and ctypes.sizeof(kind) == 8)
+
+
 _BIG = 2**40  # beyond a C int: without argtypes, ctypes refuses to pass it
 
 
@@ -289,26 +309,38 @@ def check_ctypes(load_count: object) -> check.Verdict:
                                    "not the C function.", hint="Return lib.parlab_count_primes.")
         loaded[loader.__name__] = outcome.value
     for name, fn in loaded.items():
-        types_ok = list(getattr(fn, "argtypes", None) or []) == [ctypes.c_longlong, ctypes.c_longlong]
+        argtypes = list(getattr(fn, "argtypes", None) or [])
+        types_ok = len(argtypes) == 2 and all(map(_is_int64, argtypes))
         calls = [(0, 100), (START, START + 2_000), (_BIG, _BIG + 300)]
         for lo, hi in calls:
             outcome = check.call(fn, lo, hi, timeout_s=10)
             expected = (count_primes_python if lo < _BIG else variant("ctypes_cdll").func)(lo, hi)
             bad = (check.failure(ex, outcome, f"the {name} function({lo}, {hi})")
                    or check.same_results(ex, outcome.value, expected, f"the {name} function({lo}, {hi})"))
-            if bad is not None and not types_ok:
+            if bad is not None and not argtypes:
                 return check.wrong(ex, f"the {name} function got ({lo}, {hi}) wrong: its argument types are not "
                                        "declared.",
                                    hint="Set argtypes to [ctypes.c_longlong, ctypes.c_longlong]: without it ctypes "
                                         "passes a Python int as a C int, and 2**40 does not fit.",
                                    details=bad.details)
+            if bad is not None and types_ok and not _is_int64(getattr(fn, "restype", None)):
+                break  # the result type is what is wrong: said below
+            if bad is not None and not types_ok:
+                said = ", ".join(getattr(t, "__name__", repr(t)) for t in argtypes)
+                return check.wrong(ex, f"the {name} function got ({lo}, {hi}) wrong: its argument types are declared "
+                                       f"as {said}, but the C function takes two long long.",
+                                   hint="Declare both arguments as ctypes.c_longlong (64 bits): a C int holds at most "
+                                        "2**31 - 1, and 2**40 does not fit.", details=bad.details)
             if bad is not None:
                 return bad
-        if getattr(fn, "restype", None) is not ctypes.c_longlong:
-            return check.wrong(ex, f"the results are right, but the {name} function's restype is "
-                                   f"{getattr(getattr(fn, 'restype', None), '__name__', None)}: a count above "
-                                   "2**31 would come back wrong.",
-                               hint="Set restype to ctypes.c_longlong, the C function's return type.")
+        if not _is_int64(getattr(fn, "restype", None)):
+            kind = getattr(getattr(fn, "restype", None), "__name__", None)
+            return check.wrong(ex, (f"the {name} function's restype is {kind}, so its results come back wrong."
+                                    if bad is not None else
+                                    f"the results are right, but the {name} function's restype is {kind}: a "
+                                    "count above 2**31 would come back wrong."),
+                               hint="Set restype to ctypes.c_longlong, the C function's return type.",
+                               details=bad.details if bad is not None else "")
     marks = {name: bool(getattr(fn, "_flags_", 0) & _PYTHONAPI) for name, fn in loaded.items()}
     if marks != {"CDLL": False, "PyDLL": True}:
         return check.wrong(ex, "both calls returned a function of the same loader: load_count ignores its "
@@ -328,3 +360,71 @@ def check_ctypes(load_count: object) -> check.Verdict:
         lines.append("This build runs without a GIL: PyDLL has no GIL to keep, so both run side by side here.")
         headline = "both functions are right; with a GIL, CDLL's would release it during each call and PyDLL's keep it."
     return check.right(ex, headline, details="\n".join(lines))
+
+
+# --------------------------------------------------------------------------- exercise 5
+
+# Every kernel the checker saw stays alive: a compiled Numba dispatcher that is freed (a cell run
+# again redefines it) leaves a dead weakref proxy among the garbage collector's objects.
+_KEPT: list[Any] = []
+
+
+def check_numba(kernel: object, driver: object) -> check.Verdict:
+    """Exercise 5: an ``@njit(nogil=True)`` prime counter, and ``driver(start, stop, workers)`` running it on threads.
+
+    The mechanism is judged, not a speed alone: the kernel must be a Numba dispatcher compiled
+    with ``nogil=True`` (its ``targetoptions``), count right, and the driver's threads must
+    gain beside parlab's own nogil kernel timed in the same rounds (a busy machine: "not checked").
+    """
+    ex = EX_NUMBA
+    options = getattr(kernel, "targetoptions", None)
+    if (check.is_placeholder(kernel) or check.is_placeholder(driver) or (callable(driver) and _has_blanks(driver))
+            or (isinstance(options, dict) and options.get("nogil") is Ellipsis)):
+        return check.not_answered(ex, "fill in the ... blanks (the option of @njit that releases the GIL, and the "
+                                      "function each thread runs), then run the cell.")
+    if not callable(kernel) or not callable(driver):
+        return check.wrong(ex, "my_jit_count and my_jit_threads must both be functions.")
+    if why := numba_kernels.missing():
+        return check.not_checked(ex, why)
+    from numba.core.dispatcher import Dispatcher
+
+    if isinstance(kernel, Dispatcher):
+        _KEPT.append(kernel)  # a compiled dispatcher that dies leaves a dead weakref proxy behind in Numba
+    else:
+        return check.wrong(ex, "my_jit_count is a plain Python function: Numba did not compile it, so threads "
+                               "over it take turns for the GIL.",
+                           hint="Put @njit(nogil=True) on the line just above `def my_jit_count`.")
+    if options.get("forceobj") or options.get("nopython") is False:  # type: ignore[union-attr]
+        return check.wrong(ex, "my_jit_count runs in Numba's object mode, which works on Python objects and "
+                               "keeps the GIL.", hint="Use @njit(nogil=True): machine code only, no Python objects.")
+    if options.get("nogil") is not True:  # type: ignore[union-attr]
+        return check.wrong(ex, "Numba compiles my_jit_count, but without nogil=True the compiled code keeps the "
+                               "GIL: threads over it take turns.", hint="Write @njit(nogil=True).",
+                           details=f"my_jit_count.targetoptions = {options!r}")
+    small = check.call(kernel, 0, 3_000, timeout_s=120)  # the first call compiles
+    if (bad := check.failure(ex, small, "my_jit_count(0, 3000)")) is not None:
+        return dataclasses.replace(bad, hint=bad.hint or "Numba compiles numbers and loops; keep the kernel "
+                                                         "free of Python objects (lists, strings, print).")
+    if (bad := check.same_results(ex, small.value, count_primes_python(0, 3_000), "my_jit_count(0, 3000)")):
+        return bad
+    cores = system.usable_cores()
+    workers, numbers = workers_for(cores), span_for(kernel, SPEED_WORK_S)
+    stop = START + numbers
+    expected = numba_kernels.count_primes_numba(START, stop)
+    said = f"my_jit_threads({START}, {stop}, {workers})"
+    outcome = check.call(driver, START, stop, workers, timeout_s=60)
+    if (bad := check.failure(ex, outcome, said) or check.same_results(ex, outcome.value, expected, said)):
+        return bad
+    ours = numba_kernels.nogil_dispatcher()
+    timed = check.timed_speed(ex, lambda: kernel(START, stop),
+                              lambda: check.rerun(ex, driver, START, stop, workers, expected=expected, what=said,
+                                                  timeout_s=60),
+                              workers, cores=cores, what="my_jit_threads",
+                              reference=(lambda: ours(START, stop),
+                                         lambda: reference_driver(ours, START, stop, workers)))
+    details = (f"my_jit_count: a Numba dispatcher compiled with nogil=True; right results ({expected} primes in "
+               f"[{START}, {stop})).\n{timed.details}")
+    if not timed.right:
+        return dataclasses.replace(timed, details=details)
+    return check.right(ex, "my_jit_count is compiled with nogil=True and my_jit_threads runs it on threads at once"
+                           + (" (1 usable core: correctness only)." if cores < 2 else "."), details=details)

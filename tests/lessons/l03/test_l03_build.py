@@ -3,8 +3,6 @@ failed build; guards the %%cython magic before a cell could stop "Run all"."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from parlab.lessons.l03 import build as l03_compile
@@ -36,10 +34,9 @@ def test_builds_imports_and_caches_by_hash(compiler):
     first = l03_compile.compile_cython(SOURCE)
     assert first.ok, first.problem
     assert first.function("triangle")(100) == 5050
-    start = time.perf_counter()
     again = l03_compile.compile_cython(SOURCE)
+    # no second build: the very module object comes back, from the cache by the source's hash
     assert again.cached and again.function("triangle") is first.function("triangle")
-    assert time.perf_counter() - start < 1.0  # no second build
     assert first.function("missing") is None
 
 

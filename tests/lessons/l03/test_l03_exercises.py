@@ -371,3 +371,322 @@ def test_probe_sees_cdll_release_and_pydll_hold():
     held = max(probe.gil_held_share(lambda: pydll(*span)) for _ in range(3))
     released = min(probe.gil_held_share(lambda: cdll(*span)) for _ in range(3))
     assert held >= probe.HELD_SHARE > released
+
+
+# --------------------------------------------------------------------------- issue 21: more wrong and right answers
+
+NOT_RIGHT = ("wrong", "error", "timeout")
+
+
+def test_nogil_more_realistic_wrong_answers(compiler):
+    counts_everything = SOLUTION.replace("            if d * d > n:\n                count += 1",
+                                         "            count += 1")
+    for source, words in ((SOLUTION.replace("count += 1", "count += n"), "differs from the serial result"),
+                          (counts_everything, "differs from the serial result"),
+                          ("count_primes = 3", "no function count_primes")):
+        verdict = ex.check_nogil_kernel(source)
+        assert verdict.status in NOT_RIGHT, (source, str(verdict))
+        assert words in verdict.headline, str(verdict)
+
+
+RIGHT_CYTHON_A = '''
+# cython: language_level=3, freethreading_compatible=True
+cdef bint prime(long long n) noexcept nogil:
+    cdef long long d
+    if n < 2:
+        return False
+    if n % 2 == 0:
+        return n == 2
+    d = 3
+    while d * d <= n:
+        if n % d == 0:
+            return False
+        d += 2
+    return True
+
+def count_primes(long long start, long long stop):
+    cdef long long n, total = 0
+    with nogil:
+        for n in range(start, stop):
+            if prime(n):
+                total += 1
+    return total
+'''
+RIGHT_CYTHON_B = '''
+# cython: language_level=3, freethreading_compatible=True
+def count_primes(long long start, long long stop):
+    cdef long long n = start
+    cdef long long d, found = 0
+    cdef bint is_p
+    with nogil:
+        while n < stop:
+            is_p = n >= 2
+            d = 2
+            while is_p and d * d <= n:
+                if n % d == 0:
+                    is_p = False
+                d += 1
+            found += is_p
+            n += 1
+    return found
+'''
+
+
+@pytest.mark.parametrize("source", [RIGHT_CYTHON_A, RIGHT_CYTHON_B], ids=["helper", "while-loops"])
+def test_nogil_right_answers_written_differently(compiler, source):
+    verdict = ex.check_nogil_kernel(source)
+    assert verdict.status in ("right", "not checked"), str(verdict)
+
+
+def pool_map_driver(count, start, stop, workers):
+    edges = [start + (stop - start) * i // workers for i in range(workers + 1)]
+    with ThreadPoolExecutor(workers) as pool:
+        return sum(pool.map(count, edges[:-1], edges[1:], timeout=60))
+
+
+def threads_by_hand_driver(count, start, stop, workers):
+    import threading
+
+    step = -(-(stop - start) // workers)
+    results = [0] * workers
+    def work(i):
+        results[i] = count(start + i * step, min(start + (i + 1) * step, stop))
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(results)
+
+
+@pytest.mark.parametrize("driver", [pool_map_driver, threads_by_hand_driver], ids=["pool.map", "Thread"])
+def test_driver_right_answers_written_differently(driver):
+    verdict = ex.check_driver(driver)
+    assert verdict.status in ("right", "not checked"), str(verdict)
+
+
+def test_hashing_more_wrong_answers_in_the_learners_words():
+    for answer in ("True", 1, 0, "no"):
+        verdict = ex.check_hashing(answer, nbytes=500_000)
+        assert verdict.status == "wrong" and "True or False" in verdict.headline, answer
+        assert "without quotes" in verdict.hint
+
+
+def test_hashing_right_answers_written_differently():
+    import numpy as np
+
+    truth = system.usable_cores() > 1
+    assert ex.check_hashing(bool(system.usable_cores() >= 2), nbytes=1_000_000).right
+    assert ex.check_hashing(np.bool_(truth), nbytes=1_000_000).right
+
+
+def test_hashing_times_at_least_a_quarter_second_of_serial_work():
+    verdict = ex.check_hashing(system.usable_cores() > 1, nbytes=1_000_000)
+    serial = float(verdict.details.split("serial ")[1].split(" s")[0]) if " s," in verdict.details.split("\n")[0] \
+        else float(verdict.details.split("serial ")[1].split(" ms")[0]) / 1000
+    assert serial >= 0.2, verdict.details  # 0.25 s planned; a first hash may run a little slower
+
+
+def c_int_load(loader):
+    count = loader(_library()).parlab_count_primes
+    count.argtypes = [ctypes.c_int, ctypes.c_int]
+    count.restype = ctypes.c_longlong
+    return count
+
+
+def returns_library_load(loader):
+    lib = loader(_library())
+    lib.parlab_count_primes.argtypes = [ctypes.c_longlong, ctypes.c_longlong]
+    lib.parlab_count_primes.restype = ctypes.c_longlong
+    return lib
+
+
+def double_result_load(loader):
+    count = solution_load(loader)
+    count.restype = ctypes.c_double
+    return count
+
+
+def tuple_int64_load(loader):
+    count = loader(_library())["parlab_count_primes"]
+    count.argtypes = (ctypes.c_int64, ctypes.c_int64)
+    count.restype = ctypes.c_int64
+    return count
+
+
+def c_long_load(loader):
+    lib = loader(_library())
+    fn = lib.parlab_count_primes
+    fn.argtypes = [ctypes.c_long] * 2
+    fn.restype = ctypes.c_long
+    return fn
+
+
+@needs_library
+def test_ctypes_c_int_arguments_are_declared_but_too_small():
+    verdict = ex.check_ctypes(c_int_load)
+    assert verdict.status == "wrong" and "declared as c_int, c_int" in verdict.headline
+    assert "not declared" not in verdict.headline and "c_longlong" in verdict.hint
+
+
+@needs_library
+@pytest.mark.parametrize(("load", "words"), [(returns_library_load, "not the C function"),
+                                            (double_result_load, "restype is c_double, so its results")])
+def test_ctypes_more_wrong_answers(load, words):
+    verdict = ex.check_ctypes(load)
+    assert verdict.status in NOT_RIGHT and words in verdict.headline, str(verdict)
+
+
+@needs_library
+@pytest.mark.skipif(ctypes.sizeof(ctypes.c_long) != 8, reason="c_long has 32 bits here (Windows)")
+@pytest.mark.parametrize("load", [tuple_int64_load, c_long_load], ids=["tuple of c_int64", "c_long"])
+def test_ctypes_right_answers_written_differently(load):
+    verdict = ex.check_ctypes(load)
+    assert verdict.right, str(verdict)
+
+
+# --------------------------------------------------------------------------- exercise 5: Numba
+
+@pytest.fixture
+def jit():
+    from parlab.lessons.l03 import numba_kernels
+
+    if numba_kernels.missing():
+        pytest.skip(numba_kernels.missing())  # no wheel for some builds (3.13t): expected, not a broken install
+    from numba import jit, njit
+
+    return njit, jit
+
+
+_ALIVE: list[object] = []  # compiled dispatchers that die leave a dead weakref proxy (see exercises._KEPT)
+
+
+def _body(start, stop):
+    count = 0
+    for n in range(max(start, 2), stop):
+        d = 2
+        while d * d <= n and n % d != 0:
+            d += 1
+        if d * d > n:
+            count += 1
+    return count
+
+
+def _map_driver(kernel):
+    def drive(start, stop, workers):
+        edges = [start + (stop - start) * i // workers for i in range(workers + 1)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return sum(pool.map(kernel, edges[:-1], edges[1:], timeout=60))
+    return drive
+
+
+def test_numba_placeholders_are_not_answered():
+    from parlab.lessons.l03.numba_kernels import stand_in_njit
+
+    def blank_driver(start, stop, workers):
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return sum(pool.map(..., [start], [stop]))
+
+    assert ex.check_numba(stand_in_njit(nogil=...)(_body), blank_driver).status == "not answered"
+    assert ex.check_numba(stand_in_njit(nogil=...)(_body), _map_driver(_body)).status == "not answered"
+    assert ex.check_numba(..., ...).status == "not answered"
+
+
+def test_numba_missing_is_not_checked_with_the_one_message(monkeypatch):
+    from parlab.lessons.l03 import numba_kernels
+
+    monkeypatch.setattr(numba_kernels, "missing", lambda: numba_kernels.MISSING)
+    verdict = ex.check_numba(numba_kernels.stand_in_njit(nogil=True)(_body), _map_driver(_body))
+    assert verdict.status == "not checked" and "Numba is not installed: pip install numba" in verdict.headline
+    assert verdict.must_be_right() is verdict
+
+
+def test_numba_solution_is_right(jit):
+    njit, _ = jit
+    kernel = njit(nogil=True)(_body)
+    _ALIVE.append(kernel)
+    verdict = ex.check_numba(kernel, _map_driver(kernel))
+    assert verdict.status in ("right", "not checked"), str(verdict)
+    assert "compiled with nogil=True" in verdict.details and "interleaved rounds" in verdict.details
+
+
+def test_numba_right_answers_written_differently(jit):
+    njit, numba_jit = jit
+
+    @numba_jit(nopython=True, nogil=True)
+    def odd_divisors(start, stop):  # kept in _ALIVE below
+        total = 0
+        for n in range(start, stop):
+            if n == 2:
+                total += 1
+            elif n > 2 and n % 2 == 1:
+                d = 3
+                while d * d <= n and n % d:
+                    d += 2
+                total += d * d > n
+        return total
+
+    def submit_driver(start, stop, workers):
+        step = -(-(stop - start) // workers)
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(odd_divisors, lo, min(lo + step, stop)) for lo in range(start, stop, step)]
+            return sum(f.result() for f in futures)
+
+    _ALIVE.append(odd_divisors)
+    verdict = ex.check_numba(odd_divisors, submit_driver)
+    assert verdict.status in ("right", "not checked"), str(verdict)
+    eager = njit("int64(int64, int64)", nogil=True)(_body)
+    _ALIVE.append(eager)
+    verdict = ex.check_numba(eager, _map_driver(eager))
+    assert verdict.status in ("right", "not checked"), str(verdict)
+
+
+def test_numba_wrong_answers_in_the_learners_words(jit):
+    njit, numba_jit = jit
+    plain = ex.check_numba(_body, _map_driver(_body))
+    assert plain.status == "wrong" and "plain Python function" in plain.headline and "@njit(nogil=True)" in plain.hint
+    for kernel in (njit(_body), njit(nogil=False)(_body), njit(parallel=True)(_body)):
+        _ALIVE.append(kernel)
+        verdict = ex.check_numba(kernel, _map_driver(kernel))
+        assert verdict.status == "wrong" and "without nogil=True" in verdict.headline, str(verdict)
+    objmode = numba_jit(forceobj=True, nogil=True)(_body)
+    _ALIVE.append(objmode)
+    verdict = ex.check_numba(objmode, _map_driver(objmode))
+    assert verdict.status == "wrong" and "object mode" in verdict.headline
+
+
+def test_numba_wrong_results_and_drivers(jit):
+    njit, _ = jit
+    off = njit(nogil=True)(_off_by_one)
+    verdict = ex.check_numba(off, _map_driver(off))
+    assert verdict.status == "wrong" and "differs from the serial result" in verdict.headline, str(verdict)
+    kernel = njit(nogil=True)(_body)
+    _ALIVE.extend([off, kernel])
+
+    def drops_the_last_chunk(start, stop, workers):
+        edges = [start + (stop - start) * i // workers for i in range(workers + 1)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return sum(pool.map(kernel, edges[:-2], edges[1:-1]))
+
+    verdict = ex.check_numba(kernel, drops_the_last_chunk)
+    assert verdict.status == "wrong" and "differs from the serial result" in verdict.headline
+
+    def one_after_another(start, stop, workers):
+        edges = [start + (stop - start) * i // workers for i in range(workers + 1)]
+        return sum(map(kernel, edges[:-1], edges[1:]))
+
+    verdict = ex.check_numba(kernel, one_after_another)
+    assert verdict.status in ("wrong", "not checked"), str(verdict)  # a busy machine cannot judge speed
+    if verdict.status == "wrong":
+        assert "as fast as the serial code" in verdict.headline
+
+
+def _off_by_one(start, stop):
+    count = 0
+    for n in range(max(start, 2), stop):
+        d = 2
+        while d * d <= n and n % d != 0:
+            d += 1
+        if d * d >= n:  # counts 4, 9, 25 ... as primes
+            count += 1
+    return count
