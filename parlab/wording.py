@@ -36,11 +36,12 @@ def count_list(values: Sequence[int]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def timing_warnings(stdev_share: float | None, outliers: int) -> list[str]:
-    """Why a timing's values may not be trustworthy: ``stdev_share`` (stdev / mean, None when small) and outliers."""
+def timing_warnings(spread_share: float | None, outliers: int) -> list[str]:
+    """Why a timing's values may not be trustworthy: ``spread_share`` (MAD / median, None when small) and outliers."""
     found = []
-    if stdev_share is not None:
-        found.append(f"unstable: stdev is {stdev_share:.0%} of the mean; more repeats give a steadier median")
+    if spread_share is not None:
+        found.append(f"unstable: the repeats vary by {spread_share:.0%} of the median (median absolute "
+                     "deviation); more repeats give a steadier median")
     if outliers:
         found.append(f"{outliers} outlier(s) at least 50% away from the median")
     return found

@@ -41,7 +41,7 @@ from parlab.measure import (  # the notebooks call gil.worker_counts, gil.overla
     worker_counts,
 )
 from parlab.results import RunResult, TaskSpan, Timing, format_seconds
-from parlab.run import run_tasks
+from parlab.run import WorkerPool
 from parlab.workloads import fib
 
 __all__ = [
@@ -75,9 +75,16 @@ def run_segments(duration_s: float, gap_s: float = GAP_S) -> list[tuple[float, f
 
 def gil_timeline(backend: str, workers: int = 2, duration_s: float = 0.1,
                  start_method: str | None = None) -> RunResult:
-    """Spin ``workers`` workers at once; one bar per stretch in which a worker really ran (lesson 01)."""
-    run = run_tasks(run_segments, [duration_s] * workers, backend=backend, workers=workers,
-                    start_method=start_method, warn=False, timeout=60)
+    """Spin ``workers`` workers at once; one bar per stretch in which a worker really ran (lesson 01).
+
+    The pool spins once before the recorded run: workers fresh from a fork or a spawn sleep
+    until their first task, and the operating system may first wake them on one core and
+    spread them over the cores only some milliseconds later, which a 0.1 s trace would show
+    as processes taking turns on an idle machine.
+    """
+    with WorkerPool(backend, workers, start_method=start_method, warn=False) as pool:
+        pool.map(run_segments, [duration_s] * workers, timeout=60)  # the warm-up: workers spread out
+        run = pool.map(run_segments, [duration_s] * workers, timeout=60)
     t0 = min(start for segments in run.results for start, _ in segments)
     spans: list[TaskSpan] = []
     for task in run.timeline:

@@ -176,8 +176,8 @@ class ProgramSweep:
         return {k: p.speedup for k, p in sorted(self.pairs.items())}
 
     def spreads(self) -> dict[int, tuple[float, float]]:
-        """{workers: (lowest, highest) ratio of the pairs}: a wide spread means a busy machine."""
-        return {k: (min(p.ratios), max(p.ratios)) for k, p in sorted(self.pairs.items())}
+        """{workers: the pairs' ratios' first and third quartiles}: a wide spread means an unsteady figure."""
+        return {k: p.quartiles for k, p in sorted(self.pairs.items())}
 
 
 def measure_program(workers: Sequence[int], *, tasks: int = TASKS, pairs: int = 3) -> ProgramSweep:
@@ -192,7 +192,7 @@ def measure_program(workers: Sequence[int], *, tasks: int = TASKS, pairs: int = 
                 list(pool.map(score, [1] * k, [10] * k, timeout=POOL_TIMEOUT_S))  # start the workers first
                 measured[k] = paired_speedup(functools.partial(program, tasks),
                                              functools.partial(program, tasks, pool),
-                                             workers=k, pairs=pairs, warmup=0)
+                                             workers=k, pairs=pairs, warmup=0, max_pairs=4 * pairs)
     return ProgramSweep(measured, meter.others_cores)
 
 

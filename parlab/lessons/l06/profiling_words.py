@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from parlab.lessons.words import spread_warning, unexplained
 from parlab.measure import amdahl_speedup
-from parlab.results import format_speedup
+from parlab.results import BUSY_CORES, format_speedup
 
 __all__ = ["BUSY", "CLOSE", "describe_prediction", "predicted_speedup"]
 
@@ -87,9 +87,11 @@ def describe_prediction(serial_share: float, speedups: Mapping[int, float], core
                      "no pool can beat 1× here. The prediction for k workers assumes k cores.")
     elif busy:
         where = ", ".join(map(str, sorted(set(busy))))
+        quiet = others_cores is not None and others_cores < BUSY_CORES
         lines.append(f"On {where} worker(s) the measurement fell far short of the prediction or varied widely: "
-                     + unexplained(others_cores, cores) + ". Do not conclude from this run; run the cell "
-                     "again when the machine is quieter.")
+                     + unexplained(others_cores, cores) + ". Do not conclude from this run; "
+                     + ("time more pairs (pairs=) for a steadier figure." if quiet
+                        else "run the cell again when the machine is quieter."))
     elif not off:
         lines.append("The profile predicted the speedup: the serial part cProfile found is what limits it. To go "
                      "further, make the serial part faster or parallel; more workers will not help.")
