@@ -30,14 +30,30 @@ def make_executor(kind: str, workers: int) -> Executor:
     return MPIPoolExecutor()
 
 
+def serial_seconds(tasks: list[int], repeats: int = 3) -> float:
+    """The fastest of ``repeats`` serial loops over the tasks, in this program: the baseline of its speedup."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for n in tasks:
+            fib(n)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def run(kind: str, tasks: list[int], workers: int) -> dict[str, Any]:
-    """Map fib over the tasks on one executor; return the results, the worker count and the time."""
+    """Map fib over the tasks on one executor; return the results, the worker count, the time and the serial time.
+
+    The serial loop runs in this same program just before, so that the speedup compares one
+    process with itself (a Jupyter kernel runs the same loop at its own pace).
+    """
+    serial = serial_seconds(tasks)
     with make_executor(kind, workers) as pool:
         count = getattr(pool, "num_workers", workers)  # MPIPoolExecutor waits here for its workers
         start = time.perf_counter()
         results = list(pool.map(fib, tasks))
         seconds = time.perf_counter() - start
-    return {"executor": kind, "workers": count, "results": results, "seconds": seconds}
+    return {"executor": kind, "workers": count, "results": results, "seconds": seconds, "serial_seconds": serial}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -331,5 +331,12 @@ def test_futures_free_threaded_build_and_one_core():
         mpi5.describe_futures({"threads": 0.0}, 0.062, 2, 2, gil_enabled=True)
 
 
-def test_futures_serial_times_the_same_work_here():
-    assert mpi5.futures_serial(2, 10, repeats=1).median > 0
+def test_futures_each_executor_against_its_own_serial_loop():
+    # serial times from each executor's own program: threads 1.0× there, never "faster" on a GIL build
+    text = mpi5.describe_futures({"threads": 0.10, "processes": 0.055}, {"threads": 0.10, "processes": 0.11},
+                                 2, 2, gil_enabled=True)
+    assert "in each executor's own program" in text and "1.00× on 2 threads" in text
+    assert "2.00× on 2 processes" in text and "run the cell again" not in text
+    with pytest.raises(ValueError, match="serial time for every executor"):
+        mpi5.describe_futures({"threads": 0.1, "mpi": 0.1}, {"threads": 0.1}, 2, 2, gil_enabled=True)
+

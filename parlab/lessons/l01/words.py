@@ -82,6 +82,11 @@ def _python_on_threads(kind: str, meta: Metadata, others: float | None = None) -
             + unexplained(others, meta.usable_cores) + ". Run the cell again.")
 
 
+# Two points of one sweep, each a ratio of noisy medians: their ratio must pass this before "faster"
+# is read into it (the SAME band of one speedup is too narrow for a ratio of two).
+BEYOND_NOISE = 1.25
+
+
 def _beyond_cores(sweep: Sweep, noun: str) -> list[str]:
     """What the most oversubscribed point did against the point at the core count (CPU work)."""
     cores = sweep.metadata.usable_cores
@@ -95,7 +100,7 @@ def _beyond_cores(sweep: Sweep, noun: str) -> list[str]:
     if ratio < SAME_LOW:
         tail = ("slower than with {k}: more workers than cores only share the cores, and "
                 "switching between them costs time.")
-    elif ratio <= SAME_HIGH:
+    elif ratio <= BEYOND_NOISE:
         tail = "no faster than with {k}: CPU work gains nothing from more workers than cores."
     else:
         tail = ("faster than with {k}, although CPU work cannot gain from more workers than "

@@ -23,11 +23,10 @@ from parlab.lessons.words import (
     noisiest_warning,
     point_at_cores,
 )
-from parlab.measure import build_sweep, check_same, time_call, timing_from
+from parlab.measure import build_sweep, check_same, timing_from
 from parlab.mpi import MPIRun, find_launcher, run_mpi
 from parlab.plot import DPI, plot_speedup
-from parlab.results import Sweep, Timing, format_seconds, format_speedup
-from parlab.workloads import fib
+from parlab.results import Sweep, format_seconds, format_speedup
 
 __all__ = [
     "AGREE",
@@ -37,7 +36,6 @@ __all__ = [
     "describe_integral",
     "describe_pingpong",
     "format_bytes",
-    "futures_serial",
     "integral_agrees",
     "integral_panel",
     "integral_summary",
@@ -385,34 +383,36 @@ def describe_integral(sweep: Sweep) -> str:
     return "\n".join(lines)
 
 
-def futures_serial(tasks: int, n: int, repeats: int = 5) -> Timing:
-    """The futures section's work (``tasks`` × fib(n)) run serially in this process (lesson 05)."""
-    tasks = check_whole("tasks", tasks, 1, 1000)
-    n = check_whole("n", n, 0, 35)
-    return time_call(lambda: [fib(n) for _ in range(tasks)], repeats=repeats)
-
-
-def describe_futures(seconds: Mapping[str, float], serial_s: float, workers: int, cores: int, *,
-                     gil_enabled: bool) -> str:
+def describe_futures(seconds: Mapping[str, float], serial_s: float | Mapping[str, float], workers: int,
+                     cores: int, *, gil_enabled: bool) -> str:
     """Each executor's time against the serial run, worded from the numbers and the build (lesson 05).
 
-    ``seconds`` is {executor: seconds for the map}; ``serial_s`` the same work serially here.
+    ``seconds`` is {executor: seconds for the map}; ``serial_s`` the same work serially: one
+    time, or {executor: the serial loop timed in that executor's own program}.
     """
-    if serial_s <= 0 or any(t <= 0 for t in seconds.values()):
-        raise ValueError("times must be > 0")
+    serials = dict(serial_s) if isinstance(serial_s, Mapping) else dict.fromkeys(seconds, serial_s)
+    if any(t <= 0 for t in (*serials.values(), *seconds.values())) or set(serials) < set(seconds):
+        raise ValueError("times must be > 0, with a serial time for every executor")
     names = {"threads": "threads", "processes": "processes", "mpi": "MPI workers"}
-    lines = [f"serially, in this notebook: {format_seconds(serial_s)}"]
+    if isinstance(serial_s, Mapping):
+        fastest, slowest = min(serials.values()), max(serials.values())
+        lines = [f"serially, in each executor's own program just before it: {format_seconds(fastest)} "
+                 f"to {format_seconds(slowest)}"]
+    else:
+        lines = [f"serially, in this notebook: {format_seconds(serial_s)}"]
     for executor, secs in seconds.items():
-        said = describe_speedup(serial_s / secs, workers, cores, what=names.get(executor, executor))
+        said = describe_speedup(serials[executor] / secs, workers, cores, what=names.get(executor, executor))
         lines.append(f"{executor:>9}: {format_seconds(secs)}, {said}")
     if "threads" in seconds:
-        threads = serial_s / seconds["threads"]
+        threads = serials["threads"] / seconds["threads"]
         if gil_enabled:
             line = ("This build has a GIL and fib is pure Python: its threads take turns, so threads "
                     "cannot run it faster than one.")
             if threads > SAME_HIGH:
-                line += (" They measured faster anyway: the serial time comes from this notebook's process "
-                         "and these runs are short, so run the cell again.")
+                line += (" They measured faster anyway: "
+                         + ("the serial time comes from this notebook's process, not the program the threads "
+                            "ran in" if not isinstance(serial_s, Mapping) else "these runs are short")
+                         + ", so run the cell again.")
         else:
             line = "This build runs without a GIL: threads can run fib on several cores at once."
         lines.append(line)
