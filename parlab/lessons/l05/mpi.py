@@ -396,8 +396,8 @@ def describe_futures(seconds: Mapping[str, float], serial_s: float | Mapping[str
     names = {"threads": "threads", "processes": "processes", "mpi": "MPI workers"}
     if isinstance(serial_s, Mapping):
         fastest, slowest = min(serials.values()), max(serials.values())
-        lines = [f"serially, in each executor's own program just before it: {format_seconds(fastest)} "
-                 f"to {format_seconds(slowest)}"]
+        lines = [f"serially, in each executor's own program just before it: {format_seconds(fastest)} to "
+                 + format_seconds(slowest)]
     else:
         lines = [f"serially, in this notebook: {format_seconds(serial_s)}"]
     for executor, secs in seconds.items():
