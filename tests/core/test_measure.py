@@ -193,5 +193,5 @@ def test_one_slow_repeat_of_three_is_not_called_unstable_but_a_real_spread_is():
     assert timing_from([1.0, 1.0, 1.3]).warnings == []
     spread = timing_from([1.0, 1.2, 1.45])
     assert spread.spread_share == pytest.approx(0.2 / 1.2)
-    assert spread.warnings == ["unstable: the repeats vary by 17% of the median (median absolute deviation); "
-                               "more repeats give a steadier median"]
+    assert spread.warnings == [("unstable: the repeats vary by 17% of the median (median absolute deviation); "
+                               "more repeats give a steadier median")]
