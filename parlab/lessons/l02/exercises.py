@@ -420,7 +420,8 @@ def check_chunksize(chunksize: object, workers: int | None = None, *, cores: int
     if verdict.right:
         timed = ("; " + verdict.headline.split("; ", 1)[1] if "only correctness" in verdict.headline
                  else ", and the pool ran it in parallel.")  # one core: the time shows nothing, and says so
-        return dataclasses.replace(verdict, headline=f"chunksize {size} gives every worker its share of the "
+        # The headline names no number: the chosen chunksize is the answer, shown in the folded details.
+        return dataclasses.replace(verdict, headline=f"your chunksize gives every worker its share of the "
                                                      f"work{timed}", details=details)
     if verdict.status == "wrong":
         return dataclasses.replace(verdict, hint=("Each chunk costs a round trip to a worker (pickled, sent, "

@@ -486,7 +486,8 @@ def test_chunksize_right_choices_are_right(monkeypatch, size):
     _fake_runs(monkeypatch, lambda size: 4.0 if size < 10 else 1.0)
     verdict = ex.check_chunksize(size, workers=2, cores=2)
     assert verdict.status == "right", str(verdict)
-    assert f"chunksize {size} gives every worker its share of the work, and the pool ran it" in verdict.headline
+    assert "your chunksize gives every worker its share of the work, and the pool ran it" in verdict.headline
+    assert str(size) not in verdict.headline and f"chunksize {size}" in verdict.details  # the answer stays folded
 
 
 def test_chunksize_runs_for_real_on_a_started_pool():
