@@ -38,13 +38,27 @@ GRID = [(f, k) for f in (0.0, 0.02, 0.1, 0.25, 0.5, 1.0) for k in (1, 2, 3, 8, 6
 
 def _pairs(fn: Callable[..., Any], grid: list[tuple[float, int]], exercise: str, name: str,
            ) -> tuple[list[tuple[float, int, Any]], check.Verdict | None]:
+    """``fn(f, k)`` over the grid in one timed call; the first error is named with its own arguments."""
+    def every_pair() -> list[tuple[float, int, Any, Exception | None]]:
+        out: list[tuple[float, int, Any, Exception | None]] = []
+        for f, k in grid:
+            try:
+                out.append((f, k, fn(f, k), None))
+            except Exception as error:  # noqa: BLE001 (the learner's error is the verdict, named below)
+                out.append((f, k, None, error))
+                break
+        return out
+
+    outcome = check.call(every_pair, timeout_s=5.0)
+    failed = check.failure(exercise, outcome, f"{name}(f, k)")
+    if failed:
+        return [], failed
     got: list[tuple[float, int, Any]] = []
-    for f, k in grid:
-        outcome = check.call(fn, f, k, timeout_s=5)
-        failed = check.failure(exercise, outcome, f"{name}({f}, {k})")
-        if failed:
-            return got, failed
-        got.append((f, k, outcome.value))
+    for f, k, value, error in outcome.value:
+        if error is not None:
+            return got, check.failure(exercise, check.Outcome(error=error, traceback=check.learner_traceback(error)),
+                                      f"{name}({f}, {k})")
+        got.append((f, k, value))
     return got, None
 
 

@@ -86,7 +86,9 @@ def test_the_trap_stays_in_children_and_tbb_or_omp_avoids_it(numba_here):
 
 
 def test_limit_numba_threads_sets_the_environment(monkeypatch):
-    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    # setenv first, so that monkeypatch restores the variable's absence afterwards: a NUMBA_NUM_THREADS
+    # left in this process would reach every later child, Jupyter kernels included
+    monkeypatch.setenv("NUMBA_NUM_THREADS", "2")
     nk.limit_numba_threads(1)
     import os
 

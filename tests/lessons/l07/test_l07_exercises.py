@@ -3,6 +3,7 @@ yet" for the placeholder, and rejects the mistakes learners make, in the words t
 
 from __future__ import annotations
 
+import itertools
 import sys
 
 import cloudpickle
@@ -152,7 +153,11 @@ def unordered_futures(client, windows):
 
 
 @pytest.mark.parametrize("answer", [solution_futures, submitted_futures, completed_futures])
-def test_futures_accepts_right_answers(client, answer):
+def test_futures_accepts_right_answers(client, answer, monkeypatch):
+    # Every run one tick of a fixed clock: the speed verdict cannot depend on how busy the machine is
+    # (the known-good version misses the mark too, so "not checked"); the mechanism is still judged.
+    ticks = itertools.count()
+    monkeypatch.setattr(ex.check.sandbox, "CLOCK", lambda: float(next(ticks)))
     verdict = ex.check_futures(answer, client)
     assert verdict.status in ("right", "not checked"), str(verdict)
     assert "tasks ran on the cluster's workers" in verdict.details
