@@ -40,6 +40,9 @@ def speed(exercise: str, serial_s: float, parallel_s: float, workers: int, *, co
           what: str = "your parallel version", reference_s: float | None = None, waiting: bool = False) -> Verdict:
     """Right when ``serial_s / parallel_s`` reaches :func:`needed_speedup`; on one core, correctness only.
 
+    Wrong only when the gain is clearly absent (below a quarter of the gain asked for: a serial
+    version reads about 1x); a gain short of the mark is "not checked", since noise can make it.
+
     Call it once the results are known to be right. ``reference_s``: the time a known-good
     parallel version (parlab's own) took in the same rounds. When the learner's version misses
     the mark and the reference misses it too, the machine is too busy to judge speed now: the
@@ -80,6 +83,16 @@ def speed(exercise: str, serial_s: float, parallel_s: float, workers: int, *, co
                                      "again when the machine is quieter.",
                            details=(f"{numbers}; the known-good version reached {known} "
                                     f"(needed at least {format_speedup(need)})."))
+    if ratio >= 1 + (need - 1) / 4:
+        # Some gain, short of the mark: a slow parallel version, or noise that kept apart two runs of
+        # the same kind of code (seen: a solution at 1.14x beside its own known-good twin). Timing
+        # cannot tell which, so it says so; a serial version (about 1x) stays below and is wrong.
+        known = ("" if reference_s is None else
+                 f"; the known-good version reached {format_speedup(serial_s / reference_s)}")
+        return not_checked(exercise, "the results are right, and the work may have run in parallel, but this run "
+                                     "could not tell: the gain was short of the mark and other work on the "
+                                     "machine can explain that. Run the cell again when the machine is quieter.",
+                           details=f"{numbers}{known} (needed at least {format_speedup(need)}).")
     return wrong(exercise, f"the results are right, but {what} ran only {format_speedup(ratio)} as fast as "
                            f"the serial code; {format_speedup(need)} or more shows that the work ran in parallel.",
                  hint=("Check that the work really runs at once: start every worker before you wait for "
