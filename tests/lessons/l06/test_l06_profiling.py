@@ -126,3 +126,14 @@ def test_no_serial_part_sets_no_ceiling():
 def test_no_points_is_refused():
     with pytest.raises(ValueError, match="at least one measured point"):
         describe_prediction(0.2, {}, cores=2, tasks=24)
+
+
+def test_the_prediction_panel_measures_and_draws_beside_the_prediction():
+    from parlab.lessons.l06.profiling_panel import prediction_panel
+
+    panel = prediction_panel(0.25, pairs=1)
+    panel.controls["workers"].value = 2
+    sweep = panel.run()
+    assert sorted(sweep.pairs) == [1, 2] and panel.image.value and "predicted" in panel.table.value
+    with pytest.raises(ValueError, match="serial_share"):
+        prediction_panel(1.5)
