@@ -390,7 +390,10 @@ def test_fetch_all_rejects_reordered_replies():
 
 def test_fetch_all_as_completed_is_right_only_when_the_order_happens_to_hold():
     verdict = ex.check_fetch_all(fetch_as_completed, trips=8, workers=8, delay_s=0.01)
-    assert verdict.right or "another order" in verdict.hint or "as fast" in verdict.headline
+    # Replies in the order they came back: right only when that happens to be the tasks' order.
+    assert verdict.right or verdict.status == "not checked" or (
+        verdict.status == "wrong" and ("differs from the serial result" in verdict.headline
+                                       or "as fast" in verdict.headline)), str(verdict)
 
 
 def test_fetch_all_rejects_a_serial_loop():
