@@ -416,8 +416,11 @@ def test_one_core_never_asks_for_a_gain():
 def test_fractions_from_a_slowdown_are_not_read_as_serial_code():
     est = SerialFractionEstimate(1.0, 1, 1.0, 1.0)
     text = "\n".join(strategy.describe_fractions(est, {1: 0.95, 2: 0.49}, {1: 1.7, 2: 0.75}, 2))
-    assert "gained nothing over one worker" in text and "cannot be compared" in text
+    assert "the fixed-size and the scaled runs gained nothing over one worker" in text and "cannot be compared" in text
     assert "close to it" not in text and "tied by" not in text
+    # only the run that gained nothing is said to have gained nothing (the fixed-size one gained 1.53x here)
+    one = "\n".join(strategy.describe_fractions(est, {1: 0.95, 2: 1.53}, {1: 1.0, 2: 1.02}, 2))
+    assert "the scaled run gained nothing" in one and "fixed-size and" not in one
     flat = "\n".join(strategy.describe_fractions(SerialFractionEstimate(0.045, 1, 0.045, 0.045),
                                                  {2: 1.91}, {1: 1.02, 2: 1.0}, 2))
     assert "scaled 1.00×" in flat and "cannot be compared" in flat and "growing the problem" not in flat

@@ -274,10 +274,11 @@ def describe_fractions(estimate: SerialFractionEstimate | None, strong: Mapping[
     k = max(common)
     s = strong[k]
     if min(s, scaled[k]) <= SAME_HIGH:
-        lines.append(f"At {k} workers a run gained nothing over one worker (fixed size {format_speedup(s)}, "
-                     f"scaled {format_speedup(scaled[k])}): without a gain f or alpha comes out near 1 "
-                     "(capped at 1 when slower) whatever the cause, overhead or busy cores, so the two "
-                     "cannot be compared here; run the cell again.")
+        flat = [name for name, v in (("fixed-size", s), ("scaled", scaled[k])) if v <= SAME_HIGH]
+        lines.append(f"At {k} workers the {' and the '.join(flat)} run{'s' if len(flat) > 1 else ''} gained "
+                     f"nothing over one worker (fixed size {format_speedup(s)}, scaled {format_speedup(scaled[k])}): "
+                     "without a gain its fraction comes out near 1 (capped at 1 when slower) whatever the "
+                     "cause, so f and alpha cannot be compared here; run the cell again.")
         return lines
     f_k = _karp_flatt(s, k)
     alpha_k = min(1.0, max(0.0, (k - s) / (k - 1)))  # = f_k × s when f_k is not clamped
