@@ -274,9 +274,13 @@ class NotebookPage:
         scroll, client = self.page.evaluate(_SCROLL, self.path)
         height = min(size["height"] + max(0, scroll - client), 16_000)
         self.page.set_viewport_size({"width": size["width"], "height": height})
+        # Wait for the notebook's area to follow the new viewport (not for it to hold every cell:
+        # past 16,000 px, or while the windowed notebook re-measures its cells, it never does).
+        target = client + height - size["height"]
         try:
-            self.page.wait_for_function(f"(path) => {{ const [s, c] = ({_SCROLL})(path); return c >= s - 2; }}",
-                                        arg=self.path, timeout=10_000)
+            self.page.wait_for_function(f"([path, target]) => {{ const [s, c] = ({_SCROLL})(path); "
+                                        "return c >= Math.min(s, target) - 2; }",
+                                        arg=[self.path, target], timeout=10_000)
         except Exception:  # noqa: BLE001, S110 (whatever failed, a screenshot of what is there is still worth having)
             pass
         self.page.screenshot(path=str(path))
