@@ -51,16 +51,8 @@ def _is_int(value: object) -> TypeGuard[numbers.Integral]:
 
 
 def check_workers(workers: object) -> int:
-    """Return ``workers`` as an int, or raise TypeError/ValueError naming what is allowed."""
-    cap = max_workers_allowed()
-    allowed = f"a whole number from 1 to {cap}"
-    if not _is_int(workers):
-        hint = " (convert it with int(...))" if isinstance(workers, str) else ""
-        raise TypeError(f"workers must be {allowed}, got {workers!r} ({type(workers).__name__}){hint}")
-    value = int(workers)
-    if not 1 <= value <= cap:
-        raise ValueError(f"workers must be {allowed}, got {value}")
-    return value
+    """Return ``workers`` as an int from 1 to max_workers_allowed(), or raise naming what is allowed."""
+    return check_whole("workers", workers, 1, max_workers_allowed())
 
 
 def check_choice(name: str, value: object, choices: tuple[str, ...], sep: str = ";") -> str:
@@ -117,13 +109,7 @@ def check_start_method(start_method: object, backend: str = "processes") -> str 
 
 def check_size(name: str, value: object, maximum: int | None = None) -> int:
     """Return a count or size as an int >= 1 (<= ``maximum``), or raise naming what is allowed."""
-    allowed = "a whole number >= 1" + (f" and <= {maximum:,}" if maximum is not None else "")
-    if not _is_int(value):
-        raise TypeError(f"{name} must be {allowed}, got {value!r} ({type(value).__name__})")
-    number = int(value)
-    if number < 1 or (maximum is not None and number > maximum):
-        raise ValueError(f"{name} must be {allowed}, got {number:,}")
-    return number
+    return check_whole(name, value, 1, maximum)
 
 
 def check_whole(name: str, value: object, low: int, high: int | None = None, *, what: str = "") -> int:
@@ -213,13 +199,7 @@ def max_ranks(hostfile: bool = False) -> int:
 
 def check_ranks(ranks: object, hostfile: bool = False) -> int:
     """Return ``ranks`` as an int from 1 to max_ranks(), or raise TypeError/ValueError (lesson 05)."""
-    cap = max_ranks(hostfile)
-    allowed = f"a whole number from 1 to {cap}"
-    if not _is_int(ranks):
-        raise TypeError(f"ranks must be {allowed}, got {ranks!r} ({type(ranks).__name__})")
-    if not 1 <= int(ranks) <= cap:
-        raise ValueError(f"ranks must be {allowed}, got {ranks!r}")
-    return int(ranks)
+    return check_whole("ranks", ranks, 1, max_ranks(hostfile))
 
 
 def check_tasks(tasks: object, star: object) -> list[Any]:

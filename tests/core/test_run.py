@@ -113,7 +113,7 @@ BAD = [
     ("workers", 10**6, ValueError, "whole number from 1 to"),
     ("backend", "gpu", ValueError, "serial, threads, processes"),
     ("start_method", "vfork", ValueError, "fork, spawn, forkserver"),
-    ("chunksize", 0, ValueError, "chunksize must be a whole number >= 1"),
+    ("chunksize", 0, ValueError, "chunksize must be a whole number from 1 to"),
     ("timeout", -1, ValueError, "timeout must be a number of seconds > 0"),
     ("timeline", "spans", ValueError, "timeline must be one of tasks, chunks"),
     ("timeline", None, TypeError, "timeline must be one of tasks, chunks"),
