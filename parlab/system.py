@@ -260,7 +260,7 @@ def _machine_busy_s(stat: str = "/proc/stat") -> float | None:
 
 def _tree_cpu_s(root: int) -> float:
     """CPU seconds used by process ``root`` and every live descendant, with their reaped children's."""
-    total, children = 0.0, {root}
+    total, seen = 0.0, {root}
     by_parent: dict[int, list[int]] = {}
     stats: dict[int, list[str]] = {}
     for entry in Path("/proc").iterdir():
@@ -280,8 +280,8 @@ def _tree_cpu_s(root: int) -> float:
         if fields is not None:  # utime, stime, cutime, cstime: fields 14-17 of stat
             total += sum(int(v) for v in fields[11:15]) * _TICK_S
         for child in by_parent.get(pid, ()):
-            if child not in children:
-                children.add(child)
+            if child not in seen:
+                seen.add(child)
                 todo.append(child)
     return total
 
