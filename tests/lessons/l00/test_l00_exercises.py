@@ -199,6 +199,21 @@ def test_a_timing_far_from_parlabs_is_measured_again_before_it_is_called_wrong(m
     assert verdict.status == "right", str(verdict)
 
 
+@pytest.mark.parametrize(("factor", "status"), [(5.0, "not checked"), (1 / 5, "wrong"), (30.0, "wrong")])
+def test_timings_slower_than_parlabs_may_be_load_faster_ones_cannot(monkeypatch, factor, status):
+    # parlab measures 0.2 s and 0.1 s now. Five times slower: the learner's machine may have been
+    # busy then, so not judged. Five times faster, or thirty times slower: no load explains it.
+    monkeypatch.setattr(ex, "_samples", lambda fn, *args, repeats=3: [0.2 if fn is ex.serial_fib else 0.1] * repeats)
+    s, p = 0.2 * factor, 0.1 * factor
+    verdict = ex.check_speedup(s, p, s / p, s / p / WORKERS, work=WORK, workers=WORKERS)
+    assert verdict.status == status, str(verdict)
+    if status == "not checked":
+        assert "were not judged" in verdict.headline and "measure both runs again" in verdict.headline
+        assert verdict.must_be_right() is verdict  # a solution cell goes on
+    else:
+        assert "far from what this machine takes" in verdict.headline
+
+
 def test_speedup_that_is_not_a_number_is_wrong():
     verdict = ex.check_speedup(1.0, "0.5", 2.0, 1.0, work=WORK, workers=WORKERS)
     assert verdict.status == "wrong" and "parallel_s must be numbers" in verdict.headline
