@@ -208,7 +208,8 @@ def test_timings_slower_than_parlabs_may_be_load_faster_ones_cannot(monkeypatch,
     verdict = ex.check_speedup(s, p, s / p, s / p / WORKERS, work=WORK, workers=WORKERS)
     assert verdict.status == status, str(verdict)
     if status == "not checked":
-        assert "were not judged" in verdict.headline and "measure both runs again" in verdict.headline
+        assert "were not judged" in verdict.headline and "Measure both runs again" in verdict.headline
+        assert "parallel_s 0.500 s (parlab measured 0.100 s to 0.100 s)" in verdict.details
         assert verdict.must_be_right() is verdict  # a solution cell goes on
     else:
         assert "far from what this machine takes" in verdict.headline
