@@ -239,8 +239,8 @@ def check_speedup(serial_s: object, parallel_s: object, speedup: object, efficie
         return check.wrong(SPEEDUP, f"my_efficiency is not my_speedup / workers ({workers}).", hint=hint,
                            details=details)
     timings = (("serial_s", s, own_serial), ("parallel_s", p, own_parallel))
-    missed = {name: (_far(got, own), f"{name} {format_seconds(got)} (parlab measured {format_seconds(min(own))} to "
-                                      f"{format_seconds(max(own))})") for name, got, own in timings}
+    missed = {name: (_far(got, own), (f"{name} {format_seconds(got)} (parlab measured {format_seconds(min(own))} "
+                                      f"to {format_seconds(max(own))})")) for name, got, own in timings}
     far = [words for how, words in missed.values() if how]
     in_ms = [name for name, got, own in timings if 300 * min(own) <= got <= 3000 * max(own)]
     if far and len(in_ms) == 2:  # both about 1000 times parlab's: the unit, not the machine

@@ -5,8 +5,8 @@ number), runs it with a timeout through :mod:`parlab.lessons.check`, compares it
 serial answer and returns a :class:`check.Verdict`. Tested in ``tests/lessons/l02/test_l02_exercises.py``.
 
 Three checks are this lesson's own: whether the learner's code started any worker process at
-all (:class:`_ChildWatch` samples ``multiprocessing.active_children()`` and the threads while it
-runs, so a serial "parallel" version, or one on threads, is named as such even on one core);
+all (:class:`_ChildWatch` records every process and thread started while it runs, so a serial
+"parallel" version, or one on threads, is named as such even on one core or a busy machine);
 which shared-memory blocks it created and unlinked (:func:`_recording_shared_memory`); and how
 many bytes it pickled to its workers (:func:`_counting_pickled`: a version that creates the
 block but still sends the rows is named). Exercise 3 judges the learner's chunk plan itself
@@ -24,6 +24,7 @@ import importlib
 import math
 import multiprocessing
 import multiprocessing.pool
+import multiprocessing.process
 import multiprocessing.reduction
 import numbers
 import threading
@@ -82,7 +83,12 @@ _OWN_THREADS = ("parlab-check", "parlab-child-watch", "parlab-check-stop")
 
 
 class _ChildWatch:
-    """Samples multiprocessing's children, and new threads, while the learner's code runs: did it start any?"""
+    """Which worker processes and threads the learner's code started while it ran.
+
+    Every ``Process.start`` and ``Thread.start`` in the window is recorded as it happens, so a
+    pool whose workers start and finish between two looks is not missed on a busy machine;
+    a sampling thread also notes children that appear by other routes.
+    """
 
     def __init__(self, interval_s: float = 0.005) -> None:
         self._before = {p.pid for p in multiprocessing.active_children()}
@@ -93,6 +99,7 @@ class _ChildWatch:
         self._stop = threading.Event()
         self.seen: set[int | None] = set()
         self._thread = threading.Thread(target=self._run, name="parlab-child-watch", daemon=True)
+        self._starts: tuple[Any, Any] | None = None
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -101,11 +108,32 @@ class _ChildWatch:
                                 if t.ident not in self._threads_before and t.name not in _OWN_THREADS)
             self._stop.wait(self._interval)
 
+    def _record_starts(self) -> None:
+        process_start, thread_start = multiprocessing.process.BaseProcess.start, threading.Thread.start
+        watch = self
+
+        def start_process(process: Any) -> None:
+            process_start(process)
+            watch.seen.add(process.pid)
+
+        def start_thread(thread: threading.Thread) -> None:
+            if thread.name not in _OWN_THREADS:
+                watch.threads.add(thread.name)
+            thread_start(thread)
+
+        self._starts = (process_start, thread_start)
+        multiprocessing.process.BaseProcess.start = start_process  # type: ignore[method-assign,assignment]
+        threading.Thread.start = start_thread  # type: ignore[method-assign,assignment]
+
     def __enter__(self) -> Self:
+        self._record_starts()
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self._starts is not None:
+            multiprocessing.process.BaseProcess.start, threading.Thread.start = self._starts  # type: ignore[method-assign]
+            self._starts = None
         self._stop.set()
         self._thread.join(timeout=5)
 

@@ -533,3 +533,21 @@ def test_shared_memory_worker_from_the_notebook_under_spawn_names_the_module_fix
     verdict = ex.check_shared_memory(name, workers=2)
     assert verdict.status == "error", str(verdict)
     assert "module" in verdict.hint
+
+
+def test_the_watch_records_every_start_even_between_two_looks():
+    # A pool whose workers start and finish between two samples (a busy machine delays the
+    # sampling thread) is still seen: each start is recorded as it happens, then put back.
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    process_start, thread_start = multiprocessing.process.BaseProcess.start, threading.Thread.start
+    with ex._ChildWatch(interval_s=3600) as watch:  # one look at the start, none after
+        with ThreadPoolExecutor(2, thread_name_prefix="learner") as pool:
+            assert list(pool.map(abs, [-1, -2])) == [1, 2]
+        child = multiprocessing.get_context("spawn").Process(target=abs, args=(-1,))
+        child.start()
+        child.join(60)
+    assert child.pid in watch.seen and any(name.startswith("learner") for name in watch.threads), watch.threads
+    assert not any(name.startswith("parlab-") for name in watch.threads)
+    assert multiprocessing.process.BaseProcess.start is process_start and threading.Thread.start is thread_start
