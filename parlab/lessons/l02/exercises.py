@@ -5,7 +5,7 @@ number), runs it with a timeout through :mod:`parlab.lessons.check`, compares it
 serial answer and returns a :class:`check.Verdict`. Tested in ``tests/lessons/l02/test_l02_exercises.py``.
 
 Three checks are this lesson's own: whether the learner's code started any worker process at
-all (:class:`_ChildWatch` records every process and thread started while it runs, so a serial
+all (:class:`watch.ChildWatch` records every process and thread started while it runs, so a serial
 "parallel" version, or one on threads, is named as such even on one core or a busy machine);
 which shared-memory blocks it created and unlinked (:func:`_recording_shared_memory`); and how
 many bytes it pickled to its workers (:func:`_counting_pickled`: a version that creates the
@@ -24,19 +24,18 @@ import importlib
 import math
 import multiprocessing
 import multiprocessing.pool
-import multiprocessing.process
 import multiprocessing.reduction
 import numbers
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from multiprocessing import shared_memory
 from types import ModuleType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from parlab import system
 from parlab.lessons import check
 from parlab.lessons.l02 import tasks as l02_tasks
+from parlab.lessons.l02.watch import ChildWatch
 from parlab.results import format_seconds
 
 __all__ = ["CHUNK_TASKS", "EXERCISE_1", "EXERCISE_2", "EXERCISE_3", "ChunkPlan", "check_chunksize", "check_pool",
@@ -79,75 +78,7 @@ def _load(exercise: str, module: object, needs: tuple[str, ...]) -> ModuleType |
     return loaded
 
 
-_OWN_THREADS = ("parlab-check", "parlab-child-watch", "parlab-check-stop")
-
-
-class _ChildWatch:
-    """Which worker processes and threads the learner's code started while it ran.
-
-    Every ``Process.start`` and ``Thread.start`` in the window is recorded as it happens, so a
-    pool whose workers start and finish between two looks is not missed on a busy machine;
-    a sampling thread also notes children that appear by other routes.
-    """
-
-    def __init__(self, interval_s: float = 0.005) -> None:
-        self._before = {p.pid for p in multiprocessing.active_children()}
-        self._threads_before = {t.ident for t in threading.enumerate()}
-        self.threads: set[str] = set()
-        self.pools_before = {id(pool) for pool in check.sandbox.live_pools()}
-        self._interval = interval_s
-        self._stop = threading.Event()
-        self.seen: set[int | None] = set()
-        self._thread = threading.Thread(target=self._run, name="parlab-child-watch", daemon=True)
-        self._starts: tuple[Any, Any] | None = None
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.seen.update(p.pid for p in multiprocessing.active_children() if p.pid not in self._before)
-            self.threads.update(t.name for t in threading.enumerate()
-                                if t.ident not in self._threads_before and t.name not in _OWN_THREADS)
-            self._stop.wait(self._interval)
-
-    def _record_starts(self) -> None:
-        process_start, thread_start = multiprocessing.process.BaseProcess.start, threading.Thread.start
-        watch = self
-
-        def start_process(process: Any) -> None:
-            process_start(process)
-            watch.seen.add(process.pid)
-
-        def start_thread(thread: threading.Thread) -> None:
-            if thread.name not in _OWN_THREADS:
-                watch.threads.add(thread.name)
-            thread_start(thread)
-
-        self._starts = (process_start, thread_start)
-        multiprocessing.process.BaseProcess.start = start_process  # type: ignore[method-assign,assignment]
-        threading.Thread.start = start_thread  # type: ignore[method-assign,assignment]
-
-    def __enter__(self) -> Self:
-        self._record_starts()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._starts is not None:
-            multiprocessing.process.BaseProcess.start, threading.Thread.start = self._starts  # type: ignore[method-assign]
-            self._starts = None
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def still_running(self, grace_s: float = 1.0) -> list[int | None]:
-        """New children still alive ``grace_s`` after the learner's code returned."""
-        deadline = time.monotonic() + grace_s
-        while True:
-            alive = [p.pid for p in multiprocessing.active_children() if p.pid not in self._before]
-            if not alive or time.monotonic() > deadline:
-                return alive
-            time.sleep(0.02)
-
-
-def _left_behind(exercise: str, watch: _ChildWatch, what: str) -> check.Verdict | None:
+def _left_behind(exercise: str, watch: ChildWatch, what: str) -> check.Verdict | None:
     alive = watch.still_running()
     if not alive:
         return None
@@ -181,7 +112,7 @@ def check_pool(module: object, workers: int | None = None, *, timeout_s: float =
     if [loaded.sum_of_squares(n) for n in tasks[:1]] != expected[:1]:
         return check.wrong(EXERCISE_1, "sum_of_squares no longer gives the sum of i * i for i below n.",
                            hint="Leave the given task function as it was; write only run_with_pool.")
-    with _ChildWatch() as watch:
+    with ChildWatch() as watch:
         outcome = check.call(fn, tasks, workers, timeout_s=timeout_s)
     found = check.failure(EXERCISE_1, outcome, "run_with_pool")
     if found is not None:
@@ -214,7 +145,7 @@ def check_pool(module: object, workers: int | None = None, *, timeout_s: float =
                              what="run_with_pool")
 
 
-def _no_processes(exercise: str, watch: _ChildWatch, what: str, hint: str) -> check.Verdict:
+def _no_processes(exercise: str, watch: ChildWatch, what: str, hint: str) -> check.Verdict:
     """The verdict for right results computed without a worker process: on threads, or in the notebook itself."""
     if watch.threads:
         return check.wrong(exercise, f"the results are right, but {what} ran them on threads, not processes.",
@@ -308,7 +239,7 @@ def check_shared_memory(module: object, workers: int | None = None, *, timeout_s
         workers = min(system.usable_cores(), 4) if workers is None else int(workers)
         array = np.random.default_rng(3).integers(0, 1000, 2_000_000)
         expected = int(array.sum())
-        with _ChildWatch() as watch, _counting_pickled() as sent:
+        with ChildWatch() as watch, _counting_pickled() as sent:
             outcome = check.call(fn, array, workers, timeout_s=timeout_s)
     created = [name for name, _ in recorded.created]
     left = [name for name in created if name not in recorded.unlinked]

@@ -18,6 +18,7 @@ from multiprocessing import shared_memory
 import pytest
 
 from parlab.lessons.l02 import exercises as ex
+from parlab.lessons.l02.watch import ChildWatch
 
 _names = itertools.count()
 
@@ -542,7 +543,7 @@ def test_the_watch_records_every_start_even_between_two_looks():
     from concurrent.futures import ThreadPoolExecutor
 
     process_start, thread_start = multiprocessing.process.BaseProcess.start, threading.Thread.start
-    with ex._ChildWatch(interval_s=3600) as watch:  # one look at the start, none after
+    with ChildWatch(interval_s=3600) as watch:  # one look at the start, none after
         with ThreadPoolExecutor(2, thread_name_prefix="learner") as pool:
             assert list(pool.map(abs, [-1, -2])) == [1, 2]
         child = multiprocessing.get_context("spawn").Process(target=abs, args=(-1,))
