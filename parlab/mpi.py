@@ -190,6 +190,8 @@ def _environment(exe: str) -> dict[str, str]:
     return env
 
 
+# The last line of a Python traceback: "ValueError: ...", "mpi4py.MPI.Exception: ...", "SystemExit: 2".
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Warning)\b.*$", re.MULTILINE)
 _ABORT_RANK = re.compile(r"\(rank (\d+) in comm|MPI_ABORT was invoked on rank (\d+)")
 
 
@@ -216,6 +218,9 @@ def _failed(name: str, done: launch.Completed) -> RankFailed:
     found = re.search(re.escape(FAILED_TAG) + r"(\d+)", done.stderr) or _ABORT_RANK.search(done.stderr)
     rank = int(next(g for g in found.groups() if g)) if found else None
     trace = _rank_traceback(done.stderr)
+    if trace and not _EXCEPTION_LINE.search(trace):  # ranks' lines interleaved, or cut by an Abort line
+        raised = _EXCEPTION_LINE.findall(done.stderr)
+        trace += f"\n{raised[-1]}" if raised else ""
     who = f"rank {rank}" if rank is not None else "a rank"
     detail = trace or done.stderr[-1500:].rstrip() or "(nothing on stderr)"
     return RankFailed(f"MPI job '{name}' failed: {who} stopped it ({launch.describe_returncode(done.returncode)}); "

@@ -22,6 +22,7 @@ TIMEOUT = 60
 
 # --------------------------------------------------------------------------- MPI never starts here
 
+@pytest.mark.slow
 def test_importing_the_programs_does_not_start_mpi():
     code = ("import sys, parlab.mpi, parlab.lessons.l05.mpi, parlab.lessons.l05.blocking, "
             "parlab.lessons.l05.programs, parlab.lessons.l05.exercises_a, parlab.lessons.l05.exercises_b, "
@@ -166,6 +167,20 @@ def test_the_failing_rank_is_named_even_when_the_mpi_library_line_is_lost():
     assert FAILED_TAG not in err.traceback
     lost = mpi._failed("ring", Completed(("mpiexec",), 1, "", "Traceback (most recent call last):\nX\n", 0.1))
     assert lost.rank is None and "a rank stopped it" in str(lost)
+
+
+def test_a_traceback_cut_by_another_ranks_lines_still_names_the_exception():
+    # Three ranks raise at once: the last traceback in stderr can be cut by another rank's Abort
+    # line before its exception line; the learner still reads what was raised.
+    from parlab.launch import Completed
+    from parlab.scripts.mpi_common import FAILED_TAG
+
+    raised = "ValueError: the exchange needs exactly 2 ranks (mpiexec -n 2), got 3"
+    stderr = (f"{FAILED_TAG}1\nTraceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
+              f"{raised}\n{FAILED_TAG}2\nTraceback (most recent call last):\n"
+              "Abort(1) on node 1 (rank 1 in comm 0): application called MPI_Abort\n")
+    err = mpi._failed("exchange", Completed(("mpiexec",), 1, "", stderr, 0.1))
+    assert err.traceback.endswith(raised) and "exactly 2 ranks" in str(err)
 
 
 @pytest.mark.faults
