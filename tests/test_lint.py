@@ -27,5 +27,6 @@ def test_ruff_finds_nothing(require):
 
 
 @pytest.mark.timeout(TIMEOUT_S + 30)
+@pytest.mark.slow
 def test_mypy_finds_nothing(require):
     _check(require, "mypy")

@@ -114,6 +114,7 @@ def test_the_interpreters_entries_measure_on_314_and_say_what_they_need_before()
         assert "interpreters_fib" in bench._format({"usable_cores": 2, "python": "3.11", "results": got})
 
 
+@pytest.mark.slow
 def test_the_numba_entries_measure_or_say_why():
     from parlab.benches import kernels as kernel_bench
     from parlab.lessons.l03 import numba_kernels

@@ -45,6 +45,7 @@ def test_numeric_libraries_run_one_thread_in_each_worker(method):
     _assert_one_thread_each(got, method)
 
 
+@pytest.mark.slow
 def test_libraries_loaded_before_the_initializer_are_limited_too():
     # A script whose main module imports numpy: spawn workers re-import it and the fork
     # server preloads it, so OpenBLAS is loaded at its own count before the initializer runs.

@@ -191,6 +191,7 @@ def test_a_worker_without_a_server_says_so():
     assert done.returncode == 2 and coord.ENV_URL in done.stderr
 
 
+@pytest.mark.slow
 def test_job_sweep_measures_and_checks_every_run(server, expected):
     sweep = jobs.job_sweep(server, TASKS, [1, 2], expected=expected, repeats=1)
     assert sweep.workers == [1, 2] and sweep.points[0].speedup == pytest.approx(1.0)
@@ -356,6 +357,7 @@ def test_the_embedded_server_leaves_when_its_parent_is_killed():
 
 # --------------------------------------------------------------------------- Redis commands for hand-written children
 
+@pytest.mark.slow
 def test_kv_commands_answer_as_redis_does(server):
     r = server.kv()
     r.delete("t:list", "t:hash", "t:set", "t:count", "t:str")

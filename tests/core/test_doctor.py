@@ -206,6 +206,7 @@ def test_mismatched_dask_versions(healthy, capsys, monkeypatch):
     assert "07 (Dask) needs it" in text
 
 
+@pytest.mark.slow
 def test_a_child_that_hangs_is_stopped_by_its_timeout():
     said = REAL_RUN_CHILD("import time; time.sleep(30)", timeout=1)
     assert said == "did not finish within 1 s"
@@ -282,6 +283,7 @@ def test_json_has_every_need(healthy, capsys, monkeypatch):
 
 @pytest.mark.mpi
 @pytest.mark.redis
+@pytest.mark.slow
 def test_the_real_run_here_exits_0(mpiexec):
     done = subprocess.run([sys.executable, "-m", "parlab.doctor", "--json"], check=False, cwd=ROOT,
                           capture_output=True,

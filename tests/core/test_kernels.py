@@ -41,12 +41,14 @@ def compiled(require):
 # --------------------------------------------------------------------------- same results
 
 @pytest.mark.parametrize("bounds", RANGES, ids=str)
+@pytest.mark.slow
 def test_fallback_counts_like_the_workload(bounds):
     assert kernels.count_primes_python(*bounds) == expected(bounds)
 
 
 @pytest.mark.compiled
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_every_variant_counts_the_same_primes(compiled, name):
     func = kernels.variant(name).func
     assert kernels.variant(name).compiled == (name != "python")
@@ -186,6 +188,7 @@ def test_holding_variants_stop_python_threads_for_the_whole_call(compiled, name)
 
 @pytest.mark.compiled
 @pytest.mark.parametrize("name", ["cython_gil", "capi_gil", "cython_nogil", "capi_nogil"])
+@pytest.mark.slow
 def test_timelines_overlap_only_when_the_gil_is_released(compiled, name):
     # Each bar is timed from C with the GIL held at both ends, so bars of GIL-holding calls
     # can never overlap; bars of releasing calls on two threads overlap as soon as the OS
@@ -273,6 +276,7 @@ def test_compiled_modules_are_marked_free_threading_compatible():
 
 # --------------------------------------------------------------------------- lesson helpers
 
+@pytest.mark.slow
 def test_annotation_marks_the_nogil_kernel_as_pure_c(require):
     require(importlib.util.find_spec("Cython") is not None, "Cython", "pip install cython")
     report = lesson.annotate("_cy_primes.pyx")
@@ -282,6 +286,7 @@ def test_annotation_marks_the_nogil_kernel_as_pure_c(require):
     assert "_count_range" in repr(report.view("cdef long long _count_range", "    return count"))
 
 
+@pytest.mark.slow
 def test_cython_refuses_python_objects_without_the_gil(require):
     require(importlib.util.find_spec("Cython") is not None, "Cython", "pip install cython")
     errors = lesson.cython_errors("def f(items):\n    cdef long n = 0\n    with nogil:\n"
@@ -316,6 +321,7 @@ def test_panel_runs_with_defaults_and_a_small_size():
     assert sweep.workers == [1, 2] and panel.image.value and "speedup" in panel.table.value
 
 
+@pytest.mark.slow
 def test_without_a_compiler_numba_still_releases_the_gil(tmp_path):
     """Lesson 03's path for learners without a C compiler: Numba's nogil kernel, no compiled parlab kernel."""
     from parlab.lessons.l03 import numba_kernels

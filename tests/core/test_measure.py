@@ -152,6 +152,7 @@ def test_sweep_validates_before_measuring():
         speedup_sweep(fib, [1], backend="serial", workers=[2])
 
 
+@pytest.mark.slow
 def test_paired_speedup_alternates_which_side_goes_first_when_asked():
     from parlab.measure import paired_speedup
 

@@ -338,6 +338,7 @@ def test_an_interrupt_during_a_click_is_shown_not_raised(earlier):
 
 # --------------------------------------------------------------------------- speedup_panel
 
+@pytest.mark.slow
 def test_speedup_panel_runs_the_real_sweep_on_threads_and_processes():
     panel = speedup_panel(fib, lambda n: [n] * 4, size=(10, 16, 12), size_label="fib n",
                           max_workers=2, repeats=1, start_methods=True, chunksize=True,

@@ -92,6 +92,7 @@ def test_call_keeps_the_learners_traceback_without_the_checkers_frames():
     assert "return {}[x]" in v.details
 
 
+@pytest.mark.slow
 def test_a_deadlock_is_named_within_the_timeout():
     lock = threading.Lock()
 
@@ -134,6 +135,7 @@ def test_run_script_returns_the_completed_process():
     assert out.ok and out.value.returncode == 0 and out.value.stdout.strip() == "42"
 
 
+@pytest.mark.slow
 def test_run_script_kills_a_hanging_program_and_names_it():
     out = check.run_script([sys.executable, "-c", "import time; time.sleep(60)"], timeout_s=1)
     assert out.timed_out and not out.in_thread

@@ -103,6 +103,7 @@ def test_time_it_placeholder_is_not_answered():
 
 
 @pytest.mark.parametrize("answer", [best, with_timeit, with_nanoseconds])
+@pytest.mark.slow
 def test_time_it_best_of_several_is_right(answer):
     verdict = ex.check_time_it(answer)
     assert verdict.right, str(verdict)
@@ -120,6 +121,7 @@ def test_time_it_best_of_several_is_right(answer):
     (fixed_number, "about the same number when every call took three times as long"),
     (clock_read_twice_in_a_row, "read just before and just after each call"),
 ])
+@pytest.mark.slow
 def test_time_it_wrong_answers_are_named(answer, words):
     verdict = ex.check_time_it(answer)
     assert verdict.status == "wrong" and words in str(verdict)

@@ -253,6 +253,7 @@ def test_a_missed_prediction_on_a_busy_machine_is_not_checked():
     assert ex.check_prediction(2.0, measured=0.88, overlap=1.05, meta=_meta(True, False, cores=1)).status == "wrong"
 
 
+@pytest.mark.slow
 def test_threads_overlap_is_measured_on_hashlib():
     assert ex.measure_threads_overlap(2, pairs=1) > 0  # it raises if the threads' digests differ
 
@@ -328,6 +329,7 @@ def test_hash_threads_rejects_too_few_threads():
     assert verdict.status == "wrong" and "started 1 thread(s); it was asked for 3" in verdict.headline
 
 
+@pytest.mark.slow
 def test_hash_threads_names_a_hang():
     verdict = _hash(hash_that_hangs, timeout_s=0.5)
     assert verdict.status == "timeout" and "did not finish within 0.500 s" in verdict.headline
@@ -354,6 +356,7 @@ def test_hash_buffers_are_distinct_and_large_enough_to_time():
 # --------------------------------------------------------------------------- exercise 3
 
 @pytest.mark.parametrize("answer", [fetch_all, fetch_with_map, fetch_on_threads_by_hand])
+@pytest.mark.slow
 def test_fetch_all_accepts_the_solution(answer):
     verdict = ex.check_fetch_all(answer, **FAST)
     assert verdict.right, verdict
@@ -361,6 +364,7 @@ def test_fetch_all_accepts_the_solution(answer):
     assert "with 8 workers on" in verdict.details and "(waiting tasks need no core)" in verdict.details
 
 
+@pytest.mark.slow
 def test_fetch_all_on_a_busy_machine_is_not_checked(monkeypatch):
     # Every run takes as long on this clock, the known-good pool's too: the waits could not
     # be seen to overlap just now, so a right answer is "not checked", not "wrong".
@@ -406,6 +410,7 @@ def test_fetch_all_rejects_futures_for_results():
     assert verdict.status == "wrong" and "Future objects" in verdict.headline and ".result()" in verdict.hint
 
 
+@pytest.mark.slow
 def test_fetch_all_rejects_waiting_for_each_before_sending_the_next():
     verdict = ex.check_fetch_all(fetch_one_at_a_time, trips=8, workers=8, delay_s=0.1)
     # The pool starts a thread per submit while none is idle: 1 here, 2 on a free-threaded build.
@@ -418,6 +423,7 @@ def test_fetch_all_rejects_the_map_iterator_for_the_replies():
     assert verdict.status == "wrong" and "not a list of results" in verdict.headline
 
 
+@pytest.mark.slow
 def test_fetch_all_names_a_hang():
     verdict = ex.check_fetch_all(fetch_that_hangs, trips=2, workers=2, delay_s=0.01, timeout_s=0.5)
     assert verdict.status == "timeout" and "fetch_all(tasks, 2)" in verdict.headline

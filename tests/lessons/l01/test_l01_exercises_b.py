@@ -50,6 +50,7 @@ def twice_locked_bump(counter, times):
                 counter.value = ex.add_one(counter.value)
 
 
+@pytest.mark.slow
 def test_lock_accepts_the_solution():
     verdict = ex.check_lock(solution_bump)
     assert verdict.right, str(verdict)
@@ -77,6 +78,7 @@ def test_lock_rejects_a_lock_made_in_each_thread():
     assert "makes a new lock on every call" in verdict.hint
 
 
+@pytest.mark.slow
 def test_lock_names_a_deadlock():
     verdict = ex.check_lock(twice_locked_bump, timeout_s=1.5)
     assert verdict.status == "timeout"
@@ -214,6 +216,7 @@ def test_pipeline_says_not_answered_for_the_scaffold(answer):
     assert "STOP" in verdict.headline
 
 
+@pytest.mark.slow
 def test_pipeline_names_a_consumer_that_never_stops():
     verdict = ex.check_pipeline(never_stopping_pipeline, timeout_s=1.5)
     assert verdict.status == "timeout"
@@ -289,6 +292,7 @@ def test_gather_says_not_answered_for_the_scaffold(answer):
     assert "asyncio.gather" in verdict.headline
 
 
+@pytest.mark.slow
 def test_gather_rejects_a_sequential_loop():
     verdict = asyncio.run(ex.check_gather(sequential_fetch_all))
     assert verdict.status == "wrong"
@@ -387,11 +391,13 @@ def never_released_bump(counter, times):
 
 
 @pytest.mark.parametrize("answer", [acquire_try_finally_bump, whole_loop_rlock_bump])
+@pytest.mark.slow
 def test_lock_accepts_other_right_ways(answer):
     verdict = ex.check_lock(answer)
     assert verdict.right, str(verdict)
 
 
+@pytest.mark.slow
 def test_lock_rejects_a_lock_around_the_write_only():
     verdict = ex.check_lock(write_only_locked_bump)
     assert verdict.status == "wrong" and "updates were lost" in verdict.headline
@@ -404,6 +410,7 @@ def test_lock_names_a_lock_without_parentheses():
     assert "threading.Lock() with parentheses" in verdict.hint
 
 
+@pytest.mark.slow
 def test_lock_names_an_acquire_without_release():
     verdict = ex.check_lock(never_released_bump, timeout_s=1.5)
     assert verdict.status == "timeout" and "deadlock" in verdict.headline
@@ -572,6 +579,7 @@ async def tasks_then_await_fetch_all(port, key, count, limit):
     (one_at_a_time_gate_fetch_all, "the requests ran one after another"),
     (half_limit_fetch_all, "at most 4 requests were in flight at once; your limit lets 8 in"),
 ])
+@pytest.mark.slow
 def test_gather_names_more_mistakes(answer, words):
     verdict = asyncio.run(ex.check_gather(answer))
     assert verdict.status == "wrong", str(verdict)

@@ -17,12 +17,14 @@ def timing(seconds: float) -> Timing:
 
 # --------------------------------------------------------------------------- 2. a race and a lock
 
+@pytest.mark.slow
 def test_the_race_really_loses_updates():
     # Four threads started together; a few tries, so that one lucky run cannot hide the race.
     lost = [n for _ in range(3) for n in lr.race(4, times=100_000, tries=2).lost]
     assert max(lost) > 0, f"no update lost in {len(lost)} runs of 4 threads"
 
 
+@pytest.mark.slow
 def test_the_race_loses_updates_with_a_short_switch_interval_too_and_restores_it():
     before = sys.getswitchinterval()
     lost = [n for _ in range(3) for n in lr.race(4, times=50_000, tries=2, switch_interval_s=1e-3).lost]
@@ -30,6 +32,7 @@ def test_the_race_loses_updates_with_a_short_switch_interval_too_and_restores_it
     assert max(lost) > 0, f"no update lost in {len(lost)} runs of 4 threads"
 
 
+@pytest.mark.slow
 def test_the_lock_fixes_it():
     result = lr.race(4, times=50_000, tries=3, switch_interval_s=1e-4)
     assert result.locked == (200_000,) * 3

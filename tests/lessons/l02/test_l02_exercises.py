@@ -91,6 +91,7 @@ def learner(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------------------- exercise 1
 
+@pytest.mark.slow
 def test_pool_solution_is_right(learner):
     name = learner(POOL_HEAD + '''
 def run_with_pool(tasks, workers):
@@ -120,6 +121,7 @@ def test_pool_missing_module_names_the_writefile_cell():
     assert "%%writefile no_such_learner_module_l02.py" in verdict.hint
 
 
+@pytest.mark.slow
 def test_pool_serial_version_is_named_serial(learner):
     name = learner(POOL_HEAD + '''
 def run_with_pool(tasks, workers):
@@ -130,6 +132,7 @@ def run_with_pool(tasks, workers):
     assert "no worker process was started" in verdict.headline
 
 
+@pytest.mark.slow
 def test_pool_wrong_results_are_named(learner):
     name = learner(POOL_HEAD + '''
 def run_with_pool(tasks, workers):
@@ -141,6 +144,7 @@ def run_with_pool(tasks, workers):
     assert "differs from the serial result at position 0" in verdict.headline
 
 
+@pytest.mark.slow
 def test_pool_left_running_is_named(learner):
     # A pool kept for reuse and never closed (a pool that is only dropped is stopped when
     # Python collects it, so the check would not see it).
@@ -159,6 +163,7 @@ def run_with_pool(tasks, workers):
     assert not multiprocessing.active_children()
 
 
+@pytest.mark.slow
 def test_pool_function_from_main_under_spawn_names_the_module_fix(learner, monkeypatch):
     # A function defined in the notebook lives in __main__: spawn workers cannot find it, so
     # Pool never answers; the learner's own timeout ends the wait.
@@ -184,6 +189,7 @@ def run_with_pool(tasks, workers):
     assert "__main__" in verdict.hint and "module" in verdict.hint
 
 
+@pytest.mark.slow
 def test_pool_hang_times_out(learner):
     name = learner(POOL_HEAD + '''
 import threading
@@ -291,11 +297,13 @@ def run_with_pool(tasks, workers):
         return [f.result(timeout=120) for f in futures]
 """,
 ])
+@pytest.mark.slow
 def test_pool_other_right_ways_are_right(learner, body):
     verdict = ex.check_pool(learner(POOL_HEAD + body), workers=2, cores=1)
     assert verdict.status == "right", str(verdict)
 
 
+@pytest.mark.slow
 def test_pool_on_threads_is_named_threads(learner):
     name = learner(POOL_HEAD + """
 from multiprocessing.pool import ThreadPool
@@ -491,6 +499,7 @@ def test_chunksize_right_choices_are_right(monkeypatch, size):
     assert str(size) not in verdict.headline and f"chunksize {size}" in verdict.details  # the answer stays folded
 
 
+@pytest.mark.slow
 def test_chunksize_runs_for_real_on_a_started_pool():
     verdict = ex.check_chunksize(2500, workers=2, cores=1)
     assert verdict.status == "right", str(verdict)
@@ -498,6 +507,7 @@ def test_chunksize_runs_for_real_on_a_started_pool():
     assert not multiprocessing.active_children()
 
 
+@pytest.mark.slow
 def test_pool_on_a_busy_machine_is_not_checked_and_a_serial_version_still_fails(learner, monkeypatch):
     # Every run takes as long on this clock, the known-good pool's too: the machine could show
     # no speedup just now, so a right pool is "not checked", neither blamed nor passed.

@@ -40,6 +40,7 @@ def test_builds_imports_and_caches_by_hash(compiler):
     assert first.function("missing") is None
 
 
+@pytest.mark.slow
 def test_a_new_cache_folder_builds_once_then_loads(compiler, own_cache):
     source = SOURCE + "\n# built into its own cache\n"
     built = l03_compile.compile_cython(source)
@@ -48,6 +49,7 @@ def test_a_new_cache_folder_builds_once_then_loads(compiler, own_cache):
     assert l03_compile.compile_cython(source).cached
 
 
+@pytest.mark.slow
 def test_cythons_error_comes_back_as_words_with_its_line(compiler, own_cache):
     broken = SOURCE.replace("total += i", "total += len(str(i))")
     result = l03_compile.compile_cython(broken)
@@ -59,6 +61,7 @@ def test_cythons_error_comes_back_as_words_with_its_line(compiler, own_cache):
     assert again.cached and again.messages == result.messages
 
 
+@pytest.mark.slow
 def test_a_syntax_error_is_a_cython_error_too(compiler, own_cache):
     result = l03_compile.compile_cython("def f(:\n    pass\n")
     assert result.kind == "cython error" and result.messages[0].startswith("line 1:")

@@ -63,6 +63,7 @@ def test_nogil_wrong_type_is_wrong():
     assert verdict.status == "wrong" and "string" in verdict.headline
 
 
+@pytest.mark.slow
 def test_nogil_solution_is_right(compiler):
     verdict = ex.check_nogil_kernel(SOLUTION)
     # Right, or on a busy machine "not checked": parlab's own threads missed the mark too.
@@ -72,6 +73,7 @@ def test_nogil_solution_is_right(compiler):
 
 
 @pytest.mark.skipif(not system.gil_enabled(), reason="a free-threaded build reads the source instead")
+@pytest.mark.slow
 def test_nogil_loop_holding_the_gil_is_wrong(compiler):
     verdict = ex.check_nogil_kernel(HOLDS_GIL)
     assert verdict.status == "wrong", str(verdict)
@@ -174,12 +176,14 @@ def test_driver_placeholder_is_not_answered():
     assert ex.check_driver(...).status == "not answered"
 
 
+@pytest.mark.slow
 def test_driver_solution_is_right():
     verdict = ex.check_driver(solution_driver)
     assert verdict.status in ("right", "not checked"), str(verdict)  # not checked: a busy machine
     assert "at once" in verdict.details and "interleaved rounds" in verdict.details
 
 
+@pytest.mark.slow
 def test_driver_on_a_busy_machine_is_not_checked(monkeypatch):
     # Every run takes as long on this clock, parlab's own threads too: no speedup could show.
     ticks = iter(range(10**6))
@@ -190,6 +194,7 @@ def test_driver_on_a_busy_machine_is_not_checked(monkeypatch):
     assert "at once" in verdict.details and "known-good" in verdict.details
 
 
+@pytest.mark.slow
 def test_driver_waiting_on_each_chunk_is_wrong():
     verdict = ex.check_driver(waits_on_each)
     assert verdict.status == "wrong" and "one after another" in verdict.headline
@@ -202,6 +207,7 @@ def test_driver_losing_numbers_is_wrong_and_names_the_chunks():
     assert "not including" in verdict.hint and "chunks counted" in verdict.details
 
 
+@pytest.mark.slow
 def test_driver_with_a_wrong_sum_is_wrong():
     def doubled(count, start, stop, workers):
         return 2 * solution_driver(count, start, stop, workers)
@@ -210,11 +216,13 @@ def test_driver_with_a_wrong_sum_is_wrong():
     assert verdict.status == "wrong" and "differs from the serial result" in verdict.headline
 
 
+@pytest.mark.slow
 def test_driver_with_one_chunk_is_wrong():
     verdict = ex.check_driver(one_chunk)
     assert verdict.status == "wrong" and "chunk of its own" in verdict.headline and "one task per chunk" in verdict.hint
 
 
+@pytest.mark.slow
 def test_driver_that_hangs_times_out(monkeypatch):
     real_call = check.call
     monkeypatch.setattr(check, "call", lambda fn, *a, timeout_s=10.0, **k: real_call(fn, *a, timeout_s=0.5, **k))
@@ -241,6 +249,7 @@ def test_hashing_needs_true_or_false():
     assert verdict.status == "wrong" and "True or False" in verdict.headline
 
 
+@pytest.mark.slow
 def test_hashing_right_and_wrong_predictions(monkeypatch):
     truth = system.usable_cores() > 1
     right = ex.check_hashing(truth, nbytes=1_000_000)
@@ -250,6 +259,7 @@ def test_hashing_right_and_wrong_predictions(monkeypatch):
     assert wrong.status == "wrong" and "does not match" in wrong.headline and wrong.hint
 
 
+@pytest.mark.slow
 def test_hashing_on_one_core_expects_no_speedup(monkeypatch):
     monkeypatch.setattr(ex.system, "usable_cores", lambda: 1)
     verdict = ex.check_hashing(True, nbytes=500_000)
@@ -332,6 +342,7 @@ def test_ctypes_placeholder_is_not_answered():
 
 
 @needs_library
+@pytest.mark.slow
 def test_ctypes_solution_is_right():
     verdict = ex.check_ctypes(solution_load)
     assert verdict.right, str(verdict)
@@ -344,6 +355,7 @@ def test_ctypes_solution_is_right():
 
 
 @needs_library
+@pytest.mark.slow
 def test_ctypes_without_argtypes_is_wrong():
     verdict = ex.check_ctypes(untyped_load)
     assert verdict.status == "wrong" and "argument types are not declared" in verdict.headline
@@ -351,12 +363,14 @@ def test_ctypes_without_argtypes_is_wrong():
 
 
 @needs_library
+@pytest.mark.slow
 def test_ctypes_int_result_is_wrong():
     verdict = ex.check_ctypes(int_result_load)
     assert verdict.status == "wrong" and "restype is c_int" in verdict.headline
 
 
 @needs_library
+@pytest.mark.slow
 def test_ctypes_ignoring_the_loader_is_wrong():
     verdict = ex.check_ctypes(always_cdll_load)
     assert verdict.status == "wrong" and "ignores its argument" in verdict.headline
@@ -364,6 +378,7 @@ def test_ctypes_ignoring_the_loader_is_wrong():
 
 @pytest.mark.skipif(not system.gil_enabled(), reason="no GIL to hold on a free-threaded build")
 @needs_library
+@pytest.mark.slow
 def test_probe_sees_cdll_release_and_pydll_hold():
     cdll, pydll = solution_load(ctypes.CDLL), solution_load(ctypes.PyDLL)
     span = (10**7, 10**7 + 150_000)
@@ -433,6 +448,7 @@ def count_primes(long long start, long long stop):
 
 
 @pytest.mark.parametrize("source", [RIGHT_CYTHON_A, RIGHT_CYTHON_B], ids=["helper", "while-loops"])
+@pytest.mark.slow
 def test_nogil_right_answers_written_differently(compiler, source):
     verdict = ex.check_nogil_kernel(source)
     assert verdict.status in ("right", "not checked"), str(verdict)
@@ -460,6 +476,7 @@ def threads_by_hand_driver(count, start, stop, workers):
 
 
 @pytest.mark.parametrize("driver", [pool_map_driver, threads_by_hand_driver], ids=["pool.map", "Thread"])
+@pytest.mark.slow
 def test_driver_right_answers_written_differently(driver):
     verdict = ex.check_driver(driver)
     assert verdict.status in ("right", "not checked"), str(verdict)
@@ -472,6 +489,7 @@ def test_hashing_more_wrong_answers_in_the_learners_words():
         assert "without quotes" in verdict.hint
 
 
+@pytest.mark.slow
 def test_hashing_right_answers_written_differently():
     import numpy as np
 
@@ -480,6 +498,7 @@ def test_hashing_right_answers_written_differently():
     assert ex.check_hashing(np.bool_(truth), nbytes=1_000_000).right
 
 
+@pytest.mark.slow
 def test_hashing_times_at_least_a_quarter_second_of_serial_work():
     verdict = ex.check_hashing(system.usable_cores() > 1, nbytes=1_000_000)
     serial = float(verdict.details.split("serial ")[1].split(" s")[0]) if " s," in verdict.details.split("\n")[0] \
@@ -523,6 +542,7 @@ def c_long_load(loader):
 
 
 @needs_library
+@pytest.mark.slow
 def test_ctypes_c_int_arguments_are_declared_but_too_small():
     verdict = ex.check_ctypes(c_int_load)
     assert verdict.status == "wrong" and "declared as c_int, c_int" in verdict.headline
@@ -540,6 +560,7 @@ def test_ctypes_more_wrong_answers(load, words):
 @needs_library
 @pytest.mark.skipif(ctypes.sizeof(ctypes.c_long) != 8, reason="c_long has 32 bits here (Windows)")
 @pytest.mark.parametrize("load", [tuple_int64_load, c_long_load], ids=["tuple of c_int64", "c_long"])
+@pytest.mark.slow
 def test_ctypes_right_answers_written_differently(load):
     verdict = ex.check_ctypes(load)
     assert verdict.right, str(verdict)
@@ -601,6 +622,7 @@ def test_numba_missing_is_not_checked_with_the_one_message(monkeypatch):
     assert verdict.must_be_right() is verdict
 
 
+@pytest.mark.slow
 def test_numba_solution_is_right(jit):
     njit, _ = jit
     kernel = njit(nogil=True)(_body)
@@ -610,6 +632,7 @@ def test_numba_solution_is_right(jit):
     assert "compiled with nogil=True" in verdict.details and "interleaved rounds" in verdict.details
 
 
+@pytest.mark.slow
 def test_numba_right_answers_written_differently(jit):
     njit, numba_jit = jit
 
@@ -655,6 +678,7 @@ def test_numba_wrong_answers_in_the_learners_words(jit):
     assert verdict.status == "wrong" and "object mode" in verdict.headline
 
 
+@pytest.mark.slow
 def test_numba_wrong_results_and_drivers(jit):
     njit, _ = jit
     off = njit(nogil=True)(_off_by_one)

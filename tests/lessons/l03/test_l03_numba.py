@@ -53,6 +53,7 @@ def test_the_stand_in_leaves_functions_as_they_are():
 
 
 @pytest.mark.parametrize("bounds", RANGES, ids=str)
+@pytest.mark.slow
 def test_numba_kernels_count_like_the_workload(numba_here, bounds):
     want = count_primes(*bounds)
     assert nk.count_primes_numba(*bounds) == want
@@ -73,6 +74,7 @@ def test_bad_input_gets_the_kernels_message(numba_here):
         nk.count_primes_prange(0, 10, threads=0)
 
 
+@pytest.mark.slow
 def test_the_trap_stays_in_children_and_tbb_or_omp_avoids_it(numba_here):
     runs = {run.asked: run for run in nk.layer_runs(("workqueue", "omp"))}
     trapped = runs["workqueue"]

@@ -100,6 +100,7 @@ def test_describe_io_refuses_a_computing_sweep():
 
 # --------------------------------------------------------------------------- idempotency
 
+@pytest.mark.slow
 def test_a_child_slower_than_its_lease_writes_twice_and_keyed_writes_once(server):
     plain = byhand.ledger_run(server, keyed=False)
     keyed = byhand.ledger_run(server, keyed=True)

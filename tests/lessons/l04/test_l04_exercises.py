@@ -137,6 +137,7 @@ def test_parent_placeholder_is_not_answered():
     assert verdict.status == "not answered" and "Popen" in verdict.headline
 
 
+@pytest.mark.slow
 def test_parent_solution_is_right():
     verdict = ex.check_parent(solution_parent)
     assert verdict.right, str(verdict)
@@ -144,11 +145,13 @@ def test_parent_solution_is_right():
 
 
 @pytest.mark.parametrize("fn", [threads_parent, wait_then_read_parent])
+@pytest.mark.slow
 def test_parent_written_differently_is_right(fn):
     verdict = ex.check_parent(fn)
     assert verdict.right, str(verdict)
 
 
+@pytest.mark.slow
 def test_parent_that_waits_for_each_child_in_turn_is_serial():
     # Caught by the children's start barrier, not by a clock: a busy machine cannot pass it.
     verdict = ex.check_parent(serial_parent, wait_s=2)
@@ -172,11 +175,13 @@ def test_parent_returning_text_not_json_is_wrong():
     assert "json.loads" in verdict.hint
 
 
+@pytest.mark.slow
 def test_parent_that_swallows_the_timeout_is_wrong():
     verdict = ex.check_parent(swallows_timeout_parent)
     assert verdict.status == "wrong" and "a child that hangs went unnoticed" in verdict.headline
 
 
+@pytest.mark.slow
 def test_parent_that_kills_without_waiting_leaves_a_zombie():
     verdict = ex.check_parent(kills_without_waiting_parent)
     assert verdict.status == "wrong" and "never waited for it" in verdict.headline and "p.wait()" in verdict.hint
@@ -192,12 +197,14 @@ def test_parent_with_one_string_command_fails_with_the_learners_error():
     assert verdict.status == "error" and "FileNotFoundError" in verdict.headline
 
 
+@pytest.mark.slow
 def test_parent_without_a_timeout_is_named():
     verdict = ex.check_parent(no_timeout_parent)
     assert verdict.status == "wrong" and "no timeout stopped it" in verdict.headline
     assert "timeout=timeout" in verdict.hint
 
 
+@pytest.mark.slow
 def test_parent_that_leaves_the_hanging_child_running():
     verdict = ex.check_parent(leaves_it_running_parent)
     assert verdict.status == "wrong" and "left the child that hangs running" in verdict.headline
@@ -311,12 +318,14 @@ def test_child_loop_solution_is_right_on_both_servers(tmp_path, server):
 
 
 @pytest.mark.parametrize("text", [BLPOP, WALRUS], ids=["blpop", "walrus"])
+@pytest.mark.slow
 def test_child_loop_written_differently_is_right(tmp_path, text):
     verdict = ex.check_child_loop(_script(tmp_path, text))
     assert verdict.right, str(verdict)
 
 
 @pytest.mark.parametrize("text", [EVERY_TASK, EVERY_TASK_LEFT], ids=["list deleted", "list left"])
+@pytest.mark.slow
 def test_child_loop_where_every_child_runs_every_task_is_wrong(tmp_path, text):
     verdict = ex.check_child_loop(_script(tmp_path, text))
     assert verdict.status == "wrong" and "every child ran every task" in verdict.headline
@@ -334,6 +343,7 @@ def test_child_loop_that_stores_in_a_list_is_wrong(tmp_path):
     assert verdict.status == "wrong" and "is not a hash" in verdict.headline and "r.hset" in verdict.hint
 
 
+@pytest.mark.slow
 def test_child_loop_that_never_stops_times_out(tmp_path):
     verdict = ex.check_child_loop(_script(tmp_path, NEVER_STOPS), timeout_s=3)
     assert verdict.status == "timeout" and "did not finish" in verdict.headline

@@ -135,6 +135,7 @@ def test_ring_solution_is_right(mpiexec):
     assert verdict.right and "P0P1P2P3" in verdict.details
 
 
+@pytest.mark.slow
 def test_ring_sent_the_wrong_way_deadlocks_and_is_stopped(mpiexec):
     verdict = ex.check_ring(fill(RING, "left", "left", "right"), timeout_s=SHORT)
     assert verdict.status == "timeout"
@@ -168,6 +169,7 @@ def test_ring_with_the_message_typed_in_is_wrong(mpiexec):
     assert "built on its way round" in verdict.headline
 
 
+@pytest.mark.slow
 def test_ring_all_to_the_right_deadlocks(mpiexec):
     verdict = ex.check_ring(fill(RING, "right", "right", "right"), timeout_s=SHORT)
     assert verdict.status == "timeout" and "waits in recv" in verdict.headline
@@ -263,6 +265,7 @@ def test_swap_written_differently_is_right(mpiexec, answer):
     assert verdict.right, str(verdict)
 
 
+@pytest.mark.slow
 def test_the_swap_that_receives_first_is_named_a_recv_deadlock(mpiexec):
     answer = "comm.Recv(theirs, source=other)\ncomm.Send(mine, dest=other)"
     verdict = ex.check_swap(fill(SWAP, answer), timeout_s=SHORT)
@@ -285,6 +288,7 @@ def test_a_swap_that_never_waits_is_wrong(mpiexec):
         assert "never waited for" in verdict.headline or "does not hold" in verdict.headline
 
 
+@pytest.mark.slow
 def test_the_deadlocking_swap_is_stopped_by_the_timeout_and_named(mpiexec):
     answer = "comm.Send(mine, dest=other)\ncomm.Recv(theirs, source=other)"
     verdict = ex.check_swap(fill(SWAP, answer), timeout_s=SHORT)
@@ -357,6 +361,7 @@ def test_pingpong_received_into_the_wrong_array_is_wrong(mpiexec):
     assert "received into another array than `pong`" in verdict.hint
 
 
+@pytest.mark.slow
 def test_pingpong_receiving_from_itself_hangs_and_is_stopped(mpiexec):
     answers = ("comm.Recv(pong, source=0)", *PINGPONG_SOLUTION[1:])
     verdict = ex.check_pingpong(fill(PINGPONG, *answers), timeout_s=SHORT)

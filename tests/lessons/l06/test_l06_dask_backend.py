@@ -19,6 +19,7 @@ def test_dask_is_a_backend_and_says_why_when_missing(monkeypatch):
     assert why is not None and "pip install 'dask[distributed]'" in why
 
 
+@pytest.mark.slow
 def test_dask_returns_the_serial_results_and_joins_the_table(require):
     require(backends.backend_status(["dask"])["dask"] is None, "dask", "pip install 'dask[distributed]'")
     assert backends.run_once("dask", 2, SMALL) == backends.python_serial(SMALL)
@@ -31,6 +32,7 @@ def test_dask_returns_the_serial_results_and_joins_the_table(require):
 
 
 @pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.slow
 def test_each_open_starts_and_closes_its_own_cluster(require, workers):
     require(backends.backend_status(["dask"])["dask"] is None, "dask", "pip install 'dask[distributed]'")
     import multiprocessing

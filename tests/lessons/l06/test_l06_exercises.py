@@ -151,6 +151,7 @@ def test_choose_that_raises_shows_the_error():
     assert v.status == "error" and "KeyError" in v.headline and "raises" in v.details
 
 
+@pytest.mark.slow
 def test_choose_that_hangs_times_out():
     try:
         v = ex.check_choose(hangs, two_core_table(), timeout_s=0.5)
@@ -256,6 +257,7 @@ def test_joblib_placeholder_is_not_answered():
     assert v.status == "not answered" and "Parallel" in v.headline
 
 
+@pytest.mark.slow
 def test_joblib_solution_is_right(require):
     # In a child: joblib keeps its workers and a resource tracker until the process ends.
     require(importlib.util.find_spec("joblib") is not None, "joblib", "pip install joblib")
@@ -276,6 +278,7 @@ gil = pytest.mark.skipif(not ex.system.gil_enabled(), reason="threads run Python
 
 
 @gil
+@pytest.mark.slow
 def test_joblib_serial_version_ran_in_this_process(monkeypatch):
     # Caught by where the work ran (this process's CPU time), not by the clock: the clock ticks once per run.
     _ticking(monkeypatch)
@@ -287,6 +290,7 @@ def test_joblib_serial_version_ran_in_this_process(monkeypatch):
 @gil
 @pytest.mark.parametrize(("fn", "words"), [(lazy_map, "returned a map object"),
                                            (lazy_generator, "returned a generator expression")])
+@pytest.mark.slow
 def test_joblib_lazy_answers_are_named(monkeypatch, fn, words):
     # The 1426x of a lazy map: the call only built the iterator. Now it is read inside the call.
     _ticking(monkeypatch)
@@ -296,6 +300,7 @@ def test_joblib_lazy_answers_are_named(monkeypatch, fn, words):
 
 
 @gil
+@pytest.mark.slow
 def test_joblib_threads_under_the_gil_are_named(monkeypatch):
     _ticking(monkeypatch)
     v = ex.check_joblib(thread_pool, cores=2)
@@ -303,6 +308,7 @@ def test_joblib_threads_under_the_gil_are_named(monkeypatch):
 
 
 @pytest.mark.parametrize("fn", [process_pool, submitted])
+@pytest.mark.slow
 def test_joblib_process_pools_written_differently_are_not_wrong(monkeypatch, fn):
     # Every run one tick: no speedup can show, the known-good pool misses it too, so "not checked".
     _ticking(monkeypatch)
@@ -325,6 +331,7 @@ def test_where_the_work_ran_counts_user_mode_cpu_only():
     assert spent > 0.05 and here < spent / 2, (here, spent)
 
 
+@pytest.mark.slow
 def test_joblib_answers_in_a_child(require):
     require(importlib.util.find_spec("joblib") is not None, "joblib", "pip install joblib")
     done = subprocess.run([sys.executable, "-c", JOBLIB_ANSWERS_IN_A_CHILD], capture_output=True, text=True,
@@ -337,6 +344,7 @@ def test_joblib_answers_in_a_child(require):
             assert got[name]["status"] == "wrong" and "ran in this process" in got[name]["headline"], got[name]
 
 
+@pytest.mark.slow
 def test_joblib_on_busy_cores_is_not_checked(monkeypatch):
     # The known-good version took as long as the serial loop too: the cores are "busy", so an
     # answer that misses the speedup is neither blamed nor passed as right.
@@ -352,6 +360,7 @@ def test_joblib_wrong_results_are_named():
     assert v.status == "wrong" and "differs from the serial result at position" in v.headline
 
 
+@pytest.mark.slow
 def test_joblib_without_return_is_wrong():
     v = ex.check_joblib(forgets_to_return, cores=2)
     assert v.status == "wrong" and "differs from the serial result" in v.headline and "None" in v.details
@@ -417,6 +426,7 @@ def test_half_noise_names_no_gain():
     assert "2 workers gained nothing (0.98×)" in exb.noise({1: 0.95, 2: 0.98}, 0.3)
 
 
+@pytest.mark.slow
 def test_karp_flatt_on_noisy_points_is_not_checked_when_clamped():
     def clamped(speedup, k):
         return min(1.0, max(0.0, (1 / speedup - 1 / k) / (1 - 1 / k)))
@@ -427,6 +437,7 @@ def test_karp_flatt_on_noisy_points_is_not_checked_when_clamped():
     assert exb.check_karp_flatt(lambda s, k: 1 / s, {1: 0.7, 2: 0.9}).status == "wrong"  # wrong on the sample too
 
 
+@pytest.mark.slow
 def test_karp_flatt_written_differently_is_right():
     v = exb.check_karp_flatt(lambda s, k: (k / s - 1) / (k - 1), {1: 0.95, 2: 1.7})
     assert v.status == "right"
@@ -610,6 +621,7 @@ def gustafson(alpha, k):
     return k - alpha * (k - 1)
 
 
+@pytest.mark.slow
 def test_law_functions_placeholder_solution_swapped_and_wrong():
     assert exb.check_law_functions(placeholder_law, gustafson).status == "not answered"
     right = exb.check_law_functions(amdahl, gustafson)
@@ -632,6 +644,7 @@ def karp_flatt(speedup, k):
     return (1 / speedup - 1 / k) / (1 - 1 / k)
 
 
+@pytest.mark.slow
 def test_karp_flatt_right_on_any_sweep():
     v = exb.check_karp_flatt(karp_flatt, {1: 0.9, 2: 1.7})
     assert v.status == "right" and "your sweep: 1.70× on 2 workers: yours 0.176" in v.details

@@ -95,6 +95,7 @@ def with_parlab(serial_s, total_s, workers):
 
 
 @pytest.mark.parametrize("fn", [solution_predict, in_seconds, with_parlab])
+@pytest.mark.slow
 def test_predict_right_written_several_ways(fn):
     v = ex.check_predict(fn, SERIAL_S, TOTAL_S)
     assert v.status == "right", str(v)

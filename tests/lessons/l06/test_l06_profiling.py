@@ -128,6 +128,7 @@ def test_no_points_is_refused():
         describe_prediction(0.2, {}, cores=2, tasks=24)
 
 
+@pytest.mark.slow
 def test_the_prediction_panel_measures_and_draws_beside_the_prediction():
     from parlab.lessons.l06.profiling_panel import prediction_panel
 

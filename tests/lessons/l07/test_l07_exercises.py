@@ -157,6 +157,7 @@ def unordered_futures(client, windows):
 
 
 @pytest.mark.parametrize("answer", [solution_futures, submitted_futures, completed_futures])
+@pytest.mark.slow
 def test_futures_accepts_right_answers(client, answer, monkeypatch):
     # Every run one tick of a fixed clock: the speed verdict cannot depend on how busy the machine is
     # (the known-good version misses the mark too, so "not checked"); the mechanism is still judged.
@@ -179,6 +180,7 @@ def test_futures_placeholder_is_not_answered(client):
     (eager_submit_futures, "client.submit(count_primes(lo, hi)) would count in the notebook"),
     (unordered_futures, "differs from the serial result"),
 ])
+@pytest.mark.slow
 def test_futures_rejects_realistic_mistakes(client, answer, words):
     verdict = ex.check_futures(answer, client)
     assert verdict.status == "wrong" and words in str(verdict), str(verdict)
@@ -264,6 +266,7 @@ def test_batches_placeholder_is_not_answered(client):
     (dropped_batches, "gave 550 results; the serial code gives 600"),
     (wrong_size_batches, "not one per batch of 50"),
 ])
+@pytest.mark.slow
 def test_batches_rejects_realistic_mistakes(client, answer, words):
     verdict = ex.check_batches(answer, client)
     assert verdict.status == "wrong" and words in str(verdict), str(verdict)

@@ -23,6 +23,7 @@ def test_dask_status_and_require(monkeypatch):
         lab.require_dask()
 
 
+@pytest.mark.slow
 def test_stream_run_makes_a_timeline(client):
     from distributed import get_task_stream
 
@@ -53,6 +54,7 @@ def test_batches_and_granularity(client):
     assert min(g.dask_each, g.pool_each, g.pool_chunked, g.dask_batched) > 0
 
 
+@pytest.mark.slow
 def test_cluster_sweep_checks_and_closes(tmp_path):
     before = {p.pid for p in multiprocessing.active_children()}
     steps = []
