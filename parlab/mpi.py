@@ -196,7 +196,11 @@ _ABORT_RANK = re.compile(r"\(rank (\d+) in comm|MPI_ABORT was invoked on rank (\
 
 
 def _rank_traceback(stderr: str) -> str:
-    """The last Python traceback in stderr, without the frames of runpy and mpi4py's runner."""
+    """The last Python traceback in stderr, without the frames of runpy and mpi4py's runner.
+
+    Several ranks write to one stderr: when another rank's lines cut it before its exception
+    line, the last exception line in stderr ends it.
+    """
     start = stderr.rfind("Traceback (most recent call last):")
     if start < 0:
         return ""
@@ -210,7 +214,11 @@ def _rank_traceback(stderr: str) -> str:
             skipping = False
         if not skipping:
             kept.append(line)
-    return "\n".join(kept).rstrip()
+    trace = "\n".join(kept).rstrip()
+    if not _EXCEPTION_LINE.search(trace):  # cut by another rank's lines (its Abort) before the last one
+        raised = _EXCEPTION_LINE.findall(stderr)
+        trace += f"\n{raised[-1]}" if raised else ""
+    return trace
 
 
 def _failed(name: str, done: launch.Completed) -> RankFailed:
@@ -218,9 +226,6 @@ def _failed(name: str, done: launch.Completed) -> RankFailed:
     found = re.search(re.escape(FAILED_TAG) + r"(\d+)", done.stderr) or _ABORT_RANK.search(done.stderr)
     rank = int(next(g for g in found.groups() if g)) if found else None
     trace = _rank_traceback(done.stderr)
-    if trace and not _EXCEPTION_LINE.search(trace):  # ranks' lines interleaved, or cut by an Abort line
-        raised = _EXCEPTION_LINE.findall(done.stderr)
-        trace += f"\n{raised[-1]}" if raised else ""
     who = f"rank {rank}" if rank is not None else "a rank"
     detail = trace or done.stderr[-1500:].rstrip() or "(nothing on stderr)"
     return RankFailed(f"MPI job '{name}' failed: {who} stopped it ({launch.describe_returncode(done.returncode)}); "

@@ -124,14 +124,14 @@ class Parent:
 
     def stderr(self) -> str:
         """Its stderr, for a failure message: a parent still running gets 5 s, then it is killed."""
-        if self.proc.poll() is None:
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-                return "(still running after 5 s: killed) " + self.proc.stderr.read().decode(errors="replace")[-2000:]
-        return self.proc.stderr.read().decode(errors="replace")[-2000:]
+        killed = ""
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+            killed = "(still running after 5 s: killed) "
+        return killed + self.proc.stderr.read().decode(errors="replace")[-2000:]
 
     def descendants(self) -> list[int]:
         return descendants(self.proc.pid)
