@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DASK_HINT",
+    "LEAN_MONITORING",
     "attempts",
     "dashboard_address",
     "dask_status",
@@ -36,6 +37,17 @@ __all__ = [
 
 DASK_HINT = "pip install 'dask[distributed]' (dask and distributed of one version; bokeh for the dashboard)"
 QUIET = logging.CRITICAL  # the lesson prints what goes wrong itself: dask's own log lines stay off stderr
+
+# dask's monitors, sampled less often (lesson 07, section 2). The defaults suit a large cluster; on
+# a laptop of two cores, a 2-worker cluster with them kept about a fifth of one core busy while it
+# sat idle, and each task lost some of its core to them (`python -m parlab.bench --only dask`).
+# The notebook writes the same dict and asserts it equals this one.
+LEAN_MONITORING: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,         # a stack sample every 10 ms in every worker
+    "distributed.admin.tick.interval": "1s",             # the event-loop watchdog, every 20 ms in every process
+    "distributed.admin.system-monitor.interval": "2s",   # the dashboard's CPU and memory readings, every 0.5 s
+    "distributed.worker.memory.monitor-interval": "1s",  # each nanny's look at its worker's memory, every 0.1 s
+}
 
 
 def dask_status() -> str | None:
@@ -59,18 +71,23 @@ def dashboard_address() -> str | None:
 
 
 @contextmanager
-def local_cluster(workers: int, *, dashboard: bool = False) -> Iterator[Client]:
+def local_cluster(workers: int, *, dashboard: bool = False, lean: bool = True) -> Iterator[Client]:
     """A LocalCluster of ``workers`` single-threaded processes on 127.0.0.1, and its Client; both closed after.
 
-    The same call as the notebook's. Start-up happens here, before any clock the caller runs.
+    The same call as the notebook's, under the notebook's ``LEAN_MONITORING`` settings
+    (``lean=False``: dask's defaults, for the bench's comparison). Start-up happens here, before
+    any clock the caller runs.
     """
     workers = check_whole("workers", workers, 1)
+    import dask
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=(dashboard_address() if dashboard else None) or "127.0.0.1:0",
-                      scheduler_kwargs={"dashboard": bool(dashboard and dashboard_address())},
-                      silence_logs=QUIET) as cluster, Client(cluster) as client:
+    with dask.config.set(LEAN_MONITORING if lean else {}):  # read as the scheduler and workers start
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=(dashboard_address() if dashboard else None) or "127.0.0.1:0",
+                               scheduler_kwargs={"dashboard": bool(dashboard and dashboard_address())},
+                               silence_logs=QUIET)
+    with cluster, Client(cluster) as client:
         client.wait_for_workers(workers, timeout=60)
         yield client
 

@@ -21,7 +21,7 @@ from parlab.workloads import fib, fib_tasks
 __all__ = ["cluster_panel"]
 
 
-def cluster_panel(*, size: tuple[int, int, int] = (18, 27, 25), tasks_per_worker: int = 4,
+def cluster_panel(*, size: tuple[int, int, int] = (18, 30, 28), tasks_per_worker: int = 4,
                   repeats: int = 2, title: str = "fib on a dask LocalCluster: workers") -> Panel:
     """Sliders for workers (1 .. 2 × cores) and fib(n); Run sweeps fresh clusters and plots the speedup (lesson 07)."""
     low, high, value = size

@@ -101,3 +101,59 @@ def test_slurm_job_script_needs_no_slurm():
     assert "#SBATCH -p q" in script and "#SBATCH --cpus-per-task=4" in script
     assert "distributed.cli.dask_worker tcp://127.0.0.1:" in script
     assert os.path.basename(script.splitlines()[-1].split()[0]).startswith("python")
+
+
+def _callbacks(client) -> dict:
+    """{process: {periodic callback: its interval in ms}} of the scheduler and every worker."""
+    def scheduler(dask_scheduler):
+        return {name: pc.callback_time for name, pc in dask_scheduler.periodic_callbacks.items()}
+
+    def worker(dask_worker):
+        return {name: pc.callback_time for name, pc in dask_worker.periodic_callbacks.items()}
+    return {"scheduler": client.run_on_scheduler(scheduler), **client.run(worker)}
+
+
+def test_the_cluster_runs_with_lean_monitoring_in_every_process(client):
+    seen = _callbacks(client)
+    assert len(seen) == 3  # the scheduler and both workers
+    assert all(every["tick"] == 1000 and every["monitor"] == 2000 for every in seen.values()), seen
+    workers = [every for name, every in seen.items() if name != "scheduler"]
+    assert all("profile" not in every and every["memory_monitor"] == 1000 for every in workers), seen
+
+
+@pytest.mark.slow
+def test_lean_false_keeps_dasks_defaults():
+    import dask
+
+    before = {key: dask.config.get(key) for key in lab.LEAN_MONITORING}
+    with lab.local_cluster(1, lean=False) as plain:
+        seen = _callbacks(plain)
+    assert all(every["tick"] == 20 and every["monitor"] == 500 for every in seen.values()), seen
+    (worker,) = (every for name, every in seen.items() if name != "scheduler")
+    assert worker["profile"] == 10 and worker["memory_monitor"] == 100, worker
+    assert {key: dask.config.get(key) for key in lab.LEAN_MONITORING} == before  # this process's config untouched
+
+
+@pytest.mark.slow
+def test_the_dask_bench_entries(monkeypatch):
+    from parlab.benches import dask as dask_bench
+
+    monkeypatch.setattr(dask_bench, "PAIRS", 1)
+    monkeypatch.setattr(dask_bench, "TASK_N", 20)
+    monkeypatch.setattr(dask_bench, "TINY_TASKS", 20)
+    out = dask_bench.entries(2)
+    assert set(out) == {"dask_fib", "dask_task_overhead", "dask_idle_cpu"}
+    assert out["dask_fib"]["task"] == "fib(20)" and out["dask_fib"]["tasks"] == 2 * dask_bench.TASKS_PER_WORKER
+    assert out["dask_fib"]["speedup"] > 0 and out["dask_fib"]["workers"] == 2
+    assert out["dask_task_overhead"]["value"] > 0 and out["dask_task_overhead"]["tasks"] == 20
+    idle = out["dask_idle_cpu"]
+    assert idle["default_cores"] >= 0 and idle["value"] == idle["lean_cores"] >= 0 and idle["seconds"] == 0.5
+
+
+def test_the_dask_bench_says_why_without_dask(monkeypatch):
+    from parlab.benches import dask as dask_bench
+
+    monkeypatch.setattr(dask_bench, "dask_status", lambda: "dask is not installed")
+    out = dask_bench.entries(2)
+    assert out == {name: {"value": None, "skipped": "dask is not installed"}
+                   for name in ("dask_fib", "dask_task_overhead", "dask_idle_cpu")}
