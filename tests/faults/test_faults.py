@@ -66,23 +66,23 @@ def no_worker_outlives_the_test():
 
 
 @pytest.fixture(scope="module", autouse=True)
-def stop_stdlib_helpers_at_the_end():
-    """Stop multiprocessing's fork server and resource tracker once this module is done.
+def stop_the_fork_server_at_the_end():
+    """Stop multiprocessing's fork server once this module is done (it restarts on demand).
 
-    They are per-interpreter singletons that would otherwise live until pytest exits (and
-    restart on demand if a later test needs them).
+    The resource tracker stays: stopping it unlinks every named semaphore it still holds,
+    also those of locks and queues alive in this process, whose own clean-up at exit then
+    raised FileNotFoundError after pytest's summary (3.14 and 3.15, whose default start method
+    names its semaphores). It ends with this process.
     """
     yield
-    from multiprocessing import forkserver, resource_tracker
+    from multiprocessing import forkserver
 
-    helpers = (getattr(forkserver, "_forkserver", None), getattr(resource_tracker, "_resource_tracker", None))
-    for helper in helpers:
-        stop = getattr(helper, "_stop", None)  # private, but the only way; absent: nothing to do
-        if stop is not None:
-            try:
-                stop()
-            except (OSError, ChildProcessError):
-                pass
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)  # private, but the only way
+    if stop is not None:
+        try:
+            stop()
+        except (OSError, ChildProcessError):
+            pass
 
 
 @pytest.fixture
