@@ -4,8 +4,8 @@
 processes (fewer on a 1-core machine), started before the clock under lesson 07's
 ``LEAN_MONITORING``, timed as interleaved pairs like every other entry (aim: >= 1.7 on 2 cores).
 Its tasks follow lesson 07's rule of thumb, at least 100 times a task's overhead: 2 per worker
-of fib(``FIB_N`` + 4), about 0.3 s each where a dask task costs 2-3 ms (``FIB_N``'s 50 ms
-tasks lose about a tenth of each core to the scheduler and the workers' bookkeeping).
+of fib(``FIB_N`` + 4), about 0.3 s each where a dask task costs 2-3 ms (measured here, each of
+``FIB_N``'s 50 ms tasks cost the scheduler and its worker about 9 ms of CPU beside the work).
 ``dask_idle_cpu``: the cores a 2-worker cluster keeps busy while it sits idle, with dask's
 default monitoring and with ``LEAN_MONITORING``, each measured over ``IDLE_S`` seconds.
 ``dask_task_overhead``: many tiny tasks (``fib(7)``) sent one per task through ``client.map``
