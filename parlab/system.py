@@ -294,11 +294,13 @@ class CpuMeter:
     after; what the machine spent beyond this tree is other programs' work. ``others_cores``
     is that time over the wall time: 0.9 means other programs kept about 0.9 of a core busy
     on average. It is a measurement of them, so a lesson can say the machine was busy only
-    when it was, instead of guessing from a missing speedup.
+    when it was, instead of guessing from a missing speedup. ``own_cores`` is this tree's own
+    time over the wall time (the bench's idle dask cluster).
     """
 
     def __init__(self) -> None:
         self.others_cores: float | None = None
+        self.own_cores: float | None = None
         self._start: tuple[float, float, float] | None = None
 
     def _read(self) -> tuple[float, float, float] | None:
@@ -318,8 +320,9 @@ class CpuMeter:
         wall = end[2] - self._start[2]
         if wall <= 0:
             return
-        others = (end[0] - self._start[0]) - (end[1] - self._start[1])
-        self.others_cores = max(0.0, others / wall)
+        own = end[1] - self._start[1]
+        self.own_cores = own / wall
+        self.others_cores = max(0.0, (end[0] - self._start[0] - own) / wall)
 
 
 # --------------------------------------------------------------------------- memory

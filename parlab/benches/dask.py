@@ -23,6 +23,7 @@ from typing import Any
 from parlab.bench import FIB_N, speedup_entry
 from parlab.lessons.l07.cluster import dask_status, local_cluster
 from parlab.measure import paired_speedup
+from parlab.system import CpuMeter
 from parlab.workloads import fib
 
 __all__ = ["DASK_WORKERS", "IDLE_S", "TINY_N", "TINY_TASKS", "entries", "idle_cores"]
@@ -30,7 +31,7 @@ __all__ = ["DASK_WORKERS", "IDLE_S", "TINY_N", "TINY_TASKS", "entries", "idle_co
 DASK_WORKERS = 2
 TASK_N = FIB_N + 4  # fib(31): about 0.3 s, over 100 times a dask task's cost
 TASKS_PER_WORKER = 2
-IDLE_S = 3.0
+IDLE_S = 3.0  # seconds of idle measured per cluster; tests set less
 TINY_N = 7
 TINY_TASKS = 400
 PAIRS: int | None = None  # None: parlab.bench's default; tests set a small number
@@ -40,20 +41,17 @@ def _pairs(default: int) -> int:
     return default if PAIRS is None else PAIRS
 
 
-def idle_cores(workers: int, *, lean: bool, seconds: float = IDLE_S) -> float:
-    """Cores an idle LocalCluster keeps busy: this process (its scheduler, nannies, client) and its workers."""
-    import psutil  # a dependency of distributed
+def idle_cores(workers: int, *, lean: bool, seconds: float) -> float | None:
+    """Cores an idle LocalCluster keeps busy: this process (its scheduler, nannies, client) and its workers.
 
-    def cpu_s(procs: list[psutil.Process]) -> float:
-        return sum(sum(p.cpu_times()[:2]) for p in procs)
-
+    None where ``system.CpuMeter`` cannot read the process tree (not Linux).
+    """
     with local_cluster(workers, lean=lean) as client:
         client.gather(client.map(fib, [TINY_N] * workers, pure=False))  # every worker has run a task
         time.sleep(0.5)  # start-up's own work is done
-        procs = [psutil.Process(), *psutil.Process().children(recursive=True)]
-        before, start = cpu_s(procs), time.perf_counter()
-        time.sleep(seconds)
-        return (cpu_s(procs) - before) / (time.perf_counter() - start)
+        with CpuMeter() as meter:
+            time.sleep(seconds)
+    return meter.own_cores
 
 
 def entries(cores: int) -> dict[str, Any]:
@@ -82,9 +80,11 @@ def entries(cores: int) -> dict[str, Any]:
         "value": round(ratio, 1), "dask_us_per_task": round(1e6 * paired.serial_median / len(tiny), 1),
         "pool_us_per_task": round(1e6 * paired.parallel_median / len(tiny), 1), "tasks": len(tiny),
         "task": f"fib({TINY_N})", "workers": workers, "pairs": paired.pairs}
-    seconds = IDLE_S if PAIRS is None else 0.5
-    default, lean = (idle_cores(workers, lean=False, seconds=seconds),
-                     idle_cores(workers, lean=True, seconds=seconds))
-    out["dask_idle_cpu"] = {"value": round(lean, 3), "default_cores": round(default, 3),
-                            "lean_cores": round(lean, 3), "workers": workers, "seconds": seconds}
+    default, lean = (idle_cores(workers, lean=False, seconds=IDLE_S),
+                     idle_cores(workers, lean=True, seconds=IDLE_S))
+    if default is None or lean is None:
+        out["dask_idle_cpu"] = {"value": None, "skipped": "reads this process tree's CPU time from /proc (Linux)"}
+    else:
+        out["dask_idle_cpu"] = {"value": round(lean, 3), "default_cores": round(default, 3),
+                                "lean_cores": round(lean, 3), "workers": workers, "seconds": IDLE_S}
     return out

@@ -99,13 +99,14 @@ def test_cpu_meter_counts_other_programs_and_not_this_process_tree(monkeypatch):
     with system.CpuMeter() as meter:
         pass
     assert meter.others_cores == pytest.approx(1.0)  # 2 CPU seconds of others over 2 s: one core
+    assert meter.own_cores == pytest.approx(0.5)     # 1 CPU second of this tree's over 2 s
 
 
 def test_cpu_meter_says_nothing_where_it_cannot_read_the_machine(monkeypatch):
     monkeypatch.setattr(system, "_machine_busy_s", lambda *a: None)
     with system.CpuMeter() as meter:
         pass
-    assert meter.others_cores is None
+    assert meter.others_cores is None and meter.own_cores is None
 
 
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads Linux /proc")
@@ -113,3 +114,4 @@ def test_cpu_meter_reads_this_machine():
     with system.CpuMeter() as meter:
         sum(i * i for i in range(200_000))  # this process's own work is never counted as others'
     assert meter.others_cores is not None and 0.0 <= meter.others_cores <= (os.cpu_count() or 1)
+    assert meter.own_cores is not None and meter.own_cores > 0

@@ -141,6 +141,7 @@ def test_the_dask_bench_entries(monkeypatch):
     monkeypatch.setattr(dask_bench, "PAIRS", 1)
     monkeypatch.setattr(dask_bench, "TASK_N", 20)
     monkeypatch.setattr(dask_bench, "TINY_TASKS", 20)
+    monkeypatch.setattr(dask_bench, "IDLE_S", 0.5)
     out = dask_bench.entries(2)
     assert set(out) == {"dask_fib", "dask_task_overhead", "dask_idle_cpu"}
     assert out["dask_fib"]["task"] == "fib(20)" and out["dask_fib"]["tasks"] == 2 * dask_bench.TASKS_PER_WORKER
