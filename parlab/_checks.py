@@ -15,7 +15,7 @@ import numbers
 import os
 import pickle
 import sys
-from collections.abc import Iterable, Sized
+from collections.abc import Callable, Iterable, Sized
 from typing import Any, TypeGuard
 
 from parlab.system import available_memory_bytes, available_start_methods, default_start_method, usable_cores
@@ -128,6 +128,33 @@ def check_whole(name: str, value: object, low: int, high: int | None = None, *, 
     return number
 
 
+def check_number(name: str, value: object, low: float, high: float, *, what: str = "") -> float:
+    """Return ``value`` as a float from ``low`` to ``high`` (ends included), or raise naming the range.
+
+    ``what`` ends the message with the unit or meaning ("seconds", "or None").
+    """
+    allowed = f"a number from {low:g} to {high:g}" + (f" {what}" if what else "")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {allowed}, got {value!r} ({type(value).__name__})")
+    if not low <= value <= high:  # NaN fails too
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return float(value)
+
+
+def check_flag(name: str, value: object) -> bool:
+    """Return ``value`` if it is True or False (not 1, "yes" or None), else raise naming what is allowed."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def check_function(name: str, value: object, what: str = "") -> Callable[..., Any]:
+    """Return ``value`` if it can be called, else raise; ``what`` says what it is called with."""
+    if not callable(value):
+        raise TypeError(f"{name} must be a function{f' ({what})' if what else ''}, got {value!r}")
+    return value
+
+
 def check_text(name: str, value: object, example: str) -> str:
     """Return ``value`` if it is a string with something besides whitespace in it, else raise."""
     allowed = f"a non-empty string, e.g. {example}"
@@ -209,8 +236,7 @@ def check_tasks(tasks: object, star: object) -> list[Any]:
         hint = "; to pass one buffer or string as a task, wrap it: [data]" if isinstance(
             tasks, (str, bytes, bytearray, memoryview)) else ""
         raise TypeError(f"tasks must be {allowed}; got {type(tasks).__name__}{hint}")
-    if not isinstance(star, bool):
-        raise TypeError(f"star must be True or False, got {star!r}")
+    check_flag("star", star)
     if isinstance(tasks, Sized):
         try:
             count = len(tasks)

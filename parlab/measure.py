@@ -23,6 +23,7 @@ from parlab._checks import (
     check_pool,
     check_start_method,
     check_timeout,
+    check_whole,
 )
 from parlab.results import (
     MIN_CEILING_POINTS,
@@ -68,8 +69,7 @@ def timing_from(values: Iterable[float], warmup: Iterable[float] = ()) -> Timing
 
 def time_call(fn: Callable[[], Any], *, repeats: int = 5, warmup: int = 1) -> Timing:
     """Time ``fn()`` with perf_counter: ``warmup`` discarded calls, then ``repeats`` measured ones (lessons 00-06)."""
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"repeats must be >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    repeats, warmup = check_whole("repeats", repeats, 1), check_whole("warmup", warmup, 0)
     measured: list[float] = []
     for _ in range(warmup + repeats):
         t0 = time.perf_counter()
@@ -230,8 +230,7 @@ def speedup_sweep(func: Callable[..., Any], tasks: Iterable[Any], *, backend: st
     counts = [check_pool(backend, k, start_method)[1] for k in workers]
     if not counts:
         raise ValueError("workers must list at least one worker count, e.g. [1, 2, 4]")
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"repeats must be >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    repeats, warmup = check_whole("repeats", repeats, 1), check_whole("warmup", warmup, 0)
     # Validate everything before the serial run costs time.
     check_backend(backend)
     method = check_start_method(start_method, backend)
@@ -287,9 +286,8 @@ def paired_speedup(serial: Callable[[], Any], parallel: Callable[[], Any], *, wo
     With ``max_pairs``, pairs are added while the ratios stay noisy (``PairedSpeedup.noisy``), up
     to that many, as pyperf calibrates its runs; a result still noisy then says so itself.
     """
-    if pairs < 1 or warmup < 0:
-        raise ValueError(f"pairs must be >= 1 and warmup >= 0, got {pairs} and {warmup}")
-    if max_pairs is not None and max_pairs < pairs:
+    pairs, warmup = check_whole("pairs", pairs, 1), check_whole("warmup", warmup, 0)
+    if max_pairs is not None and check_whole("max_pairs", max_pairs, 1) < pairs:
         raise ValueError(f"max_pairs must be at least pairs ({pairs}), got {max_pairs}")
 
     def timed(fn: Callable[[], Any]) -> tuple[Any, float]:

@@ -28,6 +28,7 @@ from parlab import launch, system
 from parlab._checks import (
     HOSTFILE_RANK_CAP,
     MPI_TIMEOUT_S,
+    check_flag,
     check_ranks,
     check_text,
     check_timeout,
@@ -142,8 +143,7 @@ def _program_argv(program: str | os.PathLike[str], futures: bool = False) -> tup
     A named program knows its runner; a .py file runs under ``mpi4py.futures`` (rank 0 runs it,
     the other ranks serve an ``MPIPoolExecutor``) when ``futures`` is true, else ``mpi4py``.
     """
-    if not isinstance(futures, bool):
-        raise TypeError(f"futures must be True or False, got {futures!r}")
+    check_flag("futures", futures)
     if isinstance(program, str) and program in PROGRAMS:
         runner = "mpi4py.futures" if program in FUTURES_PROGRAMS else "mpi4py"
         return program, ["-m", runner, "-m", PROGRAMS[program]]

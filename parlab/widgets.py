@@ -30,7 +30,14 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from parlab import _clicks, system
-from parlab._checks import START_METHODS, available_backends, check_whole, check_workers
+from parlab._checks import (
+    START_METHODS,
+    available_backends,
+    check_flag,
+    check_function,
+    check_whole,
+    check_workers,
+)
 from parlab.measure import speedup_sweep
 from parlab.plot import DPI, FIGSIZE, plot_speedup
 from parlab.results import Sweep, format_seconds, format_speedup
@@ -99,11 +106,10 @@ class Panel:
                  title: str = "") -> None:
         if not isinstance(controls, dict) or not all(isinstance(c, w.ValueWidget) for c in controls.values()):
             raise TypeError("controls must be a dict of name -> ipywidget with a value (IntSlider, Dropdown, ...)")
-        for name, fn in (("measure", measure), ("draw", draw)):
-            if not callable(fn):
-                raise TypeError(f"{name} must be a function, got {fn!r}")
-        if rows is not None and not callable(rows):
-            raise TypeError(f"rows must be a function or None, got {rows!r}")
+        check_function("measure", measure, "values, progress")
+        check_function("draw", draw, "result, axes")
+        if rows is not None:
+            check_function("rows", rows, "result; or None")
         self.controls = controls
         self.title = title
         self._measure = measure
@@ -272,11 +278,10 @@ def speedup_panel(func: Callable[..., Any], make_tasks: Callable[[int], Iterable
     the cores) and ``estimate`` (False: no serial-fraction estimate, for work without a serial
     part to estimate) go to ``measure.speedup_sweep``.
     """
-    if not callable(func) or not callable(make_tasks):
-        raise TypeError("func and make_tasks must be functions (make_tasks(size) -> list of tasks)")
-    for name, flag in (("waiting", waiting), ("estimate", estimate)):
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be True or False, got {flag!r}")
+    check_function("func", func, "one task")
+    check_function("make_tasks", make_tasks, "size -> list of tasks")
+    check_flag("waiting", waiting)
+    check_flag("estimate", estimate)
     backends = list(backends) if not isinstance(backends, str) else [backends]
     if not backends or any(b not in available_backends() for b in backends):  # interpreters: 3.14+
         raise ValueError(f"backends must list some of {', '.join(available_backends())}; got {backends!r}")

@@ -14,9 +14,13 @@ import numpy as np
 import pytest
 
 from parlab import _checks, coord, launch, measure, mpi, run, system
+from parlab.lessons.l01 import convoy as l01_convoy
+from parlab.lessons.l01 import gil as l01_gil
 from parlab.lessons.l03 import kernels as l03_kernels
 from parlab.lessons.l04 import children as l04_children
+from parlab.lessons.l05 import blocking as l05_blocking
 from parlab.lessons.l05 import mpi as l05_mpi
+from parlab.lessons.l06 import strategy as l06_strategy
 from parlab.scripts import worker as worker_script
 from parlab.workloads import fib, request_reply
 
@@ -233,7 +237,24 @@ WITH_COUNTS: dict[str, tuple[Callable[[Any], Any], object, object, str]] = {
                                  "the slots of 'localhost' must be a whole number from 1 to 1,024"),
     "mpi.write_hostfile host": (lambda v: mpi.write_hostfile("unused", {v: 2}), 7, "",
                                 "a host name must be a non-empty string"),
+    "measure.time_call repeats": (lambda v: measure.time_call(_must_not_run, repeats=v), 2.5, 0,
+                                  "repeats must be a whole number >= 1"),
+    "measure.paired_speedup warmup": (lambda v: measure.paired_speedup(_must_not_run, _must_not_run, workers=2,
+                                                                       warmup=v), None, -1,
+                                      "warmup must be a whole number >= 0"),
+    "l01.measure_convoy trips": (lambda v: l01_convoy.measure_convoy(v), "20", 1001,
+                                 "trips must be a whole number from 1 to 1,000"),
+    "l01.switch_latency interval_s": (lambda v: l01_gil.switch_latency(v), "0.001", 2.0,
+                                      "interval_s must be a number from 1e-05 to 1 seconds"),
+    "l05.run_exchange mode": (lambda v: l05_blocking.run_exchange(v, 10), 1, "deadlock",
+                              "mode must be one of"),
+    "l06.laws fraction": (lambda v: l06_strategy.laws(v, 8), True, float("nan"),
+                          "fraction must be a number from 0 to 1"),
 }
+
+
+def _must_not_run() -> None:
+    raise AssertionError("the arguments should have been refused before any call")
 
 
 @pytest.mark.parametrize("name", WITH_COUNTS)
@@ -254,6 +275,17 @@ def test_check_whole_and_check_text_return_what_they_accept():
     with pytest.raises(TypeError, match=r"convert it with int\(\.\.\.\)"):
         _checks.check_whole("n", "7", 1)
     assert _checks.check_text("source", "x = 1", "'x = 1'") == "x = 1"
+
+
+def test_check_number_flag_and_function_return_what_they_accept():
+    assert _checks.check_number("share", np.float64(0.25), 0, 1) == 0.25 and _checks.check_number("s", 1, 0, 1) == 1.0
+    assert _checks.check_flag("waiting", False) is False
+    assert _checks.check_function("draw", print) is print
+    for bad in (1, "yes", None):
+        with pytest.raises(TypeError, match="waiting must be True or False"):
+            _checks.check_flag("waiting", bad)
+    with pytest.raises(TypeError, match=r"draw must be a function \(result, axes\), got 3"):
+        _checks.check_function("draw", 3, "result, axes")
 
 
 def test_a_hostfile_refuses_a_host_name_that_would_break_its_line(tmp_path):

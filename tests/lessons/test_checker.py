@@ -360,3 +360,9 @@ def test_a_dead_weakref_proxy_among_the_objects_does_not_break_the_pool_scan():
     del thing  # the proxy is now dead: isinstance(proxy, ...) raises ReferenceError
     assert check.sandbox.live_pools() == [] or all(p is not proxy for p in check.sandbox.live_pools())
     assert check.call(lambda: 42).value == 42
+
+
+def test_an_answer_that_is_not_a_function_is_named_wrong():
+    verdict = check.not_a_function("Exercise 1: time it", "time_it", 3, hint="Write def time_it(fn): ...")
+    assert verdict.status == "wrong" and verdict.headline == "time_it must be a function, not int."
+    assert verdict.hint == "Write def time_it(fn): ..."

@@ -36,6 +36,7 @@ from parlab.lessons.check.verdicts import (
     STATUSES,
     Verdict,
     is_placeholder,
+    not_a_function,
     not_answered,
     not_checked,
     prediction,
@@ -47,9 +48,9 @@ from parlab.lessons.check.verdicts import (
 
 __all__ = [
     "RESTART", "STATUSES", "Outcome", "Verdict", "call", "failure", "first_failure", "is_placeholder",
-    "learner_traceback", "needed_speedup", "not_answered", "not_checked", "prediction", "rerun", "right",
-    "run_script", "same_results", "sandbox", "short", "speed", "stop_pools", "timed_speed", "timing",
-    "verdicts", "wrong",
+    "learner_traceback", "needed_speedup", "not_a_function", "not_answered", "not_checked", "prediction",
+    "rerun", "right", "run_script", "same_results", "sandbox", "short", "speed", "stop_pools", "timed_speed",
+    "timing", "verdicts", "wrong",
 ]
 
 

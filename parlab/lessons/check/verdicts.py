@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "RESTART", "STATUSES", "Verdict", "is_placeholder", "not_answered", "not_checked", "prediction",
-    "right", "same_results", "short", "wrong",
+    "RESTART", "STATUSES", "Verdict", "is_placeholder", "not_a_function", "not_answered", "not_checked",
+    "prediction", "right", "same_results", "short", "wrong",
 ]
 
 STATUSES = ("right", "wrong", "not answered", "error", "timeout", "not checked")
@@ -94,6 +94,11 @@ def wrong(exercise: str, headline: str, hint: str = "", details: str = "") -> Ve
 def not_checked(exercise: str, why: str, details: str = "") -> Verdict:
     """The verdict where this machine cannot check the answer (no compiler): why, and how to fix it."""
     return Verdict(exercise, "not checked", why, details)
+
+
+def not_a_function(exercise: str, name: str, value: object, hint: str = "") -> Verdict:
+    """The verdict for an answer that should be a function and is something else (``name = 3``)."""
+    return wrong(exercise, f"{name} must be a function, not {type(value).__name__}.", hint=hint)
 
 
 def not_answered(exercise: str, todo: str) -> Verdict:

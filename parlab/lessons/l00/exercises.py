@@ -92,7 +92,7 @@ def check_time_it(time_it: object, timeout_s: float = 10.0) -> check.Verdict:
     if check.is_placeholder(time_it):
         return check.not_answered(TIME_IT, "write the body of time_it, then run this cell again.")
     if not callable(time_it):
-        return check.wrong(TIME_IT, f"time_it must be a function, not {type(time_it).__name__}.")
+        return check.not_a_function(TIME_IT, "time_it", time_it)
     lines: list[str] = []
     answers: list[float] = []
     for scale in SCALES:

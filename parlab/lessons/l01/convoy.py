@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from parlab._checks import check_number, check_whole
 from parlab.lessons.l01.words import _GIL_BACK_ON, _python_on_threads
 from parlab.lessons.words import SAME_HIGH, SAME_LOW, describe_speedup, regime, unexplained
 from parlab.measure import check_same, time_call
@@ -67,8 +68,8 @@ def busy_thread(call: Callable[[], T], *, interval_s: float | None = None) -> T:
 
     ``interval_s`` sets the switch interval meanwhile; the previous one is restored after.
     """
-    if interval_s is not None and not 1e-5 <= interval_s <= 1.0:
-        raise ValueError(f"interval_s must be between 1e-05 and 1 second, or None, got {interval_s!r}")
+    if interval_s is not None:
+        interval_s = check_number("interval_s", interval_s, 1e-5, 1.0, what="seconds, or None")
     stop = threading.Event()
 
     def spin() -> None:
@@ -118,12 +119,8 @@ def measure_convoy(trips: int = 20, *, repeats: int = 3, short_interval_s: float
     Every run's replies are checked against the expected ones. The server answers after
     ``delay_s``; its handler threads run in this process too.
     """
-    if isinstance(trips, bool) or not isinstance(trips, int) or not 1 <= trips <= 1000:
-        raise ValueError(f"trips must be a whole number from 1 to 1000, got {trips!r}")
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise ValueError(f"repeats must be a whole number >= 1, got {repeats!r}")
-    if not 1e-5 <= short_interval_s <= 1.0:
-        raise ValueError(f"short_interval_s must be between 1e-05 and 1 second, got {short_interval_s!r}")
+    trips, repeats = check_whole("trips", trips, 1, 1000), check_whole("repeats", repeats, 1)
+    short_interval_s = check_number("short_interval_s", short_interval_s, 1e-5, 1.0, what="seconds")
     interval = sys.getswitchinterval()
     with SlowServer(delay_s=delay_s) as server:
         tasks = server.tasks(trips)

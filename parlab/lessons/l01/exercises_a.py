@@ -260,7 +260,7 @@ def check_hash_threads(fn: object, *, buffers: Sequence[bytes | memoryview] | No
     if check.is_placeholder(fn):
         return check.not_answered(EX2, "write hash_with_threads, then run this cell again.")
     if not callable(fn):
-        return check.wrong(EX2, f"hash_with_threads must be a function, not {type(fn).__name__}.")
+        return check.not_a_function(EX2, "hash_with_threads", fn)
     data = list(hash_buffers() if buffers is None else buffers)
     cores = system.usable_cores() if cores is None else cores
     workers = max(2, min(4, cores)) if workers is None else workers
@@ -289,7 +289,7 @@ def check_fetch_all(fn: object, *, trips: int = 16, workers: int = 8, delay_s: f
     if check.is_placeholder(fn):
         return check.not_answered(EX3, "write fetch_all, then run this cell again.")
     if not callable(fn):
-        return check.wrong(EX3, f"fetch_all must be a function, not {type(fn).__name__}.")
+        return check.not_a_function(EX3, "fetch_all", fn)
     what = f"fetch_all(tasks, {workers})"
     with SlowServer(delay_s=delay_s) as server:
         tasks = server.tasks(trips)

@@ -171,8 +171,8 @@ def check_lock(safe_bump: object, *, workers: int = 4, times: int = 20_000, runs
         return check.not_answered(EX1, "fill in the blanks: make one threading.Lock that every thread shares, "
                                        "and hold it (with lock:) around the read, add and write.")
     if not callable(safe_bump):
-        return check.wrong(EX1, f"safe_bump must be a function, not {type(safe_bump).__name__}.",
-                           hint="Define it with def safe_bump(counter, times): ...")
+        return check.not_a_function(EX1, "safe_bump", safe_bump,
+                                    hint="Define it with def safe_bump(counter, times): ...")
     expected = workers * times
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-5)  # switch threads very often: an unprotected update loses counts every run
@@ -222,7 +222,7 @@ def check_pipeline(run_pipeline: object, *, items: int = 24, consumers: int = 3,
         return check.not_answered(EX2, "fill in the blanks: stop a consumer when it takes STOP, and put "
                                        "one STOP per consumer on the queue after the items.")
     if not callable(run_pipeline):
-        return check.wrong(EX2, f"run_pipeline must be a function, not {type(run_pipeline).__name__}.")
+        return check.not_a_function(EX2, "run_pipeline", run_pipeline)
     with watch.worked_lock:
         watch.worked.clear()
         watch.threads.clear()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parlab import launch, system
+from parlab._checks import check_number, check_whole
 from parlab.lessons.l01.words import (  # re-exported: the notebooks call gil.describe_*
     build_report,
     describe_cpu_threads,
@@ -111,8 +112,7 @@ def switch_latency(interval_s: float, busy_s: float = 0.2, tick_s: float = 0.001
     The sleeper must get the GIL back after each sleep; with the GIL on, the computing thread
     is asked to let go only after the switch interval, so the lateness follows the interval.
     """
-    if not 1e-5 <= interval_s <= 1.0:
-        raise ValueError(f"interval_s must be between 1e-05 and 1 second, got {interval_s!r}")
+    interval_s = check_number("interval_s", interval_s, 1e-5, 1.0, what="seconds")
     late: list[float] = []
     stop = threading.Event()
 
@@ -224,8 +224,7 @@ def time_fib_in(executable: str, n: int = 25, repeats: int = 7, timeout: float =
     Returns what the child reports: version, implementation, free_threaded, gil_enabled and
     seconds. Raises ``launch.ChildFailed``, ``launch.ChildTimeout`` or ValueError.
     """
-    if not 1 <= n <= 35 or repeats < 1:
-        raise ValueError(f"n must be 1..35 and repeats >= 1, got n={n!r}, repeats={repeats!r}")
+    n, repeats = check_whole("n", n, 1, 35), check_whole("repeats", repeats, 1)
     script = _TIMER.replace("@FIB@", inspect.getsource(fib))
     done = launch.run([executable, "-I", "-c", script, str(n), str(repeats)], timeout=timeout)
     info = launch.json_result(done)

@@ -138,7 +138,7 @@ def check_driver(driver: object) -> check.Verdict:
     if check.is_placeholder(driver) or (callable(driver) and _has_blanks(driver)):
         return check.not_answered(ex, "fill in the ... blanks of count_in_threads, then run the cell.")
     if not callable(driver):
-        return check.wrong(ex, f"count_in_threads must be a function, not {type(driver).__name__}.")
+        return check.not_a_function(ex, "count_in_threads", driver)
     cores = system.usable_cores()
     workers = workers_for(cores)
     kernel = count_primes_cython_nogil
@@ -295,7 +295,7 @@ def check_ctypes(load_count: object) -> check.Verdict:
     if check.is_placeholder(load_count) or (callable(load_count) and _has_blanks(load_count)):
         return check.not_answered(ex, "fill in the ... blanks of load_count, then run the cell.")
     if not callable(load_count):
-        return check.wrong(ex, f"load_count must be a function, not {type(load_count).__name__}.")
+        return check.not_a_function(ex, "load_count", load_count)
     if not CTYPES or library_path() is None:
         return check.not_checked(ex, "parlab's C library (_primes_lib) was not built here; "
                                          "install a C compiler and run pip install -e . again (see lesson 00).")

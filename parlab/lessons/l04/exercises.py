@@ -58,7 +58,7 @@ def check_parent(fn: Callable[..., Any], children: int = 3, wait_s: float = 10.0
         return check.not_answered(ex, "write run_children: Popen every child, then communicate(timeout=...) "
                                       "with each, json.loads its output.")
     if not callable(fn):
-        return check.wrong(ex, f"run_children must be a function, not {type(fn).__name__}.")
+        return check.not_a_function(ex, "run_children", fn)
     with tempfile.TemporaryDirectory(prefix="parlab-ex1-") as folder:
         run = ParentRun(fn, Path(folder), children, wait_s)
         try:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from parlab._checks import MPI_TIMEOUT_S, check_timeout, check_whole
+from parlab._checks import MPI_TIMEOUT_S, check_choice, check_timeout, check_whole
 from parlab.lessons.l05.mpi import format_bytes
 from parlab.lessons.words import SAME_HIGH, SAME_LOW
 from parlab.mpi import MPIRun, MPITimeout, run_mpi
@@ -81,8 +81,7 @@ def describe_hang(waiting: Mapping[int, str], ranks: int = 2) -> str:
 
 def run_exchange(mode: str, count: int, timeout: float = DEADLOCK_TIMEOUT_S) -> Exchange:
     """Swap ``count`` float64 values between 2 ranks with ``mode``; a hang returns a stopped Exchange (lesson 05)."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    mode = check_choice("mode", mode, MODES)
     count = check_whole("count", count, 1, 1 << 24, what="float64 values")
     timeout = check_timeout(timeout)
     args = ("--mode", mode, "--count", count)

@@ -102,8 +102,9 @@ def check_choose(choose: Callable[[Sequence[Row]], str], table: Sequence[Row], *
         return check.not_answered(CHOOSE, "write choose(table) so that it returns a backend's name, "
                                           "then run this cell again.")
     if not callable(choose):
-        return check.wrong(CHOOSE, f"choose must be a function, not {type(choose).__name__}.",
-                           hint="Write def choose(table): ... and return a backend's name such as 'processes'.")
+        return check.not_a_function(CHOOSE, "choose", choose,
+                                    hint="Write def choose(table): ... and return a backend's name "
+                                         "such as 'processes'.")
     if not table:
         raise ValueError("check_choose needs the measured table: reference.reference_rows(sweeps)")
     tables: dict[str, Sequence[Row]] = {"your own table": list(table), **sample_tables()}

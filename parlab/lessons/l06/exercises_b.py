@@ -119,7 +119,7 @@ def check_karp_flatt(karp_flatt: Callable[[float, int], float], strong: Mapping[
     if check.is_placeholder(karp_flatt):
         return check.not_answered(KARP, "fill in karp_flatt(speedup, k), then run this cell again.")
     if not callable(karp_flatt):
-        return check.wrong(KARP, f"karp_flatt must be a function, not {type(karp_flatt).__name__}.")
+        return check.not_a_function(KARP, "karp_flatt", karp_flatt)
     points = {k: s for k, s in strong.items() if k >= 2}
     tried = [("your sweep", k, s) for k, s in sorted(points.items())] + [("a sample sweep", k, s)
                                                                         for k, s in SAMPLE.items()]

@@ -98,7 +98,7 @@ def check_predict(predict: Callable[[float, float, int], float], serial_s: float
     if check.is_placeholder(predict):
         return check.not_answered(PREDICT, "fill in predict(serial_s, total_s, workers), then run this cell again.")
     if not callable(predict):
-        return check.wrong(PREDICT, f"predict must be a function, not {type(predict).__name__}.")
+        return check.not_a_function(PREDICT, "predict", predict)
     tried = [(serial_s, total_s, k) for k in (1, 2, 4, 16)] + GRID
     lines = []
     for s, t, k in tried:

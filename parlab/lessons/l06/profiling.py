@@ -20,7 +20,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from parlab._checks import POOL_TIMEOUT_S
+from parlab._checks import POOL_TIMEOUT_S, check_choice
 from parlab.measure import paired_speedup
 from parlab.results import PairedSpeedup
 from parlab.system import CpuMeter
@@ -157,8 +157,7 @@ def sampling_profiler_available() -> bool:
 
 def sampling_command(mode: str = "gil") -> list[str]:
     """The argument list that samples one run of this program, ``--mode gil``: where the GIL was held (lesson 06c)."""
-    if mode not in ("wall", "cpu", "gil"):
-        raise ValueError(f"mode must be 'wall', 'cpu' or 'gil', got {mode!r}")
+    mode = check_choice("mode", mode, ("wall", "cpu", "gil"))
     return [sys.executable, "-m", "profiling.sampling", "run", "--mode", mode, "-m", __name__]
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from matplotlib.axes import Axes
 
 from parlab import system
+from parlab._checks import check_number
 from parlab.lessons.l06.profiling import TASKS, ProgramSweep, measure_program
 from parlab.lessons.l06.profiling_words import predicted_speedup
 from parlab.results import format_speedup
@@ -19,8 +20,7 @@ def prediction_panel(serial_share: float, pairs: int = 3) -> Panel:
     """Slider for workers; Run measures the program on 1..workers and draws it beside the profile's prediction (06c)."""
     import ipywidgets as w
 
-    if not 0.0 <= serial_share <= 1.0:
-        raise ValueError(f"serial_share must be between 0 and 1, got {serial_share!r}")
+    serial_share = check_number("serial_share", serial_share, 0, 1)
     cores = system.usable_cores()
     controls = {"workers": w.IntSlider(value=cores, min=1, max=2 * cores, description="workers",
                                        continuous_update=False)}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from parlab._checks import check_number
 from parlab.lessons.words import spread_warning, unexplained
 from parlab.measure import amdahl_speedup
 from parlab.results import BUSY_CORES, format_speedup
@@ -27,8 +28,7 @@ def predicted_speedup(serial_share: float, workers: int, cores: int, tasks: int)
     ``tasks`` equal tasks on k workers take ceil(tasks / k) rounds, so k workers act as
     tasks / ceil(tasks / k) (24 tasks on 16 workers: 2 rounds, as 12 workers) (lesson 06c).
     """
-    if not 0.0 <= serial_share <= 1.0:
-        raise ValueError(f"serial_share must be between 0 and 1, got {serial_share!r}")
+    serial_share = check_number("serial_share", serial_share, 0, 1)
     if workers < 1 or cores < 1 or tasks < 1:
         raise ValueError(f"workers, cores and tasks must be >= 1, got {workers}, {cores}, {tasks}")
     used = min(workers, cores, tasks)

@@ -20,6 +20,7 @@ import ipywidgets as w
 from matplotlib.axes import Axes
 
 from parlab import system
+from parlab._checks import check_number, check_whole
 from parlab.lessons.l06.backends import Task, python_serial, workload_tasks
 from parlab.lessons.l06.guide import worker_word as _what
 from parlab.lessons.l06.reference import Reference, check_comparable
@@ -118,8 +119,8 @@ def hashlib_speedup(workers: int | None = None, nbytes: int = 1 << 24) -> tuple[
 
 def laws(fraction: float, max_workers: int) -> dict[str, list[float]]:
     """Amdahl and Gustafson curves for workers 1..max_workers (lesson 06)."""
-    if not 0.0 <= fraction <= 1.0 or max_workers < 1:
-        raise ValueError(f"fraction must be in [0, 1] and max_workers >= 1, got {fraction}, {max_workers}")
+    fraction = check_number("fraction", fraction, 0, 1)
+    max_workers = check_whole("max_workers", max_workers, 1)
     ks = list(range(1, max_workers + 1))
     return {"workers": [float(k) for k in ks], "amdahl": [amdahl_speedup(fraction, k) for k in ks],
             "gustafson": [gustafson_speedup(fraction, k) for k in ks]}

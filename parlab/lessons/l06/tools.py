@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parlab import system
+from parlab._checks import check_whole
 from parlab.lessons.words import SAME_HIGH, describe_speedup, regime
 from parlab.measure import check_same, time_call
 from parlab.results import Sweep, format_seconds, format_speedup
@@ -96,8 +97,7 @@ def time_tool(name: str, run: Callable[[], list[Any]], serial: Baseline, *, work
 
     A tool that launches programs on every run gets no warm-up (each run starts afresh).
     """
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    workers = check_whole("workers", workers, 1)
     got: list[list[Any]] = []
     timing = time_call(lambda: got.append(list(run())), repeats=repeats, warmup=0 if launches else 1)
     for results in got:

@@ -78,8 +78,8 @@ def check_graph(build_graph: Callable[[list[int]], Any], *, timeout_s: float = 6
         return check.not_answered(GRAPH, "write build_graph(ns) so that it returns a list of delayed calls, "
                                          "then run this cell again.")
     if not callable(build_graph):
-        return check.wrong(GRAPH, f"build_graph must be a function, not {type(build_graph).__name__}.",
-                           hint="Write def build_graph(ns): return [... for n in ns].")
+        return check.not_a_function(GRAPH, "build_graph", build_graph,
+                                    hint="Write def build_graph(ns): return [... for n in ns].")
     import dask
 
     ns = list(GRAPH_NS)
@@ -147,7 +147,7 @@ def check_futures(primes_on_cluster: Callable[[Client, list[tuple[int, int]]], A
         return check.not_answered(FUTURES, "write primes_on_cluster(client, windows) with client.map or "
                                            "client.submit and client.gather, then run this cell again.")
     if not callable(primes_on_cluster):
-        return check.wrong(FUTURES, f"primes_on_cluster must be a function, not {type(primes_on_cluster).__name__}.")
+        return check.not_a_function(FUTURES, "primes_on_cluster", primes_on_cluster)
     windows = list(WINDOWS)
     expected = [count_primes(lo, hi) for lo, hi in windows]
     outcome, tasks = stream_tasks(client, lambda: primes_on_cluster(client, list(windows)))
@@ -190,7 +190,7 @@ def check_batches(fib_in_batches: Callable[[Client, list[int], int], Any], clien
     if check.is_placeholder(fib_in_batches):
         return check.not_answered(BATCHES, "write fib_in_batches(client, ns, size), then run this cell again.")
     if not callable(fib_in_batches):
-        return check.wrong(BATCHES, f"fib_in_batches must be a function, not {type(fib_in_batches).__name__}.")
+        return check.not_a_function(BATCHES, "fib_in_batches", fib_in_batches)
     ns, size = list(TINY), BATCH_SIZE
     expected = [fib(n) for n in ns]
     want = math.ceil(len(ns) / size)

@@ -161,9 +161,10 @@ def test_measure_convoy_times_checked_round_trips():
     assert format_seconds(result.alone.median) in convoy.describe_convoy(result)
 
 
-@pytest.mark.parametrize("kwargs", [{"trips": 0}, {"trips": True}, {"repeats": 0}, {"short_interval_s": 2.0}])
-def test_measure_convoy_rejects_bad_input(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("kwargs", "error"), [({"trips": 0}, ValueError), ({"trips": True}, TypeError),
+                                               ({"repeats": 0}, ValueError), ({"short_interval_s": 2.0}, ValueError)])
+def test_measure_convoy_rejects_bad_input(kwargs, error):
+    with pytest.raises(error, match=f"{next(iter(kwargs))} must be"):
         convoy.measure_convoy(**{"trips": 3, **kwargs})
 
 

@@ -178,7 +178,7 @@ def test_laws_and_gustafson_fit():
     assert strategy.fit_gustafson(exact) == pytest.approx(0.2)
     with pytest.raises(ValueError, match="more than one worker"):
         strategy.fit_gustafson({1: 1.0})
-    with pytest.raises(ValueError, match="fraction must be in"):
+    with pytest.raises(ValueError, match="fraction must be a number from 0 to 1"):
         strategy.laws(1.5, 8)
 
 

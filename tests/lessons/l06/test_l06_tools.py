@@ -46,7 +46,7 @@ def test_time_tool_checks_results_and_keeps_the_median():
     assert run.speedup == pytest.approx(base.seconds / run.seconds) and run.workers == 2
     with pytest.raises(ResultMismatch):
         tools.time_tool("wrong", lambda: [1, 2, 4], base, workers=2, repeats=1)
-    with pytest.raises(ValueError, match="workers must be >= 1"):
+    with pytest.raises(ValueError, match="workers must be a whole number >= 1"):
         tools.time_tool("none", lambda: [1, 2, 3], base, workers=0)
 
 
