@@ -101,17 +101,10 @@ def _wait_watching(kids: list[launch.Child], board: Board, timeout: float) -> li
     return launch.wait_all(kids, min(timeout + 10, MAX_TIMEOUT_S), check=False)
 
 
-def run_job(server: Server, tasks: Sequence[dict[str, Any]], children: int, *, lease_s: float = 5.0,
-            timeout: float = 120.0, kill: int | None = None, die_after: int | None = None,
-            launcher: Callable[[int, list[str]], Sequence[str]] | None = None) -> JobResult:
-    """Run ``tasks`` over ``children`` worker scripts through ``server`` and collect every result (lesson 04).
-
-    ``kill=i`` kills child i with SIGKILL in the middle of a task; ``die_after=n`` makes child 0
-    kill itself during its task n+1. The victim starts first and alone, so that it surely has a
-    task when it dies; the others start then, and finish its task when the lease expires.
-    """
-    timeout, lease_s = check_timeout(timeout), check_timeout(lease_s, "lease_s")
-    items = [check_task(t) for t in tasks]  # all checked before anything starts
+def _check_job(tasks: Sequence[dict[str, Any]], children: int, kill: int | None,
+               die_after: int | None) -> tuple[list[dict[str, Any]], int, int | None, int | None]:
+    """run_job's arguments, all checked before anything starts: (tasks, children, die_after, the victim's index)."""
+    items = [check_task(t) for t in tasks]
     k = check_workers(children)
     if not items:
         raise ValueError("tasks is empty: give the job at least one task")
@@ -126,6 +119,20 @@ def run_job(server: Server, tasks: Sequence[dict[str, Any]], children: int, *, l
         raise ValueError("a job that loses a child needs at least 2 children: another must finish its task")
     if kill is not None and kill >= k:
         raise ValueError(f"kill must name a child from 0 to {k - 1}, got {kill}")
+    return items, k, die_after, victim
+
+
+def run_job(server: Server, tasks: Sequence[dict[str, Any]], children: int, *, lease_s: float = 5.0,
+            timeout: float = 120.0, kill: int | None = None, die_after: int | None = None,
+            launcher: Callable[[int, list[str]], Sequence[str]] | None = None) -> JobResult:
+    """Run ``tasks`` over ``children`` worker scripts through ``server`` and collect every result (lesson 04).
+
+    ``kill=i`` kills child i with SIGKILL in the middle of a task; ``die_after=n`` makes child 0
+    kill itself during its task n+1. The victim starts first and alone, so that it surely has a
+    task when it dies; the others start then, and finish its task when the lease expires.
+    """
+    timeout, lease_s = check_timeout(timeout), check_timeout(lease_s, "lease_s")
+    items, k, die_after, victim = _check_job(tasks, children, kill, die_after)
     board = server.board(f"job-{secrets.token_hex(4)}")
     env = server.child_env()
     t0, launched = time.perf_counter(), time.time()

@@ -284,6 +284,43 @@ def _is_int64(kind: object) -> bool:
 _BIG = 2**40  # beyond a C int: without argtypes, ctypes refuses to pass it
 
 
+def _types_problem(ex: str, name: str, fn: Any) -> check.Verdict | None:
+    """Exercise 4: a function of ``loader`` that counts wrong, or right only by luck; the mistake it shows."""
+    argtypes = list(getattr(fn, "argtypes", None) or [])
+    types_ok = len(argtypes) == 2 and all(map(_is_int64, argtypes))
+    calls = [(0, 100), (START, START + 2_000), (_BIG, _BIG + 300)]
+    for lo, hi in calls:
+        outcome = check.call(fn, lo, hi, timeout_s=10)
+        expected = (count_primes_python if lo < _BIG else variant("ctypes_cdll").func)(lo, hi)
+        bad = (check.failure(ex, outcome, f"the {name} function({lo}, {hi})")
+               or check.same_results(ex, outcome.value, expected, f"the {name} function({lo}, {hi})"))
+        if bad is not None and not argtypes:
+            return check.wrong(ex, f"the {name} function got ({lo}, {hi}) wrong: its argument types are not "
+                                   "declared.",
+                               hint="Set argtypes to [ctypes.c_longlong, ctypes.c_longlong]: without it ctypes "
+                                    "passes a Python int as a C int, and 2**40 does not fit.",
+                               details=bad.details)
+        if bad is not None and types_ok and not _is_int64(getattr(fn, "restype", None)):
+            break  # the result type is what is wrong: said below
+        if bad is not None and not types_ok:
+            said = ", ".join(getattr(t, "__name__", repr(t)) for t in argtypes)
+            return check.wrong(ex, f"the {name} function got ({lo}, {hi}) wrong: its argument types are declared "
+                                   f"as {said}, but the C function takes two long long.",
+                               hint="Declare both arguments as ctypes.c_longlong (64 bits): a C int holds at most "
+                                    "2**31 - 1, and 2**40 does not fit.", details=bad.details)
+        if bad is not None:
+            return bad
+    if not _is_int64(getattr(fn, "restype", None)):
+        kind = getattr(getattr(fn, "restype", None), "__name__", None)
+        return check.wrong(ex, (f"the {name} function's restype is {kind}, so its results come back wrong."
+                                if bad is not None else
+                                f"the results are right, but the {name} function's restype is {kind}: a "
+                                "count above 2**31 would come back wrong."),
+                           hint="Set restype to ctypes.c_longlong, the C function's return type.",
+                           details=bad.details if bad is not None else "")
+    return None
+
+
 def check_ctypes(load_count: object) -> check.Verdict:
     """Exercise 4: ``load_count(loader)`` loads parlab_count_primes with ``loader`` (CDLL or PyDLL), typed.
 
@@ -309,38 +346,8 @@ def check_ctypes(load_count: object) -> check.Verdict:
                                    "not the C function.", hint="Return lib.parlab_count_primes.")
         loaded[loader.__name__] = outcome.value
     for name, fn in loaded.items():
-        argtypes = list(getattr(fn, "argtypes", None) or [])
-        types_ok = len(argtypes) == 2 and all(map(_is_int64, argtypes))
-        calls = [(0, 100), (START, START + 2_000), (_BIG, _BIG + 300)]
-        for lo, hi in calls:
-            outcome = check.call(fn, lo, hi, timeout_s=10)
-            expected = (count_primes_python if lo < _BIG else variant("ctypes_cdll").func)(lo, hi)
-            bad = (check.failure(ex, outcome, f"the {name} function({lo}, {hi})")
-                   or check.same_results(ex, outcome.value, expected, f"the {name} function({lo}, {hi})"))
-            if bad is not None and not argtypes:
-                return check.wrong(ex, f"the {name} function got ({lo}, {hi}) wrong: its argument types are not "
-                                       "declared.",
-                                   hint="Set argtypes to [ctypes.c_longlong, ctypes.c_longlong]: without it ctypes "
-                                        "passes a Python int as a C int, and 2**40 does not fit.",
-                                   details=bad.details)
-            if bad is not None and types_ok and not _is_int64(getattr(fn, "restype", None)):
-                break  # the result type is what is wrong: said below
-            if bad is not None and not types_ok:
-                said = ", ".join(getattr(t, "__name__", repr(t)) for t in argtypes)
-                return check.wrong(ex, f"the {name} function got ({lo}, {hi}) wrong: its argument types are declared "
-                                       f"as {said}, but the C function takes two long long.",
-                                   hint="Declare both arguments as ctypes.c_longlong (64 bits): a C int holds at most "
-                                        "2**31 - 1, and 2**40 does not fit.", details=bad.details)
-            if bad is not None:
-                return bad
-        if not _is_int64(getattr(fn, "restype", None)):
-            kind = getattr(getattr(fn, "restype", None), "__name__", None)
-            return check.wrong(ex, (f"the {name} function's restype is {kind}, so its results come back wrong."
-                                    if bad is not None else
-                                    f"the results are right, but the {name} function's restype is {kind}: a "
-                                    "count above 2**31 would come back wrong."),
-                               hint="Set restype to ctypes.c_longlong, the C function's return type.",
-                               details=bad.details if bad is not None else "")
+        if (problem := _types_problem(ex, name, fn)) is not None:
+            return problem
     marks = {name: bool(getattr(fn, "_flags_", 0) & _PYTHONAPI) for name, fn in loaded.items()}
     if marks != {"CDLL": False, "PyDLL": True}:
         return check.wrong(ex, "both calls returned a function of the same loader: load_count ignores its "
