@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from parlab._checks import check_number, check_whole
 from parlab.kernels import variant
 from parlab.lessons.words import (
     NEAR_IDEAL,
@@ -159,8 +160,7 @@ def describe_variants(sweeps: Mapping[str, Sweep], processes: Sweep | None = Non
 
 def describe_overlap(label: str, share: float, *, releases_gil: bool, cores: int, gil_enabled: bool) -> str:
     """How much of a timeline had two or more tasks at once, and what in the build explains it (lesson 03)."""
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"share must be within [0, 1], got {share!r}")
+    share = check_number("share", share, 0, 1)
     head = f"{label:<20} two or more tasks ran at once during {share:.0%} of the run"
     if share < 0.10:
         if cores == 1 and releases_gil:
@@ -188,8 +188,7 @@ def mixed_bound(python_s: float, c_s: float, threads: int, cores: int, *, gil_en
     """
     if python_s < 0 or c_s < 0 or python_s + c_s <= 0:
         raise ValueError(f"the two parts' times must be >= 0 and not both 0, got {python_s!r} and {c_s!r}")
-    if threads < 1 or cores < 1:
-        raise ValueError(f"threads and cores must be >= 1, got {threads} and {cores}")
+    threads, cores = check_whole("threads", threads, 1), check_whole("cores", cores, 1)
     lanes = float(min(threads, cores))
     if not gil_enabled or python_s == 0:
         return lanes
@@ -332,8 +331,8 @@ def describe_layers(runs: Sequence[LayerRun]) -> list[str]:
 
 def describe_oversubscription(processes: int, threads_each: int, cores: int) -> str:
     """Process workers that each start Numba threads: how many threads the cores get (lesson 03)."""
-    if min(processes, threads_each, cores) < 1:
-        raise ValueError(f"processes, threads_each and cores must be >= 1, got {processes}, {threads_each}, {cores}")
+    processes, threads_each = check_whole("processes", processes, 1), check_whole("threads_each", threads_each, 1)
+    cores = check_whole("cores", cores, 1)
     total = processes * threads_each
     head = (f"{processes} process{'es' if processes != 1 else ''} × {threads_each} Numba "
             f"thread{'s' if threads_each != 1 else ''} each = {total} thread{'s' if total != 1 else ''} "
