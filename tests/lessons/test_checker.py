@@ -210,9 +210,19 @@ def test_timed_speed_interleaves_turning_rounds_and_keeps_the_fastest_run(monkey
     serial, par, ref = clock.side("s", 3.0, 1.0), clock.side("p", 0.98), clock.side("r", 0.5)
     v = check.timed_speed(EX, serial, par, 2, reference=ref, cores=2, rounds=3)
     # The slow first serial run (a burst of load) does not decide: 1.0 / 0.98 s is 1.02x, serial.
-    assert clock.log == ["s", "p", "r", "p", "r", "s", "r", "s", "p"]
+    assert clock.log[:9] == ["s", "p", "r", "p", "r", "s", "r", "s", "p"]
+    # "wrong" after the 3 rounds asked for is confirmed by 3 more, turning on as before
+    assert clock.log[9:] == ["s", "p", "r", "p", "r", "s", "r", "s", "p"]
     assert v.status == "wrong" and "ran only 1.02× as fast" in v.headline
-    assert "the fastest of 3 interleaved rounds on each side" in v.details
+    assert "the fastest of 6 interleaved rounds on each side" in v.details
+
+
+def test_timed_speed_confirms_a_wrong_verdict_before_giving_it(monkeypatch):
+    # Another program held the right answer near 1x for the first three rounds; the fourth shows its gain.
+    clock = FakeClock(monkeypatch)
+    v = check.timed_speed(EX, clock.side("s", 1.0), clock.side("p", 1.0, 1.0, 1.0, 0.5), 2,
+                          reference=clock.side("r", 0.5), cores=2, rounds=3)
+    assert v.right and "the fastest of 4 interleaved rounds" in v.details
 
 
 def test_a_gain_short_of_the_mark_is_not_checked_and_no_gain_is_wrong():

@@ -116,8 +116,10 @@ def timed_speed(exercise: str, serial: Callable[[], object], parallel: Callable[
       rounds: one callable (its speedup is taken against ``serial``), or a pair
       ``(its_serial, its_parallel)`` when it has a baseline of its own (a different kernel).
       When even it misses the mark, the verdict is "not checked", never "right";
-    - once the learner's version is right after two rounds, the rest are skipped; on one core
-      (or one worker) there is no speedup to judge, and one round gives the numbers shown;
+    - once the learner's version is right after two rounds, the rest are skipped; a "wrong" after
+      ``rounds`` rounds is confirmed by as many more (so a burst of load is not called a slow
+      answer); on one core (or one worker) there is no speedup to judge, and one round gives the
+      numbers shown;
     - ``waiting``: see :func:`speed`.
 
     ``parallel`` runs the learner's code: it may return the :class:`Outcome` of :func:`call`,
@@ -133,26 +135,37 @@ def timed_speed(exercise: str, serial: Callable[[], object], parallel: Callable[
     if reference is not None:
         sides += list(reference) if isinstance(reference, tuple) else [reference]
     times: list[list[float]] = [[] for _ in sides]
+
+    def judged() -> Verdict:
+        serial_s, parallel_s = min(times[0]), min(times[1])
+        reference_s = None
+        if isinstance(reference, tuple):  # the same speedup, as the time it would mean against serial_s
+            reference_s = serial_s * min(times[3]) / min(times[2])
+        elif reference is not None:
+            reference_s = min(times[2])
+        return speed(exercise, serial_s, parallel_s, workers, cores=cores, what=what, reference_s=reference_s,
+                     waiting=waiting)
+
     done = 0
-    for done in range(1, rounds + 1):
-        turn = (done - 1) % len(sides)
-        for i in list(range(turn, len(sides))) + list(range(turn)):
-            start = sandbox.CLOCK()
-            got = sides[i]()
-            took = sandbox.CLOCK() - start
-            if isinstance(got, Verdict):
-                return got
-            times[i].append(got.seconds if isinstance(got, Outcome) else took)
-        if done >= 2 and need is not None and min(times[0]) / min(times[1]) >= need:
+    # A "wrong" found in the first rounds is confirmed by as many again: a burst of other work can
+    # hold a right answer near 1x for a few rounds (seen with another program on both cores), while
+    # a serial version stays near 1x in every round. Right after two rounds ends it early.
+    for limit in (rounds, 2 * rounds):
+        while done < limit:
+            done += 1
+            turn = (done - 1) % len(sides)
+            for i in list(range(turn, len(sides))) + list(range(turn)):
+                start = sandbox.CLOCK()
+                got = sides[i]()
+                took = sandbox.CLOCK() - start
+                if isinstance(got, Verdict):
+                    return got
+                times[i].append(got.seconds if isinstance(got, Outcome) else took)
+            if done >= 2 and need is not None and min(times[0]) / min(times[1]) >= need:
+                break
+        verdict = judged()
+        if verdict.status != "wrong" or need is None:
             break
-    serial_s, parallel_s = min(times[0]), min(times[1])
-    reference_s = None
-    if isinstance(reference, tuple):  # the same speedup, as the time it would mean against serial_s
-        reference_s = serial_s * min(times[3]) / min(times[2])
-    elif reference is not None:
-        reference_s = min(times[2])
-    verdict = speed(exercise, serial_s, parallel_s, workers, cores=cores, what=what, reference_s=reference_s,
-                    waiting=waiting)
     rounds_said = f"(the fastest of {done} interleaved rounds on each side)"
     details = f"{verdict.details.rstrip()}\n{rounds_said}" if verdict.details else rounds_said
     return replace(verdict, details=details)

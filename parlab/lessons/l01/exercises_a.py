@@ -53,32 +53,64 @@ PREDICTION_WORKERS = 2
 # --------------------------------------------------------------------------- which threads ran
 
 class ThreadWatch:
-    """Names of the threads started while the ``with`` block runs (the checker's own left out) (lesson 01a)."""
+    """The threads started while the ``with`` block runs (the checker's own left out), and how (lesson 01a).
+
+    Besides their names it records, from the calls themselves rather than from timing (a busy
+    machine can finish one short thread before the next starts): whether a learner's thread was
+    joined before another one was started (``t.start(); t.join()`` in one loop runs them one at
+    a time), and how many were given no work (``target=work(w)`` runs the work at once, in the
+    caller's thread, and hands the thread its result).
+    """
 
     IGNORE = frozenset({"parlab-check"})  # check.call's thread
 
     def __init__(self) -> None:
         self.started: list[str] = []
         self.idents: set[int] = set()
-        self.most_at_once = 0  # the most of the learner's threads alive at once, seen as each one starts
+        self.joined_before_start = False  # a learner's thread ended in join() before another started
+        self.without_work = 0  # learner's threads with no target to run (and Thread.run not overridden)
+        self._joined = 0
         self._lock = threading.Lock()
         self._previous: Any = None
+        self._start: Any = None
+        self._join: Any = None
+
+    def _learners(self, thread: threading.Thread) -> bool:
+        # The SlowServer's handler threads (socketserver starts one per request) are not the learner's.
+        server_side = isinstance(getattr(getattr(thread, "_target", None), "__self__", None),
+                                 socketserver.BaseServer)
+        return thread.name not in self.IGNORE and not server_side
 
     def _hook(self, frame: FrameType, event: str, arg: object) -> None:
         thread = threading.current_thread()
         sys.setprofile(None)  # once per thread: no cost on the thread's own work
-        # The SlowServer's handler threads (socketserver starts one per request) are not the learner's.
-        server_side = isinstance(getattr(getattr(thread, "_target", None), "__self__", None),
-                                 socketserver.BaseServer)
-        if thread.name not in self.IGNORE and not server_side:
+        if self._learners(thread):
             with self._lock:
                 self.started.append(thread.name)
                 if thread.ident is not None:
                     self.idents.add(thread.ident)
-                alive = sum(1 for t in threading.enumerate() if t.ident in self.idents and t.is_alive())
-                self.most_at_once = max(self.most_at_once, alive)
 
     def __enter__(self) -> Self:
+        watch, start, join = self, threading.Thread.start, threading.Thread.join
+
+        def watched_start(thread: threading.Thread) -> None:
+            if watch._learners(thread):
+                with watch._lock:
+                    watch.joined_before_start |= watch._joined > 0
+                    target = getattr(thread, "_target", None)
+                    if not callable(target) and type(thread).run is threading.Thread.run:
+                        watch.without_work += 1
+            start(thread)
+
+        def watched_join(thread: threading.Thread, timeout: float | None = None) -> None:
+            join(thread, timeout)
+            if not thread.is_alive() and thread.ident in watch.idents:
+                with watch._lock:
+                    watch._joined += 1
+
+        self._start, self._join = start, join
+        threading.Thread.start = watched_start  # type: ignore[method-assign]
+        threading.Thread.join = watched_join  # type: ignore[method-assign]
         self._previous = threading.getprofile()
         threading.setprofile(self._hook)
         return self
@@ -86,6 +118,11 @@ class ThreadWatch:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  tb: TracebackType | None) -> None:
         threading.setprofile(self._previous)
+        threading.Thread.start, threading.Thread.join = self._start, self._join  # type: ignore[method-assign]
+
+    def one_at_a_time(self) -> bool:
+        """Whether the learner's threads were run one after another by construction (never by chance)."""
+        return self.joined_before_start or self.without_work > 0
 
     def still_running(self) -> list[str]:
         """The started threads that are still alive now (never joined, or a pool never shut down)."""
@@ -238,7 +275,7 @@ def _correct_and_threaded(exercise: str, fn: Callable[..., Any], args: tuple[Any
         return _no_threads(exercise, what)
     if leftover:
         return _left_running(exercise, leftover)
-    if watch.most_at_once < 2 <= min(workers, len(expected)) and len(watch.started) >= 2:
+    if watch.one_at_a_time() and 2 <= min(workers, len(expected)) and len(watch.started) >= 2:
         return check.wrong(exercise, f"{what} started {len(watch.started)} threads, but they ran one at a "
                                      "time: each had finished before the next one started.",
                            hint=("Start every thread first, then join them all in a second loop (a join() "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import pytest
@@ -436,6 +437,37 @@ def test_thread_watch_sees_the_learners_threads_only():
         t.join()
     assert watch.started == ["learner-1"] and watch.still_running() == []
     assert threading.getprofile() is None
+    assert threading.Thread.start is START and threading.Thread.join is JOIN  # put back
+
+
+START, JOIN = threading.Thread.start, threading.Thread.join
+
+
+def test_thread_watch_tells_one_at_a_time_from_the_calls_not_from_timing():
+    # The second thread starts only after the first has finished, as a busy machine can make it
+    # happen; but both were started before either was joined: not one at a time.
+    with ex.ThreadWatch() as watch:
+        first, second = (threading.Thread(target=lambda: None, name=f"learner-{i}") for i in (1, 2))
+        first.start()
+        while first.is_alive():
+            time.sleep(0.001)
+        second.start()
+        first.join()
+        second.join()
+    assert watch.started == ["learner-1", "learner-2"] and not watch.one_at_a_time()
+    with ex.ThreadWatch() as watch:
+        for i in (1, 2):
+            t = threading.Thread(target=lambda: None, name=f"learner-{i}")
+            t.start()
+            t.join()
+    assert watch.joined_before_start and watch.one_at_a_time()
+    with ex.ThreadWatch() as watch:
+        idle = [threading.Thread(target=None) for _ in range(2)]  # target=work(w): work(w) returned None
+        for t in idle:
+            t.start()
+        for t in idle:
+            t.join()
+    assert watch.without_work == 2 and watch.one_at_a_time()
 
 
 def test_a_speed_check_on_a_busy_machine_says_it_could_not_judge(monkeypatch):
