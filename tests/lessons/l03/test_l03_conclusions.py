@@ -27,7 +27,8 @@ def _variants(cores, gil, held, released, processes=None):
 
 
 @pytest.mark.parametrize("cores", [2, 16, 64])
-def test_variants_with_a_gil(cores):
+@pytest.mark.compiled  # describe_variants words what this machine built
+def test_variants_with_a_gil(cores, compiled):
     out = _variants(cores, True, 1.0, 0.95 * cores, 0.9 * cores)
     assert "This build has a GIL" in out and "about the same as one" in out and "near the ideal" in out
     assert "only one of the threads runs at a time" in out and "each process has its own GIL" in out
@@ -66,14 +67,16 @@ def test_variants_with_a_gil_that_sped_up_anyway_are_flagged(held):
     assert "only one of the threads runs at a time, whatever" not in out
 
 
-def test_released_kernels_that_did_not_gain_are_flagged():
+@pytest.mark.compiled  # describe_variants words what this machine built
+def test_released_kernels_that_did_not_gain_are_flagged(compiled):
     out = _variants(2, True, 1.0, 1.02)
     assert "yet did not gain" in out
     assert "yet did not gain" not in _variants(2, True, 1.0, 1.9)
     assert "yet did not gain" not in _variants(1, True, 1.0, 1.0)
 
 
-def test_noisy_variants_are_flagged():
+@pytest.mark.compiled  # describe_variants words what this machine built
+def test_noisy_variants_are_flagged(compiled):
     made = {"cython_gil": synthetic(2, {1: 1.0, 2: 1.0}, spread=0.4, backend="threads"),
             "cython_nogil": synthetic(2, {1: 1.0, 2: 1.9}, backend="threads", spread=QUIET)}
     out = text(kernels_lesson.describe_variants(made))
