@@ -80,6 +80,15 @@ def mpiexec(require) -> str:
 
 
 @pytest.fixture
+def compiled(require) -> None:
+    """The compiled kernels (Cython, C API, ctypes library); skipped outside CI and failed under CI when missing."""
+    from parlab import kernels
+
+    require(kernels.COMPILED, "the compiled kernels (Cython, C API, ctypes library)",
+            "build the kernels: install a C compiler, then `pip install -e .` (see kernels.status())")
+
+
+@pytest.fixture
 def fake_mpiexec(tmp_path):
     """A launcher of 'another MPI': it starts N unrelated copies, each initialising MPI as size 1."""
     fake = tmp_path / "mpiexec"

@@ -195,6 +195,14 @@ def test_no_parlab_module_is_over_450_lines() -> None:
     assert {n: k for n, k in long.items() if k > 450} == {}
 
 
+def test_tests_live_in_folders_that_mirror_the_code() -> None:
+    top = sorted(p.name for p in (ROOT / "tests").iterdir() if p.is_file())
+    assert len(top) <= 15, f"at most 15 files at the top of tests/ (helpers, conftest, whole-project checks): {top}"
+    loose = [p.name for p in (ROOT / "tests" / "lessons").glob("test_*.py")
+             if any(f"l0{n}" in p.name for n in range(10))]
+    assert loose == [], "a test of one lesson belongs in tests/lessons/lNN/"
+
+
 def test_no_import_cycle() -> None:
     graph = imports()
     floors(graph)  # raises on a cycle between modules

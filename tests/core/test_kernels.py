@@ -33,11 +33,6 @@ def expected(bounds: tuple[int, int]) -> int:
     return count_primes(*bounds)
 
 
-@pytest.fixture
-def compiled(require):
-    require(kernels.COMPILED, "the compiled kernels (Cython, C API, ctypes library)", BUILD_HOW)
-
-
 # --------------------------------------------------------------------------- same results
 
 @pytest.mark.parametrize("bounds", RANGES, ids=str)

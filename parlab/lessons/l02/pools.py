@@ -7,7 +7,7 @@ measurements, and the worker counts and fib tasks both lessons use, are in ``par
 
 The sentences the notebook prints about those measurements are written here too
 (``describe_*``), from the numbers alone, and tested over 1 to 64 cores in
-``tests/lessons/test_conclusions_l02_l03.py``.
+``tests/lessons/l02/test_l02_conclusions.py``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Lesson 03's conclusions, from the numbers and the build alone (``describe_*``, ``mixed_bound``).
 
-Each sentence describes the measurement beside it; tested in ``tests/lessons/test_conclusions_l02_l03.py``
+Each sentence describes the measurement beside it; tested in ``tests/lessons/l03/test_l03_conclusions.py``
 and ``tests/lessons/l03/test_l03_words.py`` (with the Numba sentences of section 8).
 """
 
