@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 
 from netns import _OWNED, PREFIX, _links, _netns_pids, _pid_alive, remove_leftovers
 
@@ -41,6 +42,10 @@ def test_hosts_talk_over_tcp_and_everything_goes_away(make_hosts):
                           text=True, timeout=20, check=True)
     assert mine.stdout.strip() == "HELLO"
     a.start([sys.executable, "-c", "import time; time.sleep(60)"])  # left running on purpose
+    # `ip netns exec` enters the namespace after it starts: on a busy machine that takes a moment.
+    deadline = time.monotonic() + 20
+    while not a.pids() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert a.pids()
     from netns import hosts
 
