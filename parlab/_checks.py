@@ -136,9 +136,10 @@ def check_number(name: str, value: object, low: float, high: float, *, what: str
     allowed = f"a number from {low:g} to {high:g}" + (f" {what}" if what else "")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be {allowed}, got {value!r} ({type(value).__name__})")
-    if not low <= value <= high:  # NaN fails too
+    number = float(value)
+    if not low <= number <= high:  # NaN fails too
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return float(value)
+    return number
 
 
 def check_flag(name: str, value: object) -> bool:

@@ -109,8 +109,8 @@ class ThreadWatch:
                     watch._joined += 1
 
         self._start, self._join = start, join
-        threading.Thread.start = watched_start  # type: ignore[method-assign]
-        threading.Thread.join = watched_join  # type: ignore[method-assign]
+        threading.Thread.start = watched_start  # type: ignore[method-assign, assignment]
+        threading.Thread.join = watched_join  # type: ignore[method-assign, assignment]
         self._previous = threading.getprofile()
         threading.setprofile(self._hook)
         return self
