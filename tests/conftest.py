@@ -8,6 +8,7 @@ are marked in their files (redis, compiled, gil, slow).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import sys
@@ -15,13 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
-from procs import HAVE_PROC, cmdline, descendants, stdlib_helper
+from procs import HAVE_PROC, cmdline, descendants, parent, stdlib_helper
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TESTS = Path(__file__).resolve().parent
 FOLDER_MARKS = {"browser": ("browser", "slow"), "faults": ("faults",), "hosts": ("hosts", "slow")}
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         path = Path(str(item.fspath)).resolve()
@@ -35,17 +37,72 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             marks += ("mpi",)
         for mark in marks:
             item.add_marker(mark)
+        group = _worker_group(item, path)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _worker_group(item: pytest.Item, path: Path) -> str | None:
+    """What must run in one pytest-xdist worker (README's command runs two, ``--dist loadgroup``).
+
+    A notebook's cells share one kernel, and a test file's tests may share a fixture or a fixed
+    resource (a port, a namespace's name): each stays together. Only the browser test's lessons
+    go one by one, each worker starting its own JupyterLab and Chromium, so that the longest
+    tests do not all queue on one worker.
+    """
+    if path.is_relative_to(TESTS) and path.relative_to(TESTS).parts[0] == "browser":
+        return None
+    return str(path.relative_to(TESTS.parent)) if path.is_relative_to(TESTS.parent) else str(path)
+
+
+class _EachLessonOnce:
+    """Each lesson executes once: in the browser test, which also compares its stored outputs.
+
+    The browser test runs every lesson in JupyterLab and compares the outputs with the stored
+    ones by strict nbval's rules (tests/stored_outputs.py). Where it will run a lesson,
+    that lesson's nbval cells are deselected rather than executed a second time. Where it will
+    not (no Chromium or Playwright, ``-m "not browser"``, only notebooks/ chosen), nbval runs as
+    before; so do the other Pythons' stages and .ci/busy-core, which have no browser.
+    """
+
+    @pytest.hookimpl(trylast=True)  # after -m and -k have chosen the tests
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        chromium = os.environ.get("PARLAB_CHROMIUM", "/usr/bin/chromium")
+        if not (os.access(chromium, os.X_OK) and importlib.util.find_spec("playwright")):
+            return
+        in_browser = {(Path(item.module.NOTEBOOK_DIR) / item.callspec.params["name"]).resolve()
+                      for item in items if isinstance(item, pytest.Function)
+                      and item.originalname == "test_lesson_in_the_browser" and hasattr(item, "callspec")}
+        dropped = [item for item in items if Path(str(item.fspath)).resolve() in in_browser]
+        if dropped:
+            gone = set(dropped)
+            items[:] = [item for item in items if item not in gone]
+            config.hook.pytest_deselected(items=dropped)
+
+
+_CONFIG: list[pytest.Config] = []  # this run's config, for the SIGTERM handler
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     # SIGTERM (a CI timeout, `kill`) becomes a KeyboardInterrupt: pytest then ends the session as
     # it does on Ctrl-C, tearing down every fixture, so no JupyterLab, kernel, server or worker
-    # outlives it.
+    # outlives it. A controller passes it on to its workers (its children) first: Ctrl-C reaches
+    # them from the terminal, SIGTERM does not, and a worker killed at the end of the
+    # controller's wait would leave its JupyterLab (in a session of its own) running.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+    if _CONFIG and _CONFIG[0].pluginmanager.has_plugin("dsession"):  # a controller, not a worker
+        for pid in descendants(os.getpid()):
+            if parent(pid) == os.getpid():
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except (ProcessLookupError, PermissionError):
+                    pass
     raise KeyboardInterrupt("SIGTERM")
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _CONFIG[:] = [config]
+    config.pluginmanager.register(_EachLessonOnce(), "parlab-each-lesson-once")
     if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
 

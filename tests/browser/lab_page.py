@@ -53,6 +53,15 @@ _CELLS = "(path) => {" + _FIND + """
     }
     return out;
 }"""
+# Every code cell's outputs as JupyterLab holds them (nbformat's JSON), by cell index.
+_OUTPUTS = "(path) => {" + _FIND + """
+    const cells = nb.content.model.cells, out = {};
+    for (let i = 0; i < cells.length; i++) {
+        const c = cells.get(i);
+        if (c.type === 'code') out[i] = c.outputs.toJSON();
+    }
+    return out;
+}"""
 # What a learner sees of each cell: whether its source is shown, and the text of its outputs as
 # rendered (innerText leaves out what a closed <details> block folds away).
 _CELL_VIEWS = "(path) => {" + _FIND + """
@@ -183,6 +192,10 @@ class NotebookPage:
 
     def cells(self) -> list[dict[str, Any]]:
         return self.page.evaluate(_CELLS, self.path)
+
+    def outputs(self) -> dict[int, list[dict[str, Any]]]:
+        """Each code cell's outputs in nbformat's JSON, by the cell's index in the notebook."""
+        return {int(i): outs for i, outs in self.page.evaluate(_OUTPUTS, self.path).items()}
 
     def cell_views(self) -> list[dict[str, Any]]:
         """Per cell: ``sourceShown`` and the ``outputText`` a learner sees (folded details left out)."""

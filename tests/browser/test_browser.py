@@ -2,7 +2,9 @@
 
 ``pytest -m browser``. For each notebook in notebooks/ (or in the folder PARLAB_NOTEBOOKS
 names): run all cells; fail on an error output, on stderr the committed notebook does not
-show, on a cell left unexecuted or an output that failed to render; then on every slider
+show, on a cell left unexecuted or an output that failed to render, and on an output that
+differs from the stored one by strict nbval's rules (tests/stored_outputs.py: this run stands in for
+nbval's, see conftest.py's _EachLessonOnce); then on every slider
 panel move the first slider with the keyboard, press Run, and check that the readout and
 the plot changed. A check notebook written by the test also double-clicks Run and
 interrupts a run. Screenshots land in tests/screenshots/ (git-ignored): open them first
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 from lab_server import JupyterLab
 from procs import descendants, stdlib_helper
+from stored_outputs import output_differences
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOK_DIR = Path(os.environ.get("PARLAB_NOTEBOOKS") or REPO / "notebooks").resolve()
@@ -214,6 +217,9 @@ def test_lesson_in_the_browser(lab, name: str) -> None:
         problems = exercise_view_problems(notebook, stored, ran=False)
         assert not problems, "before Run all: " + "\n".join(problems)
         elapsed = run_and_check(notebook, stored, opened=True)
+        problems = output_differences(stored, notebook.outputs())
+        assert not problems, ("outputs differ from the stored ones (strict nbval's rules, tests/sanitize.cfg):\n"
+                              + "\n".join(problems))
         problems = exercise_view_problems(notebook, stored, ran=True)
         assert not problems, "after Run all: " + "\n".join(problems)
         lines = exercise_panels(notebook, stem, list(range(notebook.panels().count())))
