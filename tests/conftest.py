@@ -102,6 +102,10 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     _CONFIG[:] = [config]
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        # Started in the background (`cmd &`, nohup), where the shell ignores SIGINT: the tests
+        # that press Ctrl-C on a child need children that take it, and they inherit this.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     config.pluginmanager.register(_EachLessonOnce(), "parlab-each-lesson-once")
     if hasattr(signal, "SIGTERM") and signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
