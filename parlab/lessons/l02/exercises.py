@@ -92,6 +92,9 @@ def _left_behind(exercise: str, watch: ChildWatch, what: str) -> check.Verdict |
                             "when the block ends.", details="The checker stopped them.")
 
 
+POOL_TASK_N = 2_000_000  # exercise 1's task: sum_of_squares(n), about 0.15 s here
+
+
 def check_pool(module: object, workers: int | None = None, *, timeout_s: float = 60.0,
                cores: int | None = None) -> check.Verdict:
     """Exercise 1: ``module.run_with_pool(tasks, workers)`` right, in worker processes, faster than serial.
@@ -107,7 +110,7 @@ def check_pool(module: object, workers: int | None = None, *, timeout_s: float =
         return check.not_answered(EXERCISE_1, "write run_with_pool in the %%writefile cell above, run that "
                                               "cell, then run this one again.")
     workers = min(system.usable_cores(), 4) if workers is None else int(workers)
-    tasks = [2_000_000] * (6 * workers)  # about 1.8 s serial here: enough to amortise spawning the pool
+    tasks = [POOL_TASK_N] * (6 * workers)  # about 1.8 s serial here: enough to amortise spawning the pool
     expected = [sum(i * i for i in range(n)) for n in tasks[:1]] * len(tasks)
     if [loaded.sum_of_squares(n) for n in tasks[:1]] != expected[:1]:
         return check.wrong(EXERCISE_1, "sum_of_squares no longer gives the sum of i * i for i below n.",

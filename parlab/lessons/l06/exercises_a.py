@@ -224,7 +224,8 @@ def check_joblib(primes_parallel: Callable[[list[tuple[int, int]], int], Any], *
     workers); where the work ran (the CPU time this process spent on a call, its result read
     to the end: a serial loop, a lazy ``map`` or threads waiting for the GIL spend about the
     serial loop's, worker processes less, and a pool started for the call shows its workers'
-    CPU once they end; not on one worker or a free-threaded build); then the speed (``check.timed_speed``, each result read inside the timed call).
+    CPU once they end; not on one worker or a free-threaded build); then the speed
+    (``check.timed_speed``, each result read inside the timed call).
     With ``busy_check``, a known-good version runs beside it: ``reference``, else parlab's
     process pool started for each run, so it pays the start-up a pool started per call pays.
     When even it misses the speedup asked for, the verdict is "not checked", never "wrong".
