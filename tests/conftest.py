@@ -23,7 +23,6 @@ TESTS = Path(__file__).resolve().parent
 FOLDER_MARKS = {"browser": ("browser", "slow"), "faults": ("faults",), "hosts": ("hosts", "slow")}
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         path = Path(str(item.fspath)).resolve()
@@ -37,22 +36,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             marks += ("mpi",)
         for mark in marks:
             item.add_marker(mark)
-        group = _worker_group(item, path)
-        if group:
-            item.add_marker(pytest.mark.xdist_group(group))
 
 
-def _worker_group(item: pytest.Item, path: Path) -> str | None:
-    """What must run in one pytest-xdist worker (README's command runs two, ``--dist loadgroup``).
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """How README's command (two pytest-xdist workers, ``--dist loadscope``) shares the tests out.
 
-    A notebook's cells share one kernel, and a test file's tests may share a fixture or a fixed
-    resource (a port, a namespace's name): each stays together. Only the browser test's lessons
-    go one by one, each worker starting its own JupyterLab and Chromium, so that the longest
-    tests do not all queue on one worker.
+    A notebook's cells share one kernel and a test file's tests may share a fixture or a fixed
+    resource (a port, a namespace's name): each stays in one worker, as ``loadscope`` does. Only
+    the browser test's lessons go one by one, each worker starting its own JupyterLab and
+    Chromium, so that the longest tests do not all queue on one worker. (pytest-xdist's own
+    ``loadgroup`` marks do not reach pytest 9.2's node ids.)
     """
-    if path.is_relative_to(TESTS) and path.relative_to(TESTS).parts[0] == "browser":
-        return None
-    return str(path.relative_to(TESTS.parent)) if path.is_relative_to(TESTS.parent) else str(path)
+    from xdist.scheduler import LoadScopeScheduling
+
+    class _Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return nodeid if path.startswith("tests/browser/") else path
+
+    return _Scheduling(config, log)
 
 
 class _EachLessonOnce:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
+import multiprocessing
 import re
 import subprocess
 import sys
@@ -323,9 +324,15 @@ def test_a_pool_started_per_call_is_judged_by_its_workers_cpu(monkeypatch):
     # 0.37 s serial loop on a busy machine: over the 80 % mark. Its workers, ended by the time the
     # call returns, spent the work's CPU: so it ran there. Here every call "costs as much as the
     # serial loop" (the mark at 0), and only the ended workers' CPU tells the answers apart.
+    # Spawn workers are this process's children (a forkserver's workers are the server's).
+    def submitted_spawn(tasks, workers):
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(count_primes, lo, hi) for lo, hi in tasks]
+            return [f.result() for f in futures]
+
     monkeypatch.setattr(ex, "HERE_SHARE", 0.0)
     _ticking(monkeypatch)
-    v = ex.check_joblib(submitted, cores=2)
+    v = ex.check_joblib(submitted_spawn, cores=2)
     assert v.status == "not checked" and "too busy to judge the speed" in v.headline, str(v)
     v = ex.check_joblib(serial_parallel, cores=2, busy_check=False)
     assert v.status == "wrong" and "the work ran in this process" in v.headline, str(v)
