@@ -194,6 +194,14 @@ def check_driver(driver: object) -> check.Verdict:
                               cores=cores, what="count_in_threads",
                               reference=(lambda: kernel(start, stop),
                                          lambda: reference_driver(kernel, start, stop, workers)))
+    if timed.status == "wrong":
+        # Two calls were in flight at once above, on parlab's own GIL-releasing kernel: the driver
+        # runs its chunks at once. Held near 1x through every round, it was held by other work on
+        # the cores (seen beside a second test worker, while parlab's driver caught one quiet round).
+        return check.not_checked(ex, "the results are right and two chunks were counted at once, but this "
+                                     "machine gave the threads no second core in any round: too busy to judge "
+                                     "the speed now. Run the cell again when the machine is quieter.",
+                                 details=detail + "\n" + timed.details)
     if not timed.right:
         return dataclasses.replace(timed, details=detail + "\n" + timed.details)
     return check.right(ex, "count_in_threads splits the range over threads, runs the chunks at once and adds "

@@ -195,6 +195,21 @@ def test_driver_on_a_busy_machine_is_not_checked(monkeypatch):
     assert "at once" in verdict.details and "known-good" in verdict.details
 
 
+def test_driver_whose_chunks_ran_at_once_is_not_called_slow(monkeypatch):
+    # Beside a second test worker on 3.15 a right driver stayed at 1.00x for 6 rounds while
+    # parlab's own caught one quiet round: "wrong". Its calls were in flight at once, so the
+    # driver is right and the cores were busy: "not checked". (A driver that waits on each
+    # chunk never has two in flight and stays wrong: the test below.)
+    def held_at_one(exercise, *args, **kwargs):
+        return ex.check.wrong(exercise, "the results are right, but count_in_threads ran only 1.00× as fast",
+                              details="serial 0.205 s, count_in_threads 0.204 s")
+
+    monkeypatch.setattr(ex.check, "timed_speed", held_at_one)
+    verdict = ex.check_driver(solution_driver)
+    assert verdict.status == "not checked" and "too busy to judge the speed" in verdict.headline, str(verdict)
+    assert "at most 2 at once" in verdict.details and "0.204 s" in verdict.details
+
+
 @pytest.mark.slow
 def test_driver_waiting_on_each_chunk_is_wrong():
     verdict = ex.check_driver(waits_on_each)
