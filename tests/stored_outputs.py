@@ -70,9 +70,9 @@ def _options(cell: Any) -> dict[str, bool]:
 def compared_cells(stored: dict[str, Any]) -> list[int]:
     """Indexes (among all cells) of the code cells whose outputs strict nbval compares."""
     nb = _read(stored)
-    return [i for i, cell in enumerate(nb.cells)
-            if cell.cell_type == "code" and not _options(cell)["skip"] and _options(cell)["check"]
-            and cell.get("execution_count") is not None]
+    code = [(i, cell, _options(cell)) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    return [i for i, cell, options in code
+            if not options["skip"] and options["check"] and cell.get("execution_count") is not None]
 
 
 def _flatten(outputs: list[Any], rules: list[tuple[str, str]]) -> dict[str, list[Any]]:
