@@ -187,16 +187,18 @@ def test_holding_variants_stop_python_threads_for_the_whole_call(compiled, name)
 def test_timelines_overlap_only_when_the_gil_is_released(compiled, name):
     # Each bar is timed from C with the GIL held at both ends, so bars of GIL-holding calls
     # can never overlap; bars of releasing calls on two threads overlap as soon as the OS
-    # runs both threads at once (or switches between them mid-call, even on one core).
+    # runs both threads at once (or switches between them mid-call, even on one core). How
+    # much they overlap is the machine's business (14% beside two other test runs on 2 cores),
+    # so the test asks only whether they overlap at all.
     tasks = kernels.prime_tasks(40_000, tasks=4, start=10**9)
     for _attempt in range(3):
         run = lesson.kernel_timeline(kernels.variant(name).func, tasks, workers=2)
         assert run.results == [expected(t) for t in tasks]
         share = lesson.overlap_fraction(run)
-        if kernels.variant(name).releases_gil and share > 0.2:
+        if kernels.variant(name).releases_gil and share > 0:
             break
     if kernels.variant(name).releases_gil:
-        assert share > 0.2, f"releasing calls overlapped only {share:.0%} of the run"
+        assert share > 0, "calls that release the GIL never overlapped in 3 runs"
     elif system.gil_enabled():
         assert share == 0.0, f"calls that hold the GIL overlapped {share:.0%} of the run"
 
