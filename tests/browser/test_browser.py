@@ -48,6 +48,7 @@ class _Browsing:
         self.workdir = workdir
         self.lab: JupyterLab | None = None
         self.browser = None
+        self.context = None  # one browser context: its HTTP cache keeps JupyterLab's scripts between pages
         self._playwright = None
 
     def start(self) -> tuple[JupyterLab, object]:
@@ -64,7 +65,8 @@ class _Browsing:
             self._playwright = sync_playwright().start()
             self.browser = self._playwright.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS, timeout=LOAD_S * 1000)
-        return self.lab, self.browser
+            self.context = self.browser.new_context(viewport={"width": 1280, "height": 900})
+        return self.lab, self.context
 
     def close(self) -> None:
         try:
@@ -88,7 +90,7 @@ def _browsing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Browsing]:
 
 @pytest.fixture
 def lab(require, _browsing: _Browsing):
-    """(JupyterLab server, Chromium browser); skipped outside CI, failed under CI=true, when missing."""
+    """(JupyterLab server, a Chromium browser context); skipped outside CI, failed under CI=true, when missing."""
     require(os.access(CHROMIUM, os.X_OK), f"Chromium ({CHROMIUM})",
             "install Debian's browser with `apt-get install -y chromium` "
             "(or set PARLAB_CHROMIUM to a Chromium binary)")
@@ -117,8 +119,7 @@ def notebook_page(lab, path: str, stem: str) -> Iterator:
     """A fresh page on one notebook; on failure a screenshot, the console and the server log are attached."""
     from lab_page import NotebookPage
 
-    server, browser = lab
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    server, context = lab
     notebook = NotebookPage(context.new_page(), server.url, path)
     try:
         yield notebook
@@ -136,7 +137,7 @@ def notebook_page(lab, path: str, stem: str) -> Iterator:
             notebook.shutdown_kernel()
         except Exception:  # noqa: BLE001, S110 (a crashed page: the check below still sees a kernel left running)
             pass
-        context.close()
+        notebook.page.close()
     # Nothing left behind: the kernel, its pools and anything they started must be gone.
     wait_for(lambda: not descendants(server.proc.pid), GONE_S, "the kernel and its workers to exit")
 
