@@ -73,9 +73,19 @@ KIND = "reference"  # machine.json's kind; its schema is parlab.results.SCHEMA_V
 # --------------------------------------------------------------------------- measuring
 
 def _timed(run: Runner, tasks: list[Task], expected: list[int] | None, repeats: int, warmup: int,
-           what: str) -> tuple[Timing, list[int]]:
+           what: str, workers: int = 1) -> tuple[Timing, list[int]]:
+    """Time ``run(tasks)`` ``repeats`` times, after ``warmup`` runs of the first two tasks a worker.
+
+    A warm-up starts the workers and loads the code in them: two tasks a worker do that as well
+    as the whole workload does, in a fraction of its time.
+    """
+    head = tasks[:2 * workers]
+    for _ in range(warmup):
+        warm = run(head)
+        if expected is not None:
+            check_same(expected[:len(head)], warm, f"{what} (warm-up)")
     got: list[list[int]] = []
-    timing = time_call(lambda: got.append(run(tasks)), repeats=repeats, warmup=warmup)
+    timing = time_call(lambda: got.append(run(tasks)), repeats=repeats, warmup=0)
     for results in got:
         if expected is not None:
             check_same(expected, results, what)
@@ -133,7 +143,7 @@ def measure_backends(backends: Sequence[str] | None = None, workers: Sequence[in
                 # it also serves as their warm-up (each run starts fresh programs anyway).
                 empty = time_call(partial(run, []), repeats=1, warmup=0).median if backend.launches else 0.0
                 timing, _ = _timed(run, items, expected, repeats, 0 if backend.launches else warmup,
-                                   f"{name} with {k} workers")
+                                   f"{name} with {k} workers", k)
             measured[name].append((k, timing, opened + empty))
             step()
     baselines = {}

@@ -9,7 +9,7 @@ import pytest
 
 from parlab import system
 from parlab.lessons.l06 import backends, guide, reference, strategy
-from parlab.measure import amdahl_speedup, gustafson_speedup
+from parlab.measure import ResultMismatch, amdahl_speedup, gustafson_speedup
 
 SMALL = backends.workload_tasks(4, width=300)  # a few milliseconds of work
 EXPECTED = backends.python_serial(SMALL)
@@ -107,6 +107,21 @@ def test_measure_backends_checks_results_and_fills_every_column():
         assert r["median_s"] > 0 and r["speedup"] > 0
         assert r["efficiency"] == pytest.approx(r["speedup"] / r["workers"])
     assert "speedup" in reference.format_table(rows)
+
+
+def test_a_warm_up_runs_two_tasks_a_worker_and_is_checked_too():
+    tasks = backends.workload_tasks(12, width=300)
+    expected = backends.python_serial(tasks)
+    seen = []
+
+    def run(part):
+        seen.append(len(part))
+        return backends.python_serial(part)
+
+    timing, got = reference._timed(run, tasks, expected, 2, 1, "threads with 3 workers", 3)
+    assert seen == [6, 12, 12] and got == expected and len(timing.values) == 2
+    with pytest.raises(ResultMismatch, match=r"threads with 3 workers \(warm-up\)"):
+        reference._timed(lambda part: [0] * len(part), tasks, expected, 1, 1, "threads with 3 workers", 3)
 
 
 def test_bad_input_is_refused_before_work():
