@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from parlab.lessons import check
-from parlab.lessons.l07.measure import batches
+from parlab.lessons.l07.measure import batches, worker_count
 from parlab.lessons.l07.tasks import count_window, fib_batch
 from parlab.results import format_seconds
 from parlab.workloads import count_primes, fib, prime_windows
@@ -173,7 +173,7 @@ def check_futures(primes_on_cluster: Callable[[Client, list[tuple[int, int]]], A
                                     "nothing ran in parallel.",
                            hint="One task per window: client.map(count_primes, los, his), or client.submit "
                                 "in a loop.")
-    workers = max(1, len(client.scheduler_info()["workers"]))
+    workers = max(1, worker_count(client))
     verdict = check.timed_speed(
         FUTURES, lambda: [count_primes(lo, hi) for lo, hi in windows],
         lambda: check.rerun(FUTURES, primes_on_cluster, client, list(windows), expected=expected,

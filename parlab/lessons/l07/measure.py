@@ -26,7 +26,7 @@ from parlab.workloads import fib
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["TINY_N", "Granularity", "batches", "cluster_sweep", "granularity"]
+__all__ = ["TINY_N", "Granularity", "batches", "cluster_sweep", "granularity", "worker_count"]
 
 TINY_N = 10  # fib(10): a few microseconds, so what is timed is the cost of a task, not its work
 
@@ -42,6 +42,19 @@ class Granularity:
     dask_batched: float     # dask, one task per batch of ``chunk`` items
     chunk: int
     workers: int
+
+
+def worker_count(client: Client) -> int:
+    """How many workers the cluster has now, asked of its scheduler (lesson 07).
+
+    ``client.scheduler_info()`` returns the client's copy, which a periodic update without
+    per-worker details may overwrite just as it is read: it then lists no worker at all.
+    """
+    scheduler = client.scheduler
+    if scheduler is None:
+        raise RuntimeError("this client is not connected to a scheduler: open one with local_cluster(...) "
+                           "or Client(address)")
+    return len(client.sync(scheduler.identity, n_workers=-1)["workers"])
 
 
 def batches(items: Sequence[Any], size: int) -> list[list[Any]]:
@@ -61,7 +74,7 @@ def _best(fn: Callable[[], Any], expected: list[int], what: str, repeats: int) -
 def granularity(client: Client, *, items: int = 400, chunk: int | None = None, repeats: int = 2) -> Granularity:
     """Per-item seconds of tiny tasks on dask and on a spawn ProcessPoolExecutor, one by one and batched (lesson 07)."""
     items = check_whole("items", items, 1)
-    workers = len(client.scheduler_info()["workers"])
+    workers = worker_count(client)
     size = chunk or max(1, math.ceil(items / (4 * max(1, workers))))  # Pool.map's rule: 4 chunks a worker
     ns = [TINY_N] * items
     expected = [fib(n) for n in ns]

@@ -6,6 +6,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from types import SimpleNamespace
 
 import pytest
 
@@ -43,6 +44,15 @@ def test_attempts_and_worker_pids(client, tmp_path):
     pids = set(lab.worker_pids(client).values())
     found = lab.attempts(tmp_path)
     assert list(found) == [0, 1] and all(len(p) == 1 and p[0] in pids for p in found.values())
+
+
+def test_worker_count_asks_the_scheduler_even_when_the_clients_copy_lists_no_worker(client, monkeypatch):
+    assert measure.worker_count(client) == 2
+    # What a periodic update leaves in the client's copy: totals, no per-worker details.
+    monkeypatch.setattr(client, "scheduler_info", lambda *a, **k: {"workers": {}})
+    assert measure.worker_count(client) == 2
+    with pytest.raises(RuntimeError, match="not connected to a scheduler"):
+        measure.worker_count(SimpleNamespace(scheduler=None))
 
 
 def test_batches_and_granularity(client):
