@@ -78,7 +78,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
             return nodeid if path.startswith("tests/browser/") else path
 
         def _assign_work_unit(self, node: Any) -> None:
-            lessons_lane = getattr(getattr(node, "gateway", None), "id", None) == "gw0"
+            lessons_lane = node.gateway.id == "gw0"
             wanted = next((s for s in self.workqueue if lesson_unit(s) == lessons_lane), None)
             if wanted is not None:
                 self.workqueue.move_to_end(wanted, last=False)  # the next unit handed out

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from parlab.lessons.l07.measure import scheduler_workers
 from parlab.workloads import count_primes, prime_windows
 
 distributed = pytest.importorskip("distributed") if os.environ.get("CI", "").lower() not in ("1", "true", "yes") \
@@ -55,14 +56,8 @@ def cluster(make_hosts, tmp_path):
 
 
 def worker_hosts(client) -> list[str]:
-    """The hosts of the workers the scheduler holds now, asked of the scheduler itself.
-
-    ``client.scheduler_info()`` may answer from the client's cache, which its periodic updates
-    fill without per-worker information: beside a busy test run it once listed no worker at all,
-    right after ``wait_for_workers`` had seen both.
-    """
-    info = client.sync(client.scheduler.identity, n_workers=-1)
-    return sorted(w["host"] for w in info["workers"].values())
+    """The hosts of the workers the scheduler holds now (not the client's copy: see scheduler_workers)."""
+    return sorted(w["host"] for w in scheduler_workers(client).values())
 
 
 def test_tasks_survive_a_lost_worker_host(cluster):

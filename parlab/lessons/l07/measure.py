@@ -26,7 +26,7 @@ from parlab.workloads import fib
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["TINY_N", "Granularity", "batches", "cluster_sweep", "granularity", "worker_count"]
+__all__ = ["TINY_N", "Granularity", "batches", "cluster_sweep", "granularity", "scheduler_workers", "worker_count"]
 
 TINY_N = 10  # fib(10): a few microseconds, so what is timed is the cost of a task, not its work
 
@@ -44,8 +44,8 @@ class Granularity:
     workers: int
 
 
-def worker_count(client: Client) -> int:
-    """How many workers the cluster has now, asked of its scheduler (lesson 07).
+def scheduler_workers(client: Client) -> dict[str, dict[str, Any]]:
+    """The cluster's workers now, by address, as its scheduler lists them (lesson 07).
 
     ``client.scheduler_info()`` returns the client's copy, which a periodic update without
     per-worker details may overwrite just as it is read: it then lists no worker at all.
@@ -54,7 +54,13 @@ def worker_count(client: Client) -> int:
     if scheduler is None:
         raise RuntimeError("this client is not connected to a scheduler: open one with local_cluster(...) "
                            "or Client(address)")
-    return len(client.sync(scheduler.identity, n_workers=-1)["workers"])
+    workers: dict[str, dict[str, Any]] = client.sync(scheduler.identity, n_workers=-1)["workers"]
+    return workers
+
+
+def worker_count(client: Client) -> int:
+    """How many workers the cluster has now, asked of its scheduler (lesson 07)."""
+    return len(scheduler_workers(client))
 
 
 def batches(items: Sequence[Any], size: int) -> list[list[Any]]:
